@@ -1,0 +1,16 @@
+-- What this server and this role allow; decides which optional sources mvtop uses.
+SELECT current_setting('server_version_num')::int           AS version_num,
+       current_setting('server_version')                    AS version,
+       pg_is_in_recovery()                                  AS in_recovery,
+       current_user::text                                   AS role,
+       current_database()::text                             AS database,
+       current_setting('track_commit_timestamp') = 'on'     AS track_commit_timestamp,
+       (SELECT n.nspname::text FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+         WHERE e.extname = 'pg_stat_statements')            AS pss_schema,
+       (SELECT e.extversion FROM pg_extension e
+         WHERE e.extname = 'pg_stat_statements')            AS pss_version,
+       -- pg_settings hides this row from roles without pg_read_all_settings: NULL = unknown
+       (SELECT setting ~ '(^|[ ,])pg_stat_statements($|[ ,])' FROM pg_settings
+         WHERE name = 'shared_preload_libraries')           AS pss_preloaded,
+       (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
+         OR pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') AS reads_all_stats

@@ -1,0 +1,124 @@
+//! `mvtop list --format json` against `psql -X -c '\dm+'` on the same 5,000-MV database,
+//! side by side in one run. Run with `cargo bench --bench list_vs_psql [-- MVS ROUNDS]`.
+//!
+//! Both commands are timed as a user runs them: process start, connect, query, print.
+//! They alternate, so drift (caches, the write-back of the other) hits both alike.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use mvtop::cluster::{Cluster, ClusterOptions, psql_command};
+
+const DB: &str = "bench";
+
+fn main() {
+    let mut args = std::env::args().skip(1).filter(|a| !a.starts_with("--"));
+    let mvs: u32 = args.next().and_then(|a| a.parse().ok()).unwrap_or(5000);
+    let rounds: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(15);
+
+    let cluster = Cluster::start(&ClusterOptions::default()).unwrap_or_else(|e| {
+        eprintln!("bench: {e}");
+        std::process::exit(1);
+    });
+    let setup = Instant::now();
+    run_psql(&cluster, "postgres", &format!("CREATE DATABASE {DB}"));
+    run_psql(&cluster, DB, &setup_sql(mvs));
+    println!(
+        "setup: {mvs} MVs in {:.1} s (half with a unique index, every 10th reads the previous MV)",
+        setup.elapsed().as_secs_f64()
+    );
+
+    let mut mvtop = Command::new(env!("CARGO_BIN_EXE_mvtop"));
+    mvtop.args(["-d", &cluster.conninfo(DB), "list", "--format", "json"]);
+    let mut psql = psql_command(&cluster, DB);
+    psql.args(["-c", "\\dm+"]);
+
+    let (mvtop_bytes, psql_bytes) = (output_len(&mut mvtop), output_len(&mut psql));
+    let mut mvtop_times = Vec::new();
+    let mut psql_times = Vec::new();
+    for _ in 0..rounds {
+        mvtop_times.push(time(&mut mvtop));
+        psql_times.push(time(&mut psql));
+    }
+    let (m, p) = (median(&mut mvtop_times), median(&mut psql_times));
+    println!("{rounds} alternating rounds, wall time per command:");
+    report("mvtop list --format json", &mvtop_times, m, mvtop_bytes);
+    report("psql -X -c '\\dm+'", &psql_times, p, psql_bytes);
+    println!(
+        "ratio mvtop/psql (medians): {:.2} (goal: at most 1.00)",
+        m.as_secs_f64() / p.as_secs_f64()
+    );
+}
+
+fn setup_sql(mvs: u32) -> String {
+    format!(
+        "CREATE TABLE src (id int PRIMARY KEY, grp int, v numeric);
+         INSERT INTO src SELECT g, g % 50, g FROM generate_series(1, 2000) g;
+         CREATE VIEW src_view AS SELECT grp, v FROM src;
+         DO $$
+         BEGIN
+           FOR i IN 1..{mvs} LOOP
+             IF i % 10 = 0 THEN
+               EXECUTE format('CREATE MATERIALIZED VIEW mv_%s AS SELECT grp, total FROM mv_%s', i, i - 1);
+             ELSE
+               EXECUTE format('CREATE MATERIALIZED VIEW mv_%s AS SELECT grp, sum(v) AS total FROM src_view WHERE grp <> %s GROUP BY grp', i, i % 50);
+             END IF;
+             IF i % 2 = 0 THEN
+               EXECUTE format('CREATE UNIQUE INDEX mv_%s_uk ON mv_%s (grp)', i, i);
+             END IF;
+           END LOOP;
+         END $$;
+         ANALYZE;"
+    )
+}
+
+fn run_psql(cluster: &Cluster, db: &str, sql: &str) {
+    let out = psql_command(cluster, db)
+        .args(["-q", "-v", "ON_ERROR_STOP=1", "-c", sql])
+        .output()
+        .expect("psql");
+    assert!(
+        out.status.success(),
+        "setup failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn output_len(cmd: &mut Command) -> usize {
+    let out = cmd.output().expect("run");
+    assert!(
+        out.status.success(),
+        "{:?} failed: {}",
+        cmd,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout.len()
+}
+
+fn time(cmd: &mut Command) -> Duration {
+    let start = Instant::now();
+    let status = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("run");
+    let took = start.elapsed();
+    assert!(status.success(), "{cmd:?} failed");
+    took
+}
+
+fn median(v: &mut [Duration]) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn report(label: &str, times: &[Duration], median: Duration, bytes: usize) {
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "  {label:<26} median {:7.1} ms   min {:7.1} ms   max {:7.1} ms   output {:>9} bytes",
+        ms(median),
+        ms(times[0]),
+        ms(times[times.len() - 1]),
+        bytes
+    );
+}

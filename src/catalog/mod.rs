@@ -1,0 +1,23 @@
+//! Read-only queries against the catalog, turned into plain types.
+
+pub mod graph;
+pub mod ident;
+pub mod inventory;
+pub mod server;
+
+pub use inventory::{Inventory, MatView, MvStatus, StatsSource};
+pub use server::ServerFacts;
+
+/// Whether a schema of that exact name exists.
+pub async fn schema_exists(
+    client: &tokio_postgres::Client,
+    schema: &str,
+) -> Result<bool, tokio_postgres::Error> {
+    let row = client
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)",
+            &[&schema],
+        )
+        .await?;
+    Ok(row.get(0))
+}

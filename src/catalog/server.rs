@@ -1,0 +1,66 @@
+//! Facts about the server and the role that decide which optional sources mvtop may use.
+
+use tokio_postgres::Client;
+
+const SERVER_FACTS_SQL: &str = include_str!("../../assets/sql/server_facts.sql");
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ServerFacts {
+    pub version_num: i32,
+    pub version: String,
+    pub in_recovery: bool,
+    pub role: String,
+    pub database: String,
+    pub track_commit_timestamp: bool,
+    /// Schema of pg_stat_statements when the extension is installed.
+    pub pss_schema: Option<String>,
+    /// None when this role may not read shared_preload_libraries.
+    pub pss_preloaded: Option<bool>,
+    /// Superuser or pg_read_all_stats: may read other roles' statements.
+    pub reads_all_stats: bool,
+}
+
+/// Whether pg_stat_statements can be used, or a one-line reason why not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PssAvailability {
+    Usable { schema: String },
+    Missing(String),
+}
+
+impl ServerFacts {
+    pub async fn fetch(client: &Client) -> Result<ServerFacts, tokio_postgres::Error> {
+        let row = client.query_one(SERVER_FACTS_SQL, &[]).await?;
+        Ok(ServerFacts {
+            version_num: row.get("version_num"),
+            version: row.get("version"),
+            in_recovery: row.get("in_recovery"),
+            role: row.get("role"),
+            database: row.get("database"),
+            track_commit_timestamp: row.get("track_commit_timestamp"),
+            pss_schema: row.get("pss_schema"),
+            pss_preloaded: row.get("pss_preloaded"),
+            reads_all_stats: row.get("reads_all_stats"),
+        })
+    }
+
+    pub fn pss(&self) -> PssAvailability {
+        match (&self.pss_schema, self.pss_preloaded) {
+            // Unknown preload: trying costs nothing, a failure becomes a hint.
+            (Some(schema), Some(true) | None) => PssAvailability::Usable {
+                schema: schema.clone(),
+            },
+            (Some(_), Some(false)) => PssAvailability::Missing(
+                "pg_stat_statements is installed but not in shared_preload_libraries".into(),
+            ),
+            (None, Some(true)) => PssAvailability::Missing(
+                "pg_stat_statements is loaded but not created in this database \
+                 (CREATE EXTENSION pg_stat_statements)"
+                    .into(),
+            ),
+            (None, _) => PssAvailability::Missing(
+                "pg_stat_statements is not installed: refresh durations come from mvtop's own runs"
+                    .into(),
+            ),
+        }
+    }
+}

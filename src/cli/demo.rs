@@ -1,0 +1,97 @@
+//! `mvtop demo`: a throwaway PostgreSQL with the demo database and a live write load.
+
+use std::time::Duration;
+
+use clap::Args;
+
+use super::{Failure, connector_for};
+use crate::cluster::{Cluster, ClusterOptions};
+use crate::demo::{self, DEMO_DB, LOADING};
+
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// Multiplies the demo's row counts (1 = view queries of about a second)
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub scale: u32,
+    /// Leave the cluster running and its directory in place on exit
+    #[arg(long)]
+    pub keep: bool,
+}
+
+pub async fn run(args: &DemoArgs) -> Result<(), Failure> {
+    eprintln!("mvtop demo: starting a throwaway PostgreSQL ...");
+    let opts = ClusterOptions {
+        // Commit timestamps give "last refresh" with no ledger installed.
+        settings: vec![("track_commit_timestamp".into(), "on".into())],
+        keep: args.keep,
+        ..ClusterOptions::default()
+    };
+    let cluster = tokio::task::spawn_blocking(move || Cluster::start(&opts))
+        .await
+        .map_err(|e| Failure::new(e.to_string()))?
+        .map_err(|e| Failure::new(e.to_string()))?;
+    let admin = connector_for(&cluster.params("postgres"), true)?
+        .connect(&LOADING)
+        .await
+        .map_err(|e| Failure::connection(e.to_string()))?;
+    admin
+        .client
+        .batch_execute(&format!("CREATE DATABASE {DEMO_DB}"))
+        .await?;
+    let connector = connector_for(&cluster.params(DEMO_DB), true)?;
+    let session = connector
+        .connect(&LOADING)
+        .await
+        .map_err(|e| Failure::connection(e.to_string()))?;
+    eprintln!(
+        "mvtop demo: loading the demo database (scale {}) ...",
+        args.scale
+    );
+    let took = demo::load(&session.client, args.scale).await?;
+    eprintln!("mvtop demo: loaded in {:.1} s", took.as_secs_f64());
+    let load = demo::spawn_write_load(connector, Duration::from_millis(500), |m| {
+        eprintln!("mvtop: warning: {m}")
+    });
+    let conninfo = cluster.conninfo(DEMO_DB);
+    println!("{conninfo}");
+    eprintln!(
+        "mvtop demo: running, with a light write load. Try:\n  \
+         cargo run --release -- -d \"{conninfo}\" list\n  \
+         psql \"{conninfo}\"\nPress Ctrl-C to stop{}.",
+        if args.keep {
+            "; the cluster stays up"
+        } else {
+            " and remove the cluster"
+        }
+    );
+    wait_for_shutdown().await;
+    load.abort();
+    if args.keep {
+        eprintln!("mvtop demo: kept. Stop it with: {}", cluster.stop_command());
+    }
+    drop(cluster);
+    Ok(())
+}
+
+/// Ctrl-C, SIGTERM or SIGHUP (a dropped SSH session).
+async fn wait_for_shutdown() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).ok();
+    let mut hup = signal(SignalKind::hangup()).ok();
+    let next = |s: &mut Option<tokio::signal::unix::Signal>| {
+        let mut s = s.take();
+        async move {
+            match &mut s {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = next(&mut term) => {}
+        _ = next(&mut hup) => {}
+    }
+}

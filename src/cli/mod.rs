@@ -1,0 +1,186 @@
+//! The command line: psql's connection flags, then one subcommand per screen.
+
+pub mod demo;
+pub mod list;
+pub mod output;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::pgconn::{self, Connector, Params, PasswordPrompt, Session, SessionSettings};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mvtop",
+    version,
+    // -h is the host, as in psql; help is -? / --help.
+    disable_help_flag = true,
+    about = "A terminal operations console for PostgreSQL materialized views",
+    after_help = "Connection settings follow psql: -d takes a conninfo string or URI; PG* \
+                  environment variables, ~/.pgpass and pg_service.conf are honoured."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Print help
+    #[arg(short = '?', long = "help", action = clap::ArgAction::Help, global = true)]
+    pub help: Option<bool>,
+}
+
+/// psql's connection flags (global: allowed before or after the subcommand).
+#[derive(Debug, Clone, Default, Args)]
+pub struct ConnArgs {
+    /// Database name, conninfo string (`host=... port=...`) or URI (`postgresql://...`)
+    #[arg(
+        short = 'd',
+        long = "dbname",
+        global = true,
+        value_name = "DBNAME|CONNINFO"
+    )]
+    pub dbname: Option<String>,
+    /// Database server host or socket directory
+    #[arg(short = 'h', long = "host", global = true)]
+    pub host: Option<String>,
+    /// Database server port
+    #[arg(short = 'p', long = "port", global = true)]
+    pub port: Option<String>,
+    /// Database user name
+    #[arg(short = 'U', long = "username", global = true)]
+    pub username: Option<String>,
+    /// Never prompt for a password
+    #[arg(short = 'w', long = "no-password", global = true)]
+    pub no_password: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List every materialized view with size, dependencies and refresh figures
+    List(list::ListArgs),
+    /// Start a throwaway PostgreSQL with sample data and a light write load
+    Demo(demo::DemoArgs),
+}
+
+/// A failure, as the one line printed on stderr, with its exit code.
+#[derive(Debug)]
+pub struct Failure {
+    pub message: String,
+    pub exit_code: i32,
+}
+
+impl Failure {
+    pub fn new(message: impl Into<String>) -> Failure {
+        Failure {
+            message: message.into(),
+            exit_code: 1,
+        }
+    }
+
+    /// psql exits 2 when it cannot connect; scripts tell the two apart.
+    pub fn connection(message: impl Into<String>) -> Failure {
+        Failure {
+            message: message.into(),
+            exit_code: 2,
+        }
+    }
+}
+
+impl From<tokio_postgres::Error> for Failure {
+    fn from(e: tokio_postgres::Error) -> Failure {
+        Failure::new(pgconn::one_line(&e))
+    }
+}
+
+impl ConnArgs {
+    /// psql's order: the flags first, then what `-d` expands to overrides them.
+    pub fn to_params(&self) -> Result<Params, Failure> {
+        let mut params = Params::default();
+        // psql skips an empty flag (`-h ""`) rather than passing an empty value.
+        let flags = [
+            ("host", &self.host),
+            ("port", &self.port),
+            ("user", &self.username),
+        ];
+        for (key, value) in flags {
+            if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
+                params.set(key, v);
+            }
+        }
+        if let Some(d) = &self.dbname {
+            let expanded = pgconn::conninfo::parse_dbname_arg(d)
+                .map_err(|e| Failure::connection(e.to_string()))?;
+            params.merge_from(&expanded);
+        }
+        Ok(params)
+    }
+
+    pub fn connector(&self) -> Result<Connector, Failure> {
+        connector_for(&self.to_params()?, self.no_password)
+    }
+}
+
+/// Resolves params with the real environment and prints the resolver's warnings.
+pub fn connector_for(params: &Params, no_password: bool) -> Result<Connector, Failure> {
+    let resolved = pgconn::resolve(params, &pgconn::SystemEnv)
+        .map_err(|e| Failure::connection(e.to_string()))?;
+    for w in &resolved.warnings {
+        eprintln!("mvtop: warning: {w}");
+    }
+    let prompt = if no_password {
+        PasswordPrompt::Never
+    } else {
+        PasswordPrompt::IfTerminal
+    };
+    Connector::new(resolved, prompt).map_err(|e| Failure::connection(e.to_string()))
+}
+
+pub async fn monitoring_session(connector: &Connector) -> Result<Session, Failure> {
+    connector
+        .connect(&SessionSettings::MONITORING)
+        .await
+        .map_err(|e| Failure::connection(e.to_string()))
+}
+
+pub async fn run(cli: Cli) -> Result<(), Failure> {
+    match cli.command {
+        Some(Command::List(args)) => list::run(&cli.conn, &args).await,
+        Some(Command::Demo(args)) => demo::run(&args).await,
+        // Until the console lands, no subcommand shows the inventory.
+        None => list::run(&cli.conn, &list::ListArgs::default()).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn flags_come_first_and_the_conninfo_overrides_them() {
+        let cli = Cli::parse_from([
+            "mvtop",
+            "-h",
+            "a",
+            "-p",
+            "1",
+            "-d",
+            "host=b dbname=x",
+            "list",
+        ]);
+        let p = cli.conn.to_params().unwrap();
+        assert_eq!(p.get("host"), Some("b"));
+        assert_eq!(p.get("port"), Some("1"));
+        assert_eq!(p.get("dbname"), Some("x"));
+    }
+
+    #[test]
+    fn empty_flags_are_skipped_like_psql() {
+        let cli = Cli::parse_from(["mvtop", "-h", "", "list"]);
+        assert_eq!(cli.conn.to_params().unwrap().get("host"), None);
+    }
+}

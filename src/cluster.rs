@@ -1,0 +1,404 @@
+//! A throwaway local PostgreSQL cluster, started from the system's server binaries.
+//!
+//! Used by `mvtop demo` and by the integration tests. The cluster lives in its own
+//! temporary directory (data, Unix socket, log) and is stopped and removed by `stop()`
+//! or on drop, unless it was asked to be kept.
+
+use std::ffi::OsStr;
+use std::fs;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::pgconn::Params;
+
+/// The superuser `initdb` creates in every throwaway cluster.
+pub const SUPERUSER: &str = "postgres";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    #[error(
+        "no PostgreSQL server binaries found (initdb, pg_ctl): install them \
+         (Debian/Ubuntu: apt-get install postgresql postgresql-contrib) or set PG_BINDIR"
+    )]
+    NoBinaries,
+    #[error("running as root, but there is no \"postgres\" OS user to run the server as: {0}")]
+    NoPostgresUser(String),
+    #[error("{step} failed: {detail}")]
+    Step { step: &'static str, detail: String },
+}
+
+/// Server settings beyond the defaults every throwaway cluster gets.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterOptions {
+    /// `name = value` pairs passed as `-c name=value` to the server.
+    pub settings: Vec<(String, String)>,
+    /// Listen on 127.0.0.1 as well as the socket (TLS tests need TCP).
+    pub listen_tcp: bool,
+    /// Leave the server running and its directory in place (for `mvtop demo --keep`).
+    pub keep: bool,
+    /// Files written into the data directory (mode 0600) before the server starts, e.g.
+    /// `server.crt` and `server.key` for `ssl=on`.
+    pub data_files: Vec<(String, Vec<u8>)>,
+}
+
+#[derive(Debug)]
+pub struct Cluster {
+    dir: PathBuf,
+    bindir: PathBuf,
+    port: u16,
+    as_postgres_user: bool,
+    keep: bool,
+    stopped: AtomicBool,
+}
+
+impl Cluster {
+    /// initdb + pg_ctl start on a free port; blocks until the server accepts connections.
+    pub fn start(opts: &ClusterOptions) -> Result<Cluster, ClusterError> {
+        let bindir = find_bindir().ok_or(ClusterError::NoBinaries)?;
+        let as_postgres_user = is_root();
+        let dir = make_private_dir(as_postgres_user)?;
+        let mut cluster = Cluster {
+            dir,
+            bindir,
+            port: free_port()?,
+            as_postgres_user,
+            keep: opts.keep,
+            stopped: AtomicBool::new(false),
+        };
+        if let Err(e) = cluster.init_and_start(opts) {
+            // Keep the log for the error message, then clean up.
+            let log = fs::read_to_string(cluster.log_path()).unwrap_or_default();
+            cluster.keep = false;
+            cluster.stop();
+            return Err(match e {
+                ClusterError::Step { step, detail } if !log.is_empty() => ClusterError::Step {
+                    step,
+                    detail: format!("{detail}; server log: {}", last_line(&log)),
+                },
+                other => other,
+            });
+        }
+        Ok(cluster)
+    }
+
+    fn init_and_start(&mut self, opts: &ClusterOptions) -> Result<(), ClusterError> {
+        let data = self.data_dir();
+        self.run(
+            "initdb",
+            &[
+                "-A",
+                "trust",
+                "-U",
+                SUPERUSER,
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+                "-D",
+            ],
+            Some(&data),
+        )?;
+        if !opts.data_files.is_empty() {
+            write_private_files(&data, &opts.data_files).map_err(|e| ClusterError::Step {
+                step: "writing files into the data directory",
+                detail: e.to_string(),
+            })?;
+            if self.as_postgres_user {
+                chown_to_postgres(&data)?;
+            }
+        }
+        let listen = if opts.listen_tcp { "127.0.0.1" } else { "" };
+        let mut server_opts = format!(
+            "-p {} -k {} -c listen_addresses='{listen}' \
+             -c shared_preload_libraries=pg_stat_statements -c fsync=off \
+             -c synchronous_commit=off -c full_page_writes=off",
+            self.port,
+            self.dir.display()
+        );
+        for (name, value) in &opts.settings {
+            server_opts.push_str(&format!(" -c {name}={value}"));
+        }
+        let log = self.log_path();
+        let log = log.to_string_lossy();
+        self.run(
+            "pg_ctl start",
+            &[
+                "start",
+                "-w",
+                "-t",
+                "60",
+                "-l",
+                &log,
+                "-o",
+                &server_opts,
+                "-D",
+            ],
+            Some(&data),
+        )
+    }
+
+    /// Runs a server binary (as the postgres OS user when we are root); the last argument
+    /// is the data directory.
+    fn run(
+        &self,
+        step: &'static str,
+        args: &[&str],
+        data: Option<&Path>,
+    ) -> Result<(), ClusterError> {
+        let program = self.bindir.join(step.split(' ').next().unwrap_or(step));
+        let mut cmd = if self.as_postgres_user {
+            let mut c = Command::new("runuser");
+            c.args(["-u", SUPERUSER, "--"]).arg(&program);
+            c
+        } else {
+            Command::new(&program)
+        };
+        cmd.args(args);
+        if let Some(d) = data {
+            cmd.arg(d);
+        }
+        // pg_ctl's postmaster would otherwise inherit our stdout and keep a test runner's pipe open.
+        let out = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()
+            .map_err(|e| ClusterError::Step {
+                step,
+                detail: format!("{}: {e}", program.display()),
+            })?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            let text = if stderr.trim().is_empty() {
+                stdout
+            } else {
+                stderr
+            };
+            Err(ClusterError::Step {
+                step,
+                detail: last_line(&text).to_string(),
+            })
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The directory holding the Unix socket (also the cluster's root directory).
+    pub fn socket_dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.join("data")
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.join("server.log")
+    }
+
+    /// Connection parameters for `dbname` as the superuser, over the Unix socket.
+    pub fn params(&self, dbname: &str) -> Params {
+        let mut p = Params::default();
+        p.set("host", self.dir.to_string_lossy());
+        p.set("port", self.port.to_string());
+        p.set("user", SUPERUSER);
+        p.set("dbname", dbname);
+        p
+    }
+
+    /// The same as a conninfo string, for psql or for printing.
+    pub fn conninfo(&self, dbname: &str) -> String {
+        format!(
+            "host={} port={} user={SUPERUSER} dbname={}",
+            quote_conninfo_value(&self.dir.to_string_lossy()),
+            self.port,
+            quote_conninfo_value(dbname)
+        )
+    }
+
+    /// Stops the server (fast shutdown) and removes the directory, unless kept. Idempotent.
+    pub fn stop(&self) {
+        if self.stopped.swap(true, Ordering::SeqCst) || self.keep {
+            return;
+        }
+        let data = self.data_dir();
+        if data.join("postmaster.pid").exists() {
+            let _ = self.run(
+                "pg_ctl stop",
+                &["stop", "-m", "fast", "-w", "-D"],
+                Some(&data),
+            );
+        }
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+
+    /// The command that stops a kept cluster by hand.
+    pub fn stop_command(&self) -> String {
+        let pg_ctl = self.bindir.join("pg_ctl");
+        let prefix = if self.as_postgres_user {
+            "runuser -u postgres -- "
+        } else {
+            ""
+        };
+        format!(
+            "{prefix}{} stop -D {} && rm -rf {}",
+            pg_ctl.display(),
+            self.data_dir().display(),
+            self.dir.display()
+        )
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// libpq conninfo quoting: single quotes with `\'` and `\\` escapes when needed.
+pub fn quote_conninfo_value(v: &str) -> String {
+    if !v.is_empty() && !v.contains([' ', '\'', '\\', '=', '\t', '\n']) {
+        return v.to_string();
+    }
+    format!("'{}'", v.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
+fn last_line(text: &str) -> &str {
+    text.lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim()
+}
+
+/// PG_BINDIR, then `pg_config --bindir`, then the newest /usr/lib/postgresql/*/bin.
+pub fn find_bindir() -> Option<PathBuf> {
+    let has_initdb = |d: &Path| d.join("initdb").is_file() && d.join("pg_ctl").is_file();
+    if let Some(d) = std::env::var_os("PG_BINDIR").map(PathBuf::from) {
+        return has_initdb(&d).then_some(d);
+    }
+    if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
+        let d = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        if out.status.success() && has_initdb(&d) {
+            return Some(d);
+        }
+    }
+    let mut versions: Vec<(u32, PathBuf)> = fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let v = e.file_name().to_str()?.parse::<u32>().ok()?;
+            let bin = e.path().join("bin");
+            has_initdb(&bin).then_some((v, bin))
+        })
+        .collect();
+    versions.sort();
+    versions.pop().map(|(_, d)| d)
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+fn free_port() -> Result<u16, ClusterError> {
+    let step = |e: std::io::Error| ClusterError::Step {
+        step: "finding a free port",
+        detail: e.to_string(),
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").map_err(step)?;
+    Ok(listener.local_addr().map_err(step)?.port())
+}
+
+fn make_private_dir(for_postgres_user: bool) -> Result<PathBuf, ClusterError> {
+    let step = |e: std::io::Error| ClusterError::Step {
+        step: "creating the cluster directory",
+        detail: e.to_string(),
+    };
+    let base = std::env::temp_dir();
+    let dir = (0..100u32)
+        .map(|i| {
+            base.join(format!(
+                "mvtop-pg-{}-{}-{i}",
+                std::process::id(),
+                chrono::Utc::now().timestamp_subsec_nanos()
+            ))
+        })
+        .find(|d| fs::create_dir(d).is_ok())
+        .ok_or_else(|| step(std::io::Error::other("no unique name")))?;
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).map_err(step)?;
+    if for_postgres_user {
+        chown_to_postgres(&dir)?;
+    }
+    Ok(dir)
+}
+
+fn write_private_files(dir: &Path, files: &[(String, Vec<u8>)]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    for (name, content) in files {
+        fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(dir.join(name))?
+            .write_all(content)?;
+    }
+    Ok(())
+}
+
+fn chown_to_postgres(path: &Path) -> Result<(), ClusterError> {
+    let status = Command::new("chown")
+        .args(["-R", SUPERUSER])
+        .arg(path)
+        .stderr(Stdio::piped())
+        .output()
+        .map_err(|e| ClusterError::NoPostgresUser(e.to_string()))?;
+    if status.status.success() {
+        Ok(())
+    } else {
+        Err(ClusterError::NoPostgresUser(
+            last_line(&String::from_utf8_lossy(&status.stderr)).to_string(),
+        ))
+    }
+}
+
+/// Runs `psql` from the cluster's bindir (benchmarks and tests compare against it).
+pub fn psql_command(cluster: &Cluster, dbname: &str) -> Command {
+    let psql = cluster.bindir.join("psql");
+    let program: &OsStr = if psql.is_file() {
+        psql.as_os_str()
+    } else {
+        OsStr::new("psql")
+    };
+    let mut cmd = Command::new(program);
+    cmd.args(["-X", "-d", &cluster.conninfo(dbname)]);
+    cmd
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conninfo_values_are_quoted_only_when_needed() {
+        assert_eq!(quote_conninfo_value("/tmp/x"), "/tmp/x");
+        assert_eq!(quote_conninfo_value("a b"), "'a b'");
+        assert_eq!(quote_conninfo_value("it's"), "'it\\'s'");
+        assert_eq!(quote_conninfo_value(""), "''");
+    }
+
+    #[test]
+    fn last_line_skips_blank_lines() {
+        assert_eq!(last_line("one\ntwo\n\n"), "two");
+    }
+}

@@ -1,0 +1,75 @@
+//! The demo database: a CI/build-service schema with MVs covering every case the console
+//! shows, loaded into a throwaway cluster, with a light write load on its base tables.
+
+use std::time::{Duration, Instant};
+
+use tokio::task::JoinHandle;
+use tokio_postgres::Client;
+
+use crate::catalog::ident::quote_literal;
+use crate::pgconn::{Connector, SessionSettings, one_line};
+
+pub const DEMO_DB: &str = "mvtop_demo";
+const SCHEMA_SQL: &str = include_str!("../assets/demo/schema.sql");
+const WRITE_LOAD_SQL: &str = include_str!("../assets/demo/write_load.sql");
+
+/// Loading is DDL and bulk inserts: no statement timeout, but never wait on a lock for long.
+pub const LOADING: SessionSettings = SessionSettings {
+    lock_timeout: Duration::from_secs(5),
+    statement_timeout: Duration::from_secs(600),
+};
+
+/// Creates the demo schema and data at `scale` (1 = default); returns how long it took.
+pub async fn load(client: &Client, scale: u32) -> Result<Duration, tokio_postgres::Error> {
+    let started = Instant::now();
+    client
+        .batch_execute(&format!(
+            "SET mvtop.demo_scale = {};\n{SCHEMA_SQL}",
+            quote_literal(&scale.to_string())
+        ))
+        .await?;
+    Ok(started.elapsed())
+}
+
+/// Runs the write load every `every` on its own session until aborted; a failed round is
+/// reported once through `on_error` and retried on the next tick.
+pub fn spawn_write_load(
+    connector: Connector,
+    every: Duration,
+    on_error: impl Fn(String) + Send + 'static,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut session = None;
+        let mut ticker = tokio::time::interval(every);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_error = String::new();
+        loop {
+            ticker.tick().await;
+            if session.is_none() {
+                match connector.connect(&LOADING).await {
+                    Ok(s) => session = Some(s),
+                    Err(e) => {
+                        report(&mut last_error, e.to_string(), &on_error);
+                        continue;
+                    }
+                }
+            }
+            let Some(s) = &session else { continue };
+            if let Err(e) = s.client.batch_execute(WRITE_LOAD_SQL).await {
+                if e.is_closed() {
+                    session = None;
+                }
+                report(&mut last_error, one_line(&e), &on_error);
+            } else {
+                last_error.clear();
+            }
+        }
+    })
+}
+
+fn report(last: &mut String, message: String, on_error: &impl Fn(String)) {
+    if *last != message {
+        on_error(format!("demo write load: {message}"));
+        *last = message;
+    }
+}

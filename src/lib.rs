@@ -1,0 +1,10 @@
+//! mvtop: a terminal operations console for PostgreSQL materialized views.
+//!
+//! The binary is a thin shell over this library, so the integration tests reach the same code.
+
+pub mod catalog;
+pub mod cli;
+pub mod cluster;
+pub mod demo;
+pub mod format;
+pub mod pgconn;

@@ -1,0 +1,437 @@
+//! Opening sessions from resolved libpq settings: one target after another, TLS per
+//! sslmode, pgpass per target, a password prompt when the server asks for one, and the
+//! session settings every mvtop connection carries.
+
+use std::io::IsTerminal;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio_postgres::config::SslMode as PgSslMode;
+use tokio_postgres::{Client, Config};
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+use super::params::ConfigError;
+use super::pgpass;
+use super::resolve::{
+    DEFAULT_SOCKET_DIRS, HostSpec, Resolved, SslMode, Target, TargetSessionAttrs, describe_target,
+};
+use super::tls;
+
+/// Limits every session of a given purpose runs under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionSettings {
+    /// Short, so a monitoring query never queues behind an ACCESS EXCLUSIVE lock.
+    pub lock_timeout: Duration,
+    /// Bounded, so a slow catalog query never hangs the caller.
+    pub statement_timeout: Duration,
+}
+
+impl SessionSettings {
+    pub const MONITORING: SessionSettings = SessionSettings {
+        lock_timeout: Duration::from_millis(500),
+        statement_timeout: Duration::from_secs(30),
+    };
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    #[error("{0}")]
+    Tls(String),
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// Whether a missing password may be asked for on the terminal, as psql does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordPrompt {
+    IfTerminal,
+    Never,
+}
+
+/// An open session: the client plus what it is connected to.
+pub struct Session {
+    pub client: Client,
+    /// psql's wording of the target, e.g. `server at "db", port 5432`.
+    pub target: String,
+    pub tls: MakeRustlsConnect,
+}
+
+/// Everything needed to open more sessions to the same server (monitoring, refresh jobs)
+/// without asking for the password again.
+#[derive(Clone)]
+pub struct Connector {
+    resolved: Arc<Resolved>,
+    tls: MakeRustlsConnect,
+    prompted_password: Arc<Mutex<Option<String>>>,
+    prompt: PasswordPrompt,
+}
+
+impl std::fmt::Debug for Connector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connector")
+            .field("resolved", &self.resolved)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connector {
+    pub fn new(resolved: Resolved, prompt: PasswordPrompt) -> Result<Connector, ConnectError> {
+        let tls = tls::make_connector(&resolved).map_err(ConnectError::Tls)?;
+        Ok(Connector {
+            resolved: Arc::new(resolved),
+            tls,
+            prompted_password: Arc::new(Mutex::new(None)),
+            prompt,
+        })
+    }
+
+    pub fn resolved(&self) -> &Resolved {
+        &self.resolved
+    }
+
+    /// Tries each target in order, like libpq; the error names the last failure.
+    pub async fn connect(&self, settings: &SessionSettings) -> Result<Session, ConnectError> {
+        let passes: &[bool] = match self.resolved.target_session_attrs {
+            TargetSessionAttrs::PreferStandby => &[true, false],
+            _ => &[false],
+        };
+        let mut failures = Vec::new();
+        for &standby_only in passes {
+            for target in &self.resolved.targets {
+                match self.connect_target(target, settings, standby_only).await {
+                    Ok(session) => return Ok(session),
+                    Err(e) => failures.push(e),
+                }
+            }
+        }
+        let mut failures: Vec<String> = failures.into_iter().map(|e| e.to_string()).collect();
+        failures.dedup();
+        Err(ConnectError::Failed(failures.join("; ")))
+    }
+
+    async fn connect_target(
+        &self,
+        target: &Target,
+        settings: &SessionSettings,
+        standby_only: bool,
+    ) -> Result<Session, ConnectError> {
+        let desc = describe_target(&self.resolved, target);
+        let password = self.password_for(target);
+        let attempt = |pw: Option<String>, ssl: PgSslMode| {
+            let config = self.config_for(target, pw, ssl);
+            let tls = self.tls.clone();
+            async move { config.connect(tls).await }
+        };
+        let first_mode = self.first_ssl_mode(target);
+        let mut result = attempt(password.clone(), first_mode).await;
+        if let Err(e) = &result
+            && let Some(mode) = self.fallback_ssl_mode(target, first_mode, e)
+        {
+            result = attempt(password.clone(), mode).await;
+        }
+        if let Err(e) = &result
+            && password.is_none()
+            && is_password_missing(e)
+            && let Some(pw) = self.ask_password().await
+        {
+            result = attempt(Some(pw), first_mode).await;
+        }
+        let (client, connection) = result.map_err(|e| {
+            ConnectError::Failed(describe_failure(&desc, target, &e, password.is_none()))
+        })?;
+        tokio::spawn(async move {
+            // The connection's errors surface on the client's next call; nothing to do here.
+            let _ = connection.await;
+        });
+        check_session_attrs(&client, self.resolved.target_session_attrs, standby_only)
+            .await
+            .map_err(|m| ConnectError::Failed(format!("connection to {desc} failed: {m}")))?;
+        apply_settings(&client, settings)
+            .await
+            .map_err(|e| ConnectError::Failed(format!("{desc}: {}", one_line(&e))))?;
+        Ok(Session {
+            client,
+            target: desc,
+            tls: self.tls.clone(),
+        })
+    }
+
+    fn password_for(&self, target: &Target) -> Option<String> {
+        if let Some(pw) = &self.resolved.password {
+            return Some(pw.clone());
+        }
+        if let Some(pw) = self.prompted_password.lock().ok()?.clone() {
+            return Some(pw);
+        }
+        let passfile = self.resolved.passfile.as_ref()?;
+        let entries = match pgpass::read_pgpass(passfile) {
+            Ok(entries) => entries,
+            Err(skip) => {
+                if let Some(warning) = skip.warning() {
+                    eprintln!("{warning}");
+                }
+                return None;
+            }
+        };
+        let host = match &target.host {
+            HostSpec::Unix(dir) => {
+                pgpass::pgpass_host(&dir.to_string_lossy(), &DEFAULT_SOCKET_DIRS)
+            }
+            HostSpec::Tcp(name) if name.is_empty() => target
+                .hostaddr
+                .map(|a| a.to_string())
+                .unwrap_or_else(|| "localhost".into()),
+            HostSpec::Tcp(name) => name.clone(),
+        };
+        pgpass::find_password(
+            &entries,
+            &host,
+            &target.port.to_string(),
+            &self.resolved.dbname,
+            &self.resolved.user,
+        )
+    }
+
+    async fn ask_password(&self) -> Option<String> {
+        if self.prompt == PasswordPrompt::Never || !std::io::stdin().is_terminal() {
+            return None;
+        }
+        let question = format!("Password for user {}: ", self.resolved.user);
+        let answer = tokio::task::spawn_blocking(move || rpassword::prompt_password(question))
+            .await
+            .ok()?
+            .ok()?;
+        if let Ok(mut slot) = self.prompted_password.lock() {
+            *slot = Some(answer.clone());
+        }
+        Some(answer)
+    }
+
+    fn first_ssl_mode(&self, target: &Target) -> PgSslMode {
+        // libpq never uses TLS over a Unix socket, whatever sslmode says.
+        if over_socket(target) {
+            return PgSslMode::Disable;
+        }
+        match self.resolved.sslmode {
+            SslMode::Disable | SslMode::Allow => PgSslMode::Disable,
+            SslMode::Prefer => PgSslMode::Prefer,
+            SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => PgSslMode::Require,
+        }
+    }
+
+    /// allow: plaintext refused -> TLS; prefer: TLS failed -> plaintext (both as libpq).
+    fn fallback_ssl_mode(
+        &self,
+        target: &Target,
+        tried: PgSslMode,
+        err: &tokio_postgres::Error,
+    ) -> Option<PgSslMode> {
+        if over_socket(target) {
+            return None;
+        }
+        match (self.resolved.sslmode, tried) {
+            (SslMode::Allow, PgSslMode::Disable) if err.as_db_error().is_some() => {
+                Some(PgSslMode::Require)
+            }
+            (SslMode::Prefer, PgSslMode::Prefer) if is_tls_error(err) => Some(PgSslMode::Disable),
+            _ => None,
+        }
+    }
+
+    fn config_for(&self, target: &Target, password: Option<String>, ssl: PgSslMode) -> Config {
+        let r = &self.resolved;
+        let mut config = Config::new();
+        config
+            .user(&r.user)
+            .dbname(&r.dbname)
+            .application_name(&r.application_name)
+            .port(target.port)
+            .ssl_mode(ssl);
+        match &target.host {
+            HostSpec::Unix(dir) if target.hostaddr.is_none() => {
+                config.host_path(dir);
+            }
+            // TLS needs a name to check; with only hostaddr, libpq checks the address itself.
+            // A socket directory with hostaddr: libpq goes over TCP to the address.
+            HostSpec::Unix(_) => {
+                if let Some(addr) = target.hostaddr {
+                    config.host(addr.to_string());
+                }
+            }
+            HostSpec::Tcp(name) if name.is_empty() => {
+                if let Some(addr) = target.hostaddr {
+                    config.host(addr.to_string());
+                }
+            }
+            HostSpec::Tcp(name) => {
+                config.host(name);
+            }
+        }
+        if let Some(addr) = target.hostaddr {
+            config.hostaddr(addr);
+        }
+        if let Some(pw) = password {
+            config.password(pw);
+        }
+        if let Some(options) = &r.options {
+            config.options(options);
+        }
+        if let Some(timeout) = r.connect_timeout {
+            config.connect_timeout(timeout);
+        }
+        config
+    }
+}
+
+/// libpq connects to hostaddr over TCP even when host names a socket directory.
+fn over_socket(target: &Target) -> bool {
+    matches!(target.host, HostSpec::Unix(_)) && target.hostaddr.is_none()
+}
+
+async fn check_session_attrs(
+    client: &Client,
+    attrs: TargetSessionAttrs,
+    standby_only: bool,
+) -> Result<(), String> {
+    if attrs == TargetSessionAttrs::Any {
+        return Ok(());
+    }
+    let row = client
+        .query_one(
+            "SELECT pg_is_in_recovery(), current_setting('default_transaction_read_only') = 'on'",
+            &[],
+        )
+        .await
+        .map_err(|e| one_line(&e))?;
+    let (in_recovery, read_only): (bool, bool) = (row.get(0), row.get(1));
+    let ok = match attrs {
+        TargetSessionAttrs::Any => true,
+        TargetSessionAttrs::ReadWrite => !in_recovery && !read_only,
+        TargetSessionAttrs::ReadOnly => in_recovery || read_only,
+        TargetSessionAttrs::Primary => !in_recovery,
+        TargetSessionAttrs::Standby => in_recovery,
+        TargetSessionAttrs::PreferStandby => in_recovery || !standby_only,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "session does not match target_session_attrs \"{attrs}\""
+        ))
+    }
+}
+
+async fn apply_settings(client: &Client, s: &SessionSettings) -> Result<(), tokio_postgres::Error> {
+    client
+        .batch_execute(&format!(
+            "SET jit = off; SET lock_timeout = '{}ms'; SET statement_timeout = '{}ms'",
+            s.lock_timeout.as_millis(),
+            s.statement_timeout.as_millis()
+        ))
+        .await
+}
+
+fn is_password_missing(e: &tokio_postgres::Error) -> bool {
+    chain(e).iter().any(|m| m == "password missing")
+}
+
+fn is_tls_error(e: &tokio_postgres::Error) -> bool {
+    chain(e)
+        .first()
+        .is_some_and(|m| m.starts_with("error performing TLS handshake"))
+}
+
+/// The messages of an error and its sources, outermost first.
+fn chain(e: &(dyn std::error::Error + 'static)) -> Vec<String> {
+    let mut out = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push(s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+/// One line, psql's wording where psql has one: `connection to server at "h", port 5432
+/// failed: FATAL: password authentication failed for user "u"`.
+pub fn describe_failure(
+    desc: &str,
+    target: &Target,
+    e: &tokio_postgres::Error,
+    no_password: bool,
+) -> String {
+    if let Some(db) = e.as_db_error() {
+        return format!(
+            "connection to {desc} failed: {}: {}",
+            db.severity(),
+            db.message()
+        );
+    }
+    let messages = chain(e);
+    if messages.iter().any(|m| m == "password missing") && no_password {
+        return format!("connection to {desc} failed: fe_sendauth: no password supplied");
+    }
+    if let Some(m) = messages
+        .iter()
+        .find(|m| m.contains("failed to lookup address"))
+    {
+        let host = match &target.host {
+            HostSpec::Tcp(h) => h.clone(),
+            HostSpec::Unix(d) => d.display().to_string(),
+        };
+        let reason = m.rsplit(": ").next().unwrap_or(m);
+        return format!("could not translate host name \"{host}\" to address: {reason}");
+    }
+    // Drop tokio-postgres's generic outer wording when a specific cause follows.
+    let generic = [
+        "error connecting to server",
+        "db error",
+        "invalid configuration",
+    ];
+    let specific: Vec<&str> = messages
+        .iter()
+        .map(String::as_str)
+        .filter(|m| !generic.contains(m))
+        .collect();
+    let text = if specific.is_empty() {
+        messages.join(": ")
+    } else {
+        specific.join(": ")
+    };
+    format!("connection to {desc} failed: {}", strip_os_error(&text))
+}
+
+fn strip_os_error(text: &str) -> String {
+    let mut out = text.to_string();
+    while let Some(start) = out.find(" (os error ") {
+        let Some(len) = out[start..].find(')') else {
+            break;
+        };
+        out.replace_range(start..start + len + 1, "");
+    }
+    out
+}
+
+/// An error as one line (PostgreSQL errors: severity and message, no detail lines).
+pub fn one_line(e: &tokio_postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return format!("{}: {}", db.severity(), db.message());
+    }
+    chain(e).join(": ").replace('\n', " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn os_error_numbers_are_dropped() {
+        assert_eq!(
+            strip_os_error("Connection refused (os error 111)"),
+            "Connection refused"
+        );
+        assert_eq!(strip_os_error("plain"), "plain");
+    }
+}

@@ -1,0 +1,10 @@
+mod connect;
+pub mod conninfo;
+pub mod params;
+pub mod pgpass;
+pub mod resolve;
+pub mod service;
+mod tls;
+pub use connect::*;
+pub use params::*;
+pub use resolve::*;

@@ -1,0 +1,67 @@
+//! The throwaway-cluster harness: one cluster per test binary, one database per test.
+#![allow(dead_code)] // each test binary uses its own part of the harness
+
+use std::process::Command;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use mvtop::cluster::{Cluster, ClusterOptions};
+use mvtop::pgconn::{self, Connector, Params, PasswordPrompt, Session, SessionSettings};
+
+static CLUSTER: OnceLock<Cluster> = OnceLock::new();
+static NEXT_DB: AtomicU32 = AtomicU32::new(0);
+
+extern "C" fn stop_cluster_at_exit() {
+    if let Some(c) = CLUSTER.get() {
+        c.stop();
+    }
+}
+
+/// Started on first use with `opts`; stopped when the test binary exits (statics never drop).
+pub fn cluster_with(opts: impl FnOnce() -> ClusterOptions) -> &'static Cluster {
+    CLUSTER.get_or_init(|| {
+        let cluster = Cluster::start(&opts()).unwrap_or_else(|e| panic!("test cluster: {e}"));
+        // SAFETY: registers a plain extern "C" fn; it only touches the initialised static.
+        unsafe { libc::atexit(stop_cluster_at_exit) };
+        cluster
+    })
+}
+
+pub fn cluster() -> &'static Cluster {
+    cluster_with(|| ClusterOptions {
+        settings: vec![("track_commit_timestamp".into(), "on".into())],
+        ..ClusterOptions::default()
+    })
+}
+
+pub fn connector(params: &Params) -> Connector {
+    let resolved = pgconn::resolve(params, &pgconn::SystemEnv).expect("resolve");
+    Connector::new(resolved, PasswordPrompt::Never).expect("connector")
+}
+
+/// A new, empty database on the shared cluster; returns its name and a monitoring session.
+pub async fn fresh_db(tag: &str) -> (String, Session) {
+    let c = cluster();
+    let name = format!("t_{tag}_{}", NEXT_DB.fetch_add(1, Ordering::SeqCst));
+    let admin = connector(&c.params("postgres"))
+        .connect(&SessionSettings::MONITORING)
+        .await
+        .expect("admin session");
+    admin
+        .client
+        .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+        .await
+        .expect("create database");
+    let session = connector(&c.params(&name))
+        .connect(&SessionSettings::MONITORING)
+        .await
+        .expect("session");
+    (name, session)
+}
+
+/// The mvtop binary, pointed at `db` on the shared cluster with `-d`.
+pub fn mvtop(db: &str) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mvtop"));
+    cmd.args(["-d", &cluster().conninfo(db)]);
+    cmd
+}

@@ -1,0 +1,234 @@
+//! The inventory against a real cluster: every case `mvtop list` must get right.
+
+mod common;
+
+use std::time::Duration;
+
+use mvtop::catalog::{Inventory, MatView, MvStatus, ServerFacts, StatsSource};
+
+const FIXTURE: &str = r#"
+CREATE EXTENSION pg_stat_statements;
+CREATE SCHEMA app;
+CREATE SCHEMA rpt;
+CREATE SCHEMA "Reporting";
+CREATE TABLE app.orders (id bigint PRIMARY KEY, customer_id int NOT NULL, amount numeric NOT NULL);
+CREATE TABLE app.customers (id int PRIMARY KEY, region text NOT NULL);
+INSERT INTO app.customers SELECT g, (ARRAY['eu','us','apac'])[1+g%3] FROM generate_series(1,100) g;
+INSERT INTO app.orders SELECT g, 1+g%100, g%500 FROM generate_series(1,5000) g;
+CREATE VIEW app.v_orders AS SELECT o.id, o.amount, c.region FROM app.orders o JOIN app.customers c ON c.id = o.customer_id;
+CREATE MATERIALIZED VIEW rpt.mv_region AS SELECT region, sum(amount) AS total, count(*) AS n FROM app.v_orders GROUP BY region;
+CREATE UNIQUE INDEX mv_region_uk ON rpt.mv_region (region);
+CREATE MATERIALIZED VIEW rpt.mv_top AS SELECT region, total FROM rpt.mv_region WHERE total > 0;
+CREATE UNIQUE INDEX mv_top_partial ON rpt.mv_top (region) WHERE total > 0;
+CREATE VIEW app.v_top AS SELECT region, total FROM rpt.mv_top;
+CREATE MATERIALIZED VIEW rpt.mv_via_view AS SELECT region FROM app.v_top;
+CREATE MATERIALIZED VIEW rpt.mv_expr AS SELECT id, 'k' || id AS k FROM app.orders WHERE id <= 100;
+CREATE UNIQUE INDEX mv_expr_uk ON rpt.mv_expr (lower(k));
+CREATE MATERIALIZED VIEW rpt.mv_incl AS SELECT id, customer_id FROM app.orders WHERE id <= 100;
+CREATE UNIQUE INDEX mv_incl_uk ON rpt.mv_incl (id) INCLUDE (customer_id);
+CREATE MATERIALIZED VIEW rpt.mv_empty AS SELECT id FROM app.orders WITH NO DATA;
+CREATE UNIQUE INDEX mv_empty_uk ON rpt.mv_empty (id);
+CREATE MATERIALIZED VIEW "Reporting"."Sales by Region" AS SELECT * FROM rpt.mv_region;
+CREATE MATERIALIZED VIEW "Reporting"."top""customers_é" AS SELECT 1 AS x;
+-- A view <-> MV cycle: PostgreSQL allows re-pointing the view at the MV that reads it.
+CREATE VIEW app.v_cyc AS SELECT 1 AS x;
+CREATE MATERIALIZED VIEW rpt.mv_cyc AS SELECT x FROM app.v_cyc;
+CREATE OR REPLACE VIEW app.v_cyc AS SELECT x FROM rpt.mv_cyc;
+"#;
+
+async fn setup(tag: &str) -> (String, mvtop::pgconn::Session) {
+    let (db, s) = common::fresh_db(tag).await;
+    s.client.batch_execute(FIXTURE).await.expect("fixture");
+    (db, s)
+}
+
+fn by_name<'a>(inv: &'a Inventory, qualified: &str) -> &'a MatView {
+    inv.views
+        .iter()
+        .find(|v| v.qualified_name == qualified)
+        .unwrap_or_else(|| panic!("{qualified} missing from {:?}", names(inv)))
+}
+
+fn names(inv: &Inventory) -> Vec<&str> {
+    inv.views
+        .iter()
+        .map(|v| v.qualified_name.as_str())
+        .collect()
+}
+
+async fn inventory(s: &mvtop::pgconn::Session) -> Inventory {
+    let facts = ServerFacts::fetch(&s.client).await.expect("facts");
+    Inventory::fetch(&s.client, &facts)
+        .await
+        .expect("inventory")
+}
+
+#[tokio::test]
+async fn quoted_names_are_listed_and_qualified_only_where_sql_needs_it() {
+    let (_db, s) = setup("quoted").await;
+    let inv = inventory(&s).await;
+    let sales = by_name(&inv, r#""Reporting"."Sales by Region""#);
+    assert_eq!(sales.schema, "Reporting");
+    assert_eq!(sales.name, "Sales by Region");
+    assert_eq!(sales.upstream_mvs, ["rpt.mv_region"]);
+    let odd = by_name(&inv, r#""Reporting"."top""customers_é""#);
+    assert_eq!(odd.name, "top\"customers_é");
+    assert_eq!(by_name(&inv, "rpt.mv_region").downstream_mvs.len(), 2);
+}
+
+#[tokio::test]
+async fn concurrent_readiness_follows_postgres_rules() {
+    let (_db, s) = setup("concurrent").await;
+    let inv = inventory(&s).await;
+    let region = by_name(&inv, "rpt.mv_region");
+    assert!(region.concurrent_ready);
+    assert_eq!(region.unique_index.as_deref(), Some("mv_region_uk"));
+    let incl = by_name(&inv, "rpt.mv_incl");
+    assert!(incl.concurrent_ready, "INCLUDE columns still qualify");
+    for partial_or_expr in ["rpt.mv_top", "rpt.mv_expr"] {
+        let v = by_name(&inv, partial_or_expr);
+        assert!(!v.concurrent_ready, "{partial_or_expr}");
+        assert_eq!(v.unique_index, None, "{partial_or_expr}");
+    }
+    // Cross-check with the server itself: the claim must match what REFRESH accepts.
+    for v in &inv.views {
+        let sql = format!(
+            "REFRESH MATERIALIZED VIEW CONCURRENTLY {}",
+            mvtop::catalog::ident::quote_qualified(&v.schema, &v.name)
+        );
+        let accepted = s.client.batch_execute(&sql).await.is_ok();
+        assert_eq!(accepted, v.concurrent_ready, "{}", v.qualified_name);
+    }
+}
+
+#[tokio::test]
+async fn unpopulated_mv_is_never_populated_and_not_concurrent_ready() {
+    let (_db, s) = setup("empty").await;
+    let inv = inventory(&s).await;
+    let empty = by_name(&inv, "rpt.mv_empty");
+    assert!(!empty.populated);
+    assert_eq!(empty.status, MvStatus::NeverPopulated);
+    assert!(!empty.concurrent_ready);
+    assert_eq!(empty.unique_index.as_deref(), Some("mv_empty_uk"));
+    assert_eq!(empty.rows_estimate, None);
+}
+
+#[tokio::test]
+async fn chains_through_views_get_levels_and_both_directions() {
+    let (_db, s) = setup("chain").await;
+    let inv = inventory(&s).await;
+    let region = by_name(&inv, "rpt.mv_region");
+    assert_eq!(region.refresh_level, 0);
+    assert_eq!(region.depends_on, ["app.v_orders"]);
+    let top = by_name(&inv, "rpt.mv_top");
+    assert_eq!(top.refresh_level, 1);
+    let via = by_name(&inv, "rpt.mv_via_view");
+    assert_eq!(via.depends_on, ["app.v_top"]);
+    assert_eq!(via.upstream_mvs, ["rpt.mv_top"]);
+    assert_eq!(via.refresh_level, 2);
+    assert_eq!(
+        by_name(&inv, "rpt.mv_top").downstream_mvs,
+        ["rpt.mv_via_view"]
+    );
+    let definition = region.definition.as_deref().unwrap_or_default();
+    assert!(
+        definition.to_lowercase().contains("group by"),
+        "{definition}"
+    );
+}
+
+#[tokio::test]
+async fn sizes_are_skipped_without_waiting_under_an_access_exclusive_lock() {
+    let (db, s) = setup("locked").await;
+    let holder = common::connector(&common::cluster().params(&db))
+        .connect(&mvtop::pgconn::SessionSettings::MONITORING)
+        .await
+        .expect("holder");
+    holder
+        .client
+        // MVs cannot be LOCKed; a plain REFRESH in an open transaction holds the same lock.
+        .batch_execute("BEGIN; REFRESH MATERIALIZED VIEW rpt.mv_region")
+        .await
+        .expect("lock");
+    let inv = tokio::time::timeout(Duration::from_secs(5), inventory(&s))
+        .await
+        .expect("the inventory must not wait for the lock");
+    let region = by_name(&inv, "rpt.mv_region");
+    assert_eq!(region.total_bytes, None);
+    assert_eq!(region.heap_bytes, None);
+    assert!(region.size_skipped_locked);
+    let top = by_name(&inv, "rpt.mv_top");
+    assert!(
+        top.total_bytes.unwrap_or(0) > 0,
+        "other MVs are still sized"
+    );
+    assert!(!top.size_skipped_locked);
+    holder
+        .client
+        .batch_execute("ROLLBACK")
+        .await
+        .expect("rollback");
+}
+
+#[tokio::test]
+async fn sizes_add_up_and_rows_are_estimated() {
+    let (_db, s) = setup("sizes").await;
+    s.client.batch_execute("ANALYZE rpt.mv_incl").await.unwrap();
+    let inv = inventory(&s).await;
+    let incl = by_name(&inv, "rpt.mv_incl");
+    let (total, heap, index) = (
+        incl.total_bytes.unwrap(),
+        incl.heap_bytes.unwrap(),
+        incl.index_bytes.unwrap(),
+    );
+    assert_eq!(total, heap + index);
+    assert!(heap > 0 && index > 0);
+    assert_eq!(incl.rows_estimate, Some(100));
+}
+
+#[tokio::test]
+async fn refresh_figures_come_from_pg_stat_statements_and_commit_timestamps() {
+    let (_db, s) = setup("stats").await;
+    for _ in 0..3 {
+        s.client
+            .batch_execute(r#"REFRESH MATERIALIZED VIEW "Reporting"."Sales by Region""#)
+            .await
+            .unwrap();
+    }
+    // An unqualified, differently cased spelling is the same MV for pg_stat_statements' reader.
+    s.client
+        .batch_execute(
+            "SET search_path = rpt; refresh materialized view MV_REGION; RESET search_path",
+        )
+        .await
+        .unwrap();
+    let inv = inventory(&s).await;
+    let sales = by_name(&inv, r#""Reporting"."Sales by Region""#);
+    assert_eq!(sales.refresh_count, Some(3));
+    assert_eq!(
+        sales.refresh_stats_source,
+        Some(StatsSource::PgStatStatements)
+    );
+    assert!(sales.avg_refresh_ms.unwrap() >= 0.0);
+    assert!(sales.last_refresh.is_some());
+    assert_eq!(
+        sales.last_refresh_source,
+        Some(StatsSource::CommitTimestamp)
+    );
+    let never = by_name(&inv, "rpt.mv_expr");
+    assert_eq!(never.refresh_count, None);
+    assert_eq!(never.refresh_stats_source, None);
+}
+
+#[tokio::test]
+async fn a_cycle_through_a_view_is_flagged() {
+    let (_db, s) = setup("cycle").await;
+    let inv = inventory(&s).await;
+    let cyc = by_name(&inv, "rpt.mv_cyc");
+    assert!(cyc.in_cycle);
+    assert!(
+        cyc.upstream_mvs.is_empty(),
+        "itself is not listed as upstream"
+    );
+    assert!(!by_name(&inv, "rpt.mv_region").in_cycle);
+}
