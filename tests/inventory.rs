@@ -58,7 +58,8 @@ fn names(inv: &Inventory) -> Vec<&str> {
 
 async fn inventory(s: &mvtop::pgconn::Session) -> Inventory {
     let facts = ServerFacts::fetch(&s.client).await.expect("facts");
-    Inventory::fetch(&s.client, &facts)
+    let with = mvtop::catalog::Include { definitions: true };
+    Inventory::fetch(&s.client, &[], &facts, with)
         .await
         .expect("inventory")
 }
@@ -231,4 +232,42 @@ async fn a_cycle_through_a_view_is_flagged() {
         "itself is not listed as upstream"
     );
     assert!(!by_name(&inv, "rpt.mv_region").in_cycle);
+}
+
+#[tokio::test]
+async fn sharing_the_work_over_sessions_gives_the_same_inventory() {
+    let (db, s) = setup("shared").await;
+    let facts = ServerFacts::fetch(&s.client).await.unwrap();
+    let with = mvtop::catalog::Include { definitions: true };
+    let single = Inventory::fetch(&s.client, &[], &facts, with)
+        .await
+        .unwrap();
+    let mut helpers = Vec::new();
+    for _ in 0..2 {
+        let h = common::connector(&common::cluster().params(&db))
+            .connect(&mvtop::pgconn::SessionSettings::MONITORING)
+            .await
+            .unwrap();
+        helpers.push(h);
+    }
+    let more: Vec<&tokio_postgres::Client> = helpers.iter().map(|h| &h.client).collect();
+    let shared = Inventory::fetch(&s.client, &more, &facts, with)
+        .await
+        .unwrap();
+    assert_eq!(single.views, shared.views);
+    assert!(
+        single
+            .views
+            .iter()
+            .all(|v| v.populated == v.definition.is_some() || v.definition.is_some())
+    );
+    let without = mvtop::catalog::Include { definitions: false };
+    let lean = Inventory::fetch(&s.client, &more[..1], &facts, without)
+        .await
+        .unwrap();
+    assert!(
+        lean.views
+            .iter()
+            .all(|v| v.definition.is_none() && v.total_bytes.is_some())
+    );
 }

@@ -1,7 +1,8 @@
--- Materialized-view inventory, one round trip. Catalog-only plus sizes; needs no privilege
--- on the MVs' schemas. Run with jit=off (the recursive CTE's estimate triggers JIT for
--- nothing) and a short lock_timeout. Refresh levels, downstream MVs and cycles are derived
--- in Rust from upstream_oids (src/catalog/graph.rs).
+-- Materialized-view inventory: the catalog part, one query. Sizes and definitions come from
+-- mv_sizes.sql and mv_definitions.sql, which can run on other sessions at the same time.
+-- Needs no privilege on the MVs' schemas. Run with jit=off (the recursive CTE's estimate
+-- triggers JIT for nothing). Refresh levels, downstream MVs and cycles are derived in Rust
+-- from upstream_oids (src/catalog/graph.rs).
 WITH RECURSIVE
 mv AS (
   SELECT c.oid, c.relnamespace, c.relname, c.relowner, c.relispopulated, c.reltuples, c.xmin
@@ -41,19 +42,14 @@ deps AS (
   JOIN pg_namespace n ON n.oid = c.relnamespace
   GROUP BY e.relid
 ),
-funcs AS (
+funcs AS (            -- user-defined functions only: what they read is invisible to pg_depend
   SELECT r.ev_class AS relid, array_agg(DISTINCT d.refobjid::regprocedure::text) AS func_deps
   FROM pg_rewrite r
   JOIN mv ON mv.oid = r.ev_class
   JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
                   AND d.refclassid = 'pg_proc'::regclass
+                  AND d.refobjid >= 16384             -- FirstNormalObjectId: not built-in
   GROUP BY r.ev_class
-),
-busy AS MATERIALIZED ( -- a granted or queued AccessExclusiveLock: sizing would queue behind it
-  SELECT DISTINCT l.relation AS oid
-  FROM pg_locks l
-  WHERE l.locktype = 'relation' AND l.mode = 'AccessExclusiveLock'
-    AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
 ),
 refreshing AS MATERIALIZED (
   SELECT l.relation AS oid, array_agg(DISTINCT l.pid) AS pids
@@ -76,17 +72,6 @@ ukeys AS (            -- unique indexes REFRESH ... CONCURRENTLY accepts
     AND i.indpred IS NULL AND i.indexprs IS NULL
     AND 0 <> ALL (i.indkey::int2[])
   GROUP BY i.indrelid
-),
-blocked_def AS (      -- pg_get_viewdef() takes AccessShareLock on every relation the MV reads
-  SELECT DISTINCT e.relid AS oid
-  FROM edges e JOIN busy b ON b.oid = e.dep
-),
-sized AS (
-  SELECT mv.oid,
-         CASE WHEN b.oid IS NULL THEN pg_total_relation_size(mv.oid) END AS total_bytes,
-         CASE WHEN b.oid IS NULL THEN pg_indexes_size(mv.oid) END AS index_bytes,
-         b.oid IS NOT NULL AS exclusively_locked
-  FROM mv LEFT JOIN busy b ON b.oid = mv.oid
 )
 SELECT mv.oid,
        n.nspname::text                       AS schema,
@@ -94,10 +79,6 @@ SELECT mv.oid,
        format('%I.%I', n.nspname, mv.relname) AS qualified_name,
        pg_get_userbyid(mv.relowner)::text    AS owner,
        mv.relispopulated                     AS populated,
-       s.total_bytes,
-       s.total_bytes - s.index_bytes         AS heap_bytes,
-       s.index_bytes,
-       s.exclusively_locked,
        CASE WHEN mv.reltuples >= 0 THEN mv.reltuples::int8 END AS rows_estimate,
        uk.concurrent_keys,
        d.direct_deps,
@@ -105,17 +86,12 @@ SELECT mv.oid,
        u.upstream_oids,
        rf.pids                               AS refreshing_pids,
        CASE WHEN current_setting('track_commit_timestamp') = 'on'
-            THEN pg_xact_commit_timestamp(mv.xmin) END AS committed_at,
-       CASE WHEN NOT s.exclusively_locked AND bd.oid IS NULL
-            THEN pg_get_viewdef(mv.oid) END AS definition,
-       s.exclusively_locked OR bd.oid IS NOT NULL AS definition_skipped_locked
+            THEN pg_xact_commit_timestamp(mv.xmin) END AS committed_at
 FROM mv
 JOIN pg_namespace n  ON n.oid = mv.relnamespace
-JOIN sized s         ON s.oid = mv.oid
 LEFT JOIN ups u      ON u.mv = mv.oid
 LEFT JOIN deps d     ON d.relid = mv.oid
 LEFT JOIN funcs f    ON f.relid = mv.oid
 LEFT JOIN ukeys uk   ON uk.indrelid = mv.oid
 LEFT JOIN refreshing rf ON rf.oid = mv.oid
-LEFT JOIN blocked_def bd ON bd.oid = mv.oid
 ORDER BY n.nspname, mv.relname

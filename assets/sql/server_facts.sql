@@ -12,5 +12,6 @@ SELECT current_setting('server_version_num')::int           AS version_num,
        -- pg_settings hides this row from roles without pg_read_all_settings: NULL = unknown
        (SELECT setting ~ '(^|[ ,])pg_stat_statements($|[ ,])' FROM pg_settings
          WHERE name = 'shared_preload_libraries')           AS pss_preloaded,
+       (SELECT count(*) FROM pg_class WHERE relkind = 'm')   AS mv_count,
        (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
          OR pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') AS reads_all_stats

@@ -3,14 +3,18 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use futures_util::future::join_all;
 use serde::Serialize;
 use tokio_postgres::Client;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
 
 use super::graph;
 use super::ident::quote_ident;
 use super::server::{PssAvailability, ServerFacts};
 
 const INVENTORY_SQL: &str = include_str!("../../assets/sql/inventory.sql");
+const DETAILS_SQL: &str = include_str!("../../assets/sql/mv_details.sql");
 const PSS_STATS_SQL: &str = include_str!("../../assets/sql/refresh_stats_pss.sql");
 
 /// Where a refresh figure comes from; every figure carries one.
@@ -90,6 +94,14 @@ pub struct MatView {
     pub upstream_oids: Vec<u32>,
 }
 
+/// What to fetch beyond the catalog facts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Include {
+    /// `pg_get_viewdef` for every MV: about a sixth of the cost on thousands of MVs, and
+    /// most of the bytes; screens that do not show definitions leave them out.
+    pub definitions: bool,
+}
+
 /// The inventory plus the one-line notes about sources that could not be used.
 #[derive(Debug, Clone, Default)]
 pub struct Inventory {
@@ -104,12 +116,42 @@ struct PssStats {
     max_ms: Option<f64>,
 }
 
+/// Sizes and definitions cost a relation-cache build per MV; the MVs are cut into this many
+/// slices by oid, and each session takes a contiguous run of them.
+const SLICES: i64 = 8;
+
+/// The slices `[from, to)` of each of `sessions` sessions: an even split. Session 0 also
+/// runs the catalog query (~120 ms of ~750 ms on 5,000 MVs), yet giving it fewer slices
+/// measured no faster: the details of the two halves do not run fully in parallel.
+fn slices_for(sessions: usize) -> Vec<(i64, i64)> {
+    let n = sessions.clamp(1, SLICES as usize) as i64;
+    (0..n)
+        .map(|i| (i * SLICES / n, (i + 1) * SLICES / n))
+        .collect()
+}
+
+/// Per MV: what the details query found.
+#[derive(Debug, Clone, PartialEq)]
+struct Details {
+    table_bytes: Option<i64>,
+    index_bytes: Option<i64>,
+    size_locked: bool,
+    definition: Option<String>,
+    definition_locked: bool,
+}
+
 impl Inventory {
-    /// The catalog query and the pg_stat_statements query go out pipelined: one round trip.
+    /// Everything in one round trip per session: each session's queries go out pipelined,
+    /// and the sessions work at the same time. `main` alone is enough; `more` sessions
+    /// share the per-MV work (one more halves the wall time on thousands of MVs).
     pub async fn fetch(
-        client: &Client,
+        main: &Client,
+        more: &[&Client],
         facts: &ServerFacts,
+        with: Include,
     ) -> Result<Inventory, tokio_postgres::Error> {
+        let sessions: Vec<&Client> = std::iter::once(main).chain(more.iter().copied()).collect();
+        let n = sessions.len();
         let mut hints = Vec::new();
         let pss_sql = match facts.pss() {
             PssAvailability::Usable { schema } => Some(pss_stats_sql(&schema, facts.version_num)),
@@ -118,14 +160,41 @@ impl Inventory {
                 None
             }
         };
-        let catalog = client.query(INVENTORY_SQL, &[]);
+        let catalog = query_skipping_locks(main, INVENTORY_SQL, Vec::new());
+        let details = join_all(slices_for(n).into_iter().zip(&sessions).map(
+            |((from, to), session)| {
+                let params: Vec<Box<dyn ToSql + Sync + Send>> = vec![
+                    Box::new(SLICES),
+                    Box::new(from),
+                    Box::new(to),
+                    Box::new(with.definitions),
+                ];
+                query_skipping_locks(session, DETAILS_SQL, params)
+            },
+        ));
         let stats = async {
             match &pss_sql {
-                Some(sql) => Some(client.query(sql.as_str(), &[]).await),
+                Some(sql) => Some(sessions[n - 1].query(sql.as_str(), &[]).await),
                 None => None,
             }
         };
-        let (rows, stats) = tokio::join!(catalog, stats);
+        let (rows, details, stats) = tokio::join!(catalog, details, stats);
+        let mut details: HashMap<u32, Details> = details
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()?
+            .iter()
+            .flatten()
+            .map(|row| {
+                let d = Details {
+                    table_bytes: row.get("table_bytes"),
+                    index_bytes: row.get("index_bytes"),
+                    size_locked: row.get("size_locked"),
+                    definition: row.get("definition"),
+                    definition_locked: row.get("definition_locked"),
+                };
+                (row.get("oid"), d)
+            })
+            .collect();
         let stats = match stats {
             Some(Ok(rows)) => rows
                 .iter()
@@ -161,6 +230,16 @@ impl Inventory {
         }
         let mut views: Vec<MatView> = rows?.iter().map(from_row).collect();
         for v in &mut views {
+            // An MV created after the catalog query ran has no row there; one dropped since
+            // keeps nulls here. Both are ordinary races, not errors.
+            if let Some(d) = details.remove(&v.oid) {
+                v.heap_bytes = d.table_bytes;
+                v.index_bytes = d.index_bytes;
+                v.total_bytes = d.table_bytes.zip(d.index_bytes).map(|(t, i)| t + i);
+                v.size_skipped_locked = d.size_locked;
+                v.definition = d.definition;
+                v.definition_skipped_locked = d.definition_locked;
+            }
             if let Some(s) = stats.get(&v.oid) {
                 v.refresh_count = Some(s.calls);
                 v.avg_refresh_ms = s.avg_ms.map(round1);
@@ -170,6 +249,26 @@ impl Inventory {
         }
         link_graph(&mut views);
         Ok(Inventory { views, hints })
+    }
+}
+
+/// The lock guards in these queries are checked once, at the start; a lock taken on an MV
+/// while the query runs makes it hit lock_timeout. Running it again sees that lock and
+/// skips the MV, so a retry or two always ends.
+async fn query_skipping_locks(
+    client: &Client,
+    sql: &str,
+    params: Vec<Box<dyn ToSql + Sync + Send>>,
+) -> Result<Vec<tokio_postgres::Row>, tokio_postgres::Error> {
+    let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_ref() as _).collect();
+    let mut attempt = 1;
+    loop {
+        match client.query(sql, &params).await {
+            Err(e) if attempt < 3 && e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => {
+                attempt += 1;
+            }
+            other => return other,
+        }
     }
 }
 
@@ -220,10 +319,10 @@ fn from_row(r: &tokio_postgres::Row) -> MatView {
         qualified_name: r.get("qualified_name"),
         owner: r.get("owner"),
         populated,
-        total_bytes: r.get("total_bytes"),
-        heap_bytes: r.get("heap_bytes"),
-        index_bytes: r.get("index_bytes"),
-        size_skipped_locked: r.get("exclusively_locked"),
+        total_bytes: None,
+        heap_bytes: None,
+        index_bytes: None,
+        size_skipped_locked: false,
         rows_estimate: if populated {
             r.get("rows_estimate")
         } else {
@@ -250,8 +349,8 @@ fn from_row(r: &tokio_postgres::Row) -> MatView {
         refresh_count: None,
         refresh_stats_source: None,
         status,
-        definition: r.get("definition"),
-        definition_skipped_locked: r.get("definition_skipped_locked"),
+        definition: None,
+        definition_skipped_locked: false,
         upstream_oids: r
             .get::<_, Option<Vec<u32>>>("upstream_oids")
             .unwrap_or_default(),
@@ -281,5 +380,21 @@ fn link_graph(views: &mut [MatView]) {
         v.downstream_mvs = named(&f.downstream, v.oid);
         v.in_cycle = f.in_cycle;
         v.refresh_level = f.level;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slices_cover_every_oid_once() {
+        for n in 1..=5 {
+            let slices = slices_for(n);
+            assert_eq!(slices.len(), n.min(SLICES as usize).max(1));
+            assert_eq!(slices.first().map(|s| s.0), Some(0));
+            assert_eq!(slices.last().map(|s| s.1), Some(SLICES));
+            assert!(slices.windows(2).all(|w| w[0].1 == w[1].0));
+        }
     }
 }

@@ -18,6 +18,7 @@ pub struct ServerFacts {
     pub pss_preloaded: Option<bool>,
     /// Superuser or pg_read_all_stats: may read other roles' statements.
     pub reads_all_stats: bool,
+    pub mv_count: i64,
 }
 
 /// Whether pg_stat_statements can be used, or a one-line reason why not.
@@ -40,6 +41,7 @@ impl ServerFacts {
             pss_schema: row.get("pss_schema"),
             pss_preloaded: row.get("pss_preloaded"),
             reads_all_stats: row.get("reads_all_stats"),
+            mv_count: row.get("mv_count"),
         })
     }
 
