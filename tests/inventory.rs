@@ -203,7 +203,16 @@ async fn refresh_figures_come_from_pg_stat_statements_and_commit_timestamps() {
         )
         .await
         .unwrap();
+    // pg_stat_statements keeps a leading comment in the text; WITH NO DATA is no refresh.
+    s.client
+        .batch_execute(
+            "-- nightly job\n/* ticket 42 */ REFRESH MATERIALIZED VIEW rpt.mv_incl;
+             REFRESH MATERIALIZED VIEW rpt.mv_incl WITH NO DATA",
+        )
+        .await
+        .unwrap();
     let inv = inventory(&s).await;
+    assert_eq!(by_name(&inv, "rpt.mv_incl").refresh_count, Some(1));
     let sales = by_name(&inv, r#""Reporting"."Sales by Region""#);
     assert_eq!(sales.refresh_count, Some(3));
     assert_eq!(
