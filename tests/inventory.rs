@@ -4,7 +4,8 @@ mod common;
 
 use std::time::Duration;
 
-use mvtop::catalog::{Inventory, MatView, MvStatus, ServerFacts, StatsSource};
+use mvtop::catalog::{FetchOptions, Inventory, MatView, MvStatus, StatsSource};
+use mvtop::pgconn::SessionSettings;
 
 const FIXTURE: &str = r#"
 CREATE EXTENSION pg_stat_statements;
@@ -57,9 +58,7 @@ fn names(inv: &Inventory) -> Vec<&str> {
 }
 
 async fn inventory(s: &mvtop::pgconn::Session) -> Inventory {
-    let facts = ServerFacts::fetch(&s.client).await.expect("facts");
-    let with = mvtop::catalog::Include { definitions: true };
-    Inventory::fetch(&s.client, &[], &facts, with)
+    Inventory::fetch(&s.client, async || None, FetchOptions::default())
         .await
         .expect("inventory")
 }
@@ -142,7 +141,7 @@ async fn chains_through_views_get_levels_and_both_directions() {
 async fn sizes_are_skipped_without_waiting_under_an_access_exclusive_lock() {
     let (db, s) = setup("locked").await;
     let holder = common::connector(&common::cluster().params(&db))
-        .connect(&mvtop::pgconn::SessionSettings::MONITORING)
+        .connect(&SessionSettings::MONITORING)
         .await
         .expect("holder");
     holder
@@ -244,34 +243,33 @@ async fn a_cycle_through_a_view_is_flagged() {
 }
 
 #[tokio::test]
-async fn sharing_the_work_over_sessions_gives_the_same_inventory() {
+async fn sharing_the_work_over_two_sessions_gives_the_same_inventory() {
     let (db, s) = setup("shared").await;
-    let facts = ServerFacts::fetch(&s.client).await.unwrap();
-    let with = mvtop::catalog::Include { definitions: true };
-    let single = Inventory::fetch(&s.client, &[], &facts, with)
-        .await
-        .unwrap();
-    let mut helpers = Vec::new();
-    for _ in 0..2 {
-        let h = common::connector(&common::cluster().params(&db))
-            .connect(&mvtop::pgconn::SessionSettings::MONITORING)
+    let single = inventory(&s).await;
+    let helper_used = std::sync::atomic::AtomicBool::new(false);
+    let more = async || {
+        helper_used.store(true, std::sync::atomic::Ordering::SeqCst);
+        common::connector(&common::cluster().params(&db))
+            .connect(&SessionSettings::MONITORING)
             .await
-            .unwrap();
-        helpers.push(h);
-    }
-    let more: Vec<&tokio_postgres::Client> = helpers.iter().map(|h| &h.client).collect();
-    let shared = Inventory::fetch(&s.client, &more, &facts, with)
+            .ok()
+    };
+    let always_share = FetchOptions {
+        second_session_from: 0,
+        ..FetchOptions::default()
+    };
+    let shared = Inventory::fetch(&s.client, more, always_share)
         .await
         .unwrap();
+    assert!(helper_used.load(std::sync::atomic::Ordering::SeqCst));
     assert_eq!(single.views, shared.views);
-    assert!(
-        single
-            .views
-            .iter()
-            .all(|v| v.populated == v.definition.is_some() || v.definition.is_some())
-    );
-    let without = mvtop::catalog::Include { definitions: false };
-    let lean = Inventory::fetch(&s.client, &more[..1], &facts, without)
+    assert!(single.views.iter().all(|v| v.definition.is_some()));
+    assert_eq!(single.facts.mv_count as usize, single.views.len());
+    let lean = FetchOptions {
+        definitions: false,
+        ..FetchOptions::default()
+    };
+    let lean = Inventory::fetch(&s.client, async || None, lean)
         .await
         .unwrap();
     assert!(

@@ -12,6 +12,7 @@ use tokio_postgres::types::ToSql;
 use super::graph;
 use super::ident::quote_ident;
 use super::server::{PssAvailability, ServerFacts};
+use crate::pgconn::Session;
 
 const INVENTORY_SQL: &str = include_str!("../../assets/sql/inventory.sql");
 const DETAILS_SQL: &str = include_str!("../../assets/sql/mv_details.sql");
@@ -94,17 +95,30 @@ pub struct MatView {
     pub upstream_oids: Vec<u32>,
 }
 
-/// What to fetch beyond the catalog facts.
+/// What to fetch beyond the catalog facts, and how.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Include {
+pub struct FetchOptions {
     /// `pg_get_viewdef` for every MV: about a sixth of the cost on thousands of MVs, and
     /// most of the bytes; screens that do not show definitions leave them out.
     pub definitions: bool,
+    /// From this many MVs on, a second session shares the per-MV work. It costs a
+    /// connection, opened while the main session runs the catalog query.
+    pub second_session_from: i64,
+}
+
+impl Default for FetchOptions {
+    fn default() -> Self {
+        FetchOptions {
+            definitions: true,
+            second_session_from: 1000,
+        }
+    }
 }
 
 /// The inventory plus the one-line notes about sources that could not be used.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Inventory {
+    pub facts: ServerFacts,
     pub views: Vec<MatView>,
     pub hints: Vec<String>,
 }
@@ -120,14 +134,19 @@ struct PssStats {
 /// slices by oid, and each session takes a contiguous run of them.
 const SLICES: i64 = 8;
 
-/// The slices `[from, to)` of each of `sessions` sessions: an even split. Session 0 also
-/// runs the catalog query (~120 ms of ~750 ms on 5,000 MVs), yet giving it fewer slices
-/// measured no faster: the details of the two halves do not run fully in parallel.
+/// The slices `[from, to)` of each of `sessions` sessions. Session 0 also runs the catalog
+/// query (~120 ms of ~750 ms in all on 5,000 MVs), so with two it takes fewer slices.
 fn slices_for(sessions: usize) -> Vec<(i64, i64)> {
-    let n = sessions.clamp(1, SLICES as usize) as i64;
-    (0..n)
-        .map(|i| (i * SLICES / n, (i + 1) * SLICES / n))
-        .collect()
+    match sessions {
+        0 | 1 => vec![(0, SLICES)],
+        2 => vec![(0, 3), (3, SLICES)],
+        n => {
+            let n = n as i64;
+            (0..n)
+                .map(|i| (i * SLICES / n, (i + 1) * SLICES / n))
+                .collect()
+        }
+    }
 }
 
 /// Per MV: what the details query found.
@@ -141,73 +160,39 @@ struct Details {
 }
 
 impl Inventory {
-    /// Everything in one round trip per session: each session's queries go out pipelined,
-    /// and the sessions work at the same time. `main` alone is enough; `more` sessions
-    /// share the per-MV work (one more halves the wall time on thousands of MVs).
+    /// The server facts, the catalog, sizes, definitions and refresh statistics, with as few
+    /// waits as possible: the main session's queries go out pipelined (facts first, as the
+    /// rest depends on them), and with many MVs a second session from `connect_more` takes
+    /// part of the per-MV work at the same time.
     pub async fn fetch(
         main: &Client,
-        more: &[&Client],
-        facts: &ServerFacts,
-        with: Include,
+        connect_more: impl AsyncFnOnce() -> Option<Session>,
+        with: FetchOptions,
     ) -> Result<Inventory, tokio_postgres::Error> {
-        let sessions: Vec<&Client> = std::iter::once(main).chain(more.iter().copied()).collect();
-        let n = sessions.len();
-        let mut hints = Vec::new();
-        let pss_sql = match facts.pss() {
-            PssAvailability::Usable { schema } => Some(pss_stats_sql(&schema, facts.version_num)),
-            PssAvailability::Missing(why) => {
-                hints.push(why);
-                None
-            }
-        };
+        let facts = ServerFacts::fetch(main);
         let catalog = query_skipping_locks(main, INVENTORY_SQL, Vec::new());
-        let details = join_all(slices_for(n).into_iter().zip(&sessions).map(
-            |((from, to), session)| {
-                let params: Vec<Box<dyn ToSql + Sync + Send>> = vec![
-                    Box::new(SLICES),
-                    Box::new(from),
-                    Box::new(to),
-                    Box::new(with.definitions),
-                ];
-                query_skipping_locks(session, DETAILS_SQL, params)
-            },
-        ));
-        let stats = async {
-            match &pss_sql {
-                Some(sql) => Some(sessions[n - 1].query(sql.as_str(), &[]).await),
-                None => None,
-            }
+        let per_mv = async {
+            let facts = facts.await?;
+            let helper = if facts.mv_count >= with.second_session_from {
+                connect_more().await
+            } else {
+                None
+            };
+            let sessions: Vec<&Client> = std::iter::once(main)
+                .chain(helper.as_ref().map(|h| &h.client))
+                .collect();
+            let (details, stats) = fetch_per_mv(&sessions, &facts, with).await;
+            Ok::<_, tokio_postgres::Error>((facts, details?, stats))
         };
-        let (rows, details, stats) = tokio::join!(catalog, details, stats);
-        let mut details: HashMap<u32, Details> = details
-            .into_iter()
-            .collect::<Result<Vec<_>, _>>()?
-            .iter()
-            .flatten()
-            .map(|row| {
-                let d = Details {
-                    table_bytes: row.get("table_bytes"),
-                    index_bytes: row.get("index_bytes"),
-                    size_locked: row.get("size_locked"),
-                    definition: row.get("definition"),
-                    definition_locked: row.get("definition_locked"),
-                };
-                (row.get("oid"), d)
-            })
-            .collect();
+        // Polled in this order, so the facts query is the first one sent.
+        let (per_mv, rows) = tokio::join!(per_mv, catalog);
+        let (facts, mut details, stats) = per_mv?;
+        let mut hints = Vec::new();
+        if let PssAvailability::Missing(why) = facts.pss() {
+            hints.push(why);
+        }
         let stats = match stats {
-            Some(Ok(rows)) => rows
-                .iter()
-                .map(|r| {
-                    let oid: u32 = r.get("oid");
-                    let s = PssStats {
-                        calls: r.get("calls"),
-                        avg_ms: r.get("avg_ms"),
-                        max_ms: r.get("max_ms"),
-                    };
-                    (oid, s)
-                })
-                .collect(),
+            Some(Ok(stats)) => stats,
             Some(Err(e)) => {
                 hints.push(format!(
                     "pg_stat_statements unreadable ({}): no refresh durations",
@@ -217,7 +202,7 @@ impl Inventory {
             }
             None => HashMap::new(),
         };
-        if !facts.reads_all_stats && pss_sql.is_some() {
+        if !facts.reads_all_stats && matches!(facts.pss(), PssAvailability::Usable { .. }) {
             hints.push(
                 "role lacks pg_read_all_stats: refreshes run by other roles are not counted".into(),
             );
@@ -248,8 +233,71 @@ impl Inventory {
             }
         }
         link_graph(&mut views);
-        Ok(Inventory { views, hints })
+        Ok(Inventory {
+            facts,
+            views,
+            hints,
+        })
     }
+}
+
+type PerMv = (
+    Result<HashMap<u32, Details>, tokio_postgres::Error>,
+    Option<Result<HashMap<u32, PssStats>, tokio_postgres::Error>>,
+);
+
+/// Sizes and definitions over `sessions`, and pg_stat_statements on the last one.
+async fn fetch_per_mv(sessions: &[&Client], facts: &ServerFacts, with: FetchOptions) -> PerMv {
+    let details = join_all(slices_for(sessions.len()).into_iter().zip(sessions).map(
+        |((from, to), session)| {
+            let params: Vec<Box<dyn ToSql + Sync + Send>> = vec![
+                Box::new(SLICES),
+                Box::new(from),
+                Box::new(to),
+                Box::new(with.definitions),
+            ];
+            query_skipping_locks(session, DETAILS_SQL, params)
+        },
+    ));
+    let stats = async {
+        let PssAvailability::Usable { schema } = facts.pss() else {
+            return None;
+        };
+        let sql = pss_stats_sql(&schema, facts.version_num);
+        let last = sessions[sessions.len() - 1];
+        Some(last.query(sql.as_str(), &[]).await.map(|rows| {
+            rows.iter()
+                .map(|r| {
+                    let s = PssStats {
+                        calls: r.get("calls"),
+                        avg_ms: r.get("avg_ms"),
+                        max_ms: r.get("max_ms"),
+                    };
+                    (r.get("oid"), s)
+                })
+                .collect()
+        }))
+    };
+    let (details, stats) = tokio::join!(details, stats);
+    let details = details
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()
+        .map(|sets| {
+            sets.iter()
+                .flatten()
+                .map(|row| {
+                    let d = Details {
+                        table_bytes: row.get("table_bytes"),
+                        index_bytes: row.get("index_bytes"),
+                        size_locked: row.get("size_locked"),
+                        definition: row.get("definition"),
+                        definition_locked: row.get("definition_locked"),
+                    };
+                    (row.get("oid"), d)
+                })
+                .collect()
+        });
+    (details, stats)
 }
 
 /// The lock guards in these queries are checked once, at the start; a lock taken on an MV

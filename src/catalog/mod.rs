@@ -5,7 +5,7 @@ pub mod ident;
 pub mod inventory;
 pub mod server;
 
-pub use inventory::{Include, Inventory, MatView, MvStatus, StatsSource};
+pub use inventory::{FetchOptions, Inventory, MatView, MvStatus, StatsSource};
 pub use server::ServerFacts;
 
 /// Whether a schema of that exact name exists.

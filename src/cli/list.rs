@@ -5,7 +5,7 @@ use clap::Args;
 
 use super::output::{Align, Format, Table};
 use super::{ConnArgs, Failure, monitoring_session};
-use crate::catalog::{self, Include, Inventory, MatView, ServerFacts};
+use crate::catalog::{self, FetchOptions, Inventory, MatView};
 use crate::format;
 
 #[derive(Debug, Clone, Args)]
@@ -33,25 +33,18 @@ pub async fn run(conn: &ConnArgs, args: &ListArgs) -> Result<(), Failure> {
     let connector = conn.connector()?;
     let session = monitoring_session(&connector).await?;
     let client = &session.client;
-    let facts = ServerFacts::fetch(client).await?;
     if let Some(schema) = &args.schema
         && !catalog::schema_exists(client, schema).await?
     {
         return Err(Failure::new(format!("schema \"{schema}\" does not exist")));
     }
-    // Below this many MVs a second session costs more to open than it saves.
-    const SECOND_SESSION_FROM: i64 = 1000;
-    let helper = if facts.mv_count >= SECOND_SESSION_FROM {
-        monitoring_session(&connector).await.ok()
-    } else {
-        None
-    };
-    let more: Vec<&tokio_postgres::Client> = helper.iter().map(|s| &s.client).collect();
     // Only JSON carries definitions.
-    let with = Include {
+    let with = FetchOptions {
         definitions: args.format == Format::Json,
+        ..FetchOptions::default()
     };
-    let inventory = Inventory::fetch(client, &more, &facts, with).await?;
+    let more = async || monitoring_session(&connector).await.ok();
+    let inventory = Inventory::fetch(client, more, with).await?;
     let views: Vec<&MatView> = inventory
         .views
         .iter()
