@@ -282,3 +282,41 @@ fn connection_errors_are_one_clear_line() {
         assert_one_line_failure(&o, 2, needle);
     }
 }
+
+#[tokio::test]
+async fn every_session_carries_the_monitoring_settings() {
+    let s = common::connector(&auth_cluster().params("postgres"))
+        .connect(&mvtop::pgconn::SessionSettings::MONITORING)
+        .await
+        .expect("session");
+    let row = s
+        .client
+        .query_one(
+            "SELECT current_setting('application_name'), current_setting('jit'),
+                    current_setting('lock_timeout'), current_setting('statement_timeout')",
+            &[],
+        )
+        .await
+        .unwrap();
+    let got: (String, String, String, String) = (row.get(0), row.get(1), row.get(2), row.get(3));
+    assert_eq!(got.0, "mvtop");
+    assert_eq!(got.1, "off");
+    assert_eq!(got.2, "500ms");
+    assert_eq!(got.3, "30s");
+}
+
+#[test]
+fn demo_without_server_binaries_names_the_package_to_install() {
+    let home = tempfile::tempdir().unwrap();
+    let o = mvtop(home.path())
+        .env("PG_BINDIR", home.path())
+        .arg("demo")
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("apt-get install postgresql postgresql-contrib"),
+        "{err}"
+    );
+}

@@ -278,3 +278,55 @@ async fn sharing_the_work_over_two_sessions_gives_the_same_inventory() {
             .all(|v| v.definition.is_none() && v.total_bytes.is_some())
     );
 }
+
+#[tokio::test]
+async fn a_queued_access_exclusive_lock_is_not_waited_for_either() {
+    let (db, s) = setup("queued").await;
+    let session = || async {
+        common::connector(&common::cluster().params(&db))
+            .connect(&SessionSettings::MONITORING)
+            .await
+            .expect("session")
+    };
+    // A reader holds AccessShareLock; a plain REFRESH queues behind it for AccessExclusiveLock.
+    let reader = session().await;
+    reader
+        .client
+        .batch_execute("BEGIN; SELECT count(*) FROM rpt.mv_incl")
+        .await
+        .unwrap();
+    let refresher = session().await;
+    let refresh = tokio::spawn(async move {
+        refresher
+            .client
+            .batch_execute("SET lock_timeout = '20s'; REFRESH MATERIALIZED VIEW rpt.mv_incl")
+            .await
+    });
+    // Wait until the refresh is really queued.
+    for _ in 0..100 {
+        let row = s
+            .client
+            .query_one(
+                "SELECT count(*) FROM pg_locks WHERE NOT granted AND mode = 'AccessExclusiveLock'
+                 AND relation = 'rpt.mv_incl'::regclass",
+                &[],
+            )
+            .await
+            .unwrap();
+        if row.get::<_, i64>(0) > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let inv = tokio::time::timeout(Duration::from_secs(5), inventory(&s))
+        .await
+        .expect("the inventory must not queue behind the refresh");
+    let incl = by_name(&inv, "rpt.mv_incl");
+    assert!(incl.size_skipped_locked && incl.total_bytes.is_none());
+    assert!(incl.definition_skipped_locked);
+    reader.client.batch_execute("COMMIT").await.unwrap();
+    refresh
+        .await
+        .unwrap()
+        .expect("the refresh goes through once the reader is done");
+}

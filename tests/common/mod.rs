@@ -18,6 +18,7 @@ extern "C" fn stop_cluster_at_exit() {
 }
 
 /// Started on first use with `opts`; stopped when the test binary exits (statics never drop).
+/// One per test binary: every test of a binary must ask for it with the same options.
 pub fn cluster_with(opts: impl FnOnce() -> ClusterOptions) -> &'static Cluster {
     CLUSTER.get_or_init(|| {
         let cluster = Cluster::start(&opts()).unwrap_or_else(|e| panic!("test cluster: {e}"));
