@@ -60,7 +60,7 @@ impl ServerFacts {
                     .into(),
             ),
             (None, _) => PssAvailability::Missing(
-                "pg_stat_statements is not installed: refresh durations come from mvtop's own runs"
+                "pg_stat_statements is not installed in this database: refresh durations unknown"
                     .into(),
             ),
         }
