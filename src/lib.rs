@@ -7,4 +7,5 @@ pub mod cli;
 pub mod cluster;
 pub mod demo;
 pub mod format;
+pub mod ledger;
 pub mod pgconn;

@@ -1,4 +1,5 @@
 -- What this server and this role allow; decides which optional sources mvtop uses.
+-- $1: the ledger's version table, e.g. "mvtop".version
 SELECT current_setting('server_version_num')::int           AS version_num,
        current_setting('server_version')                    AS version,
        pg_is_in_recovery()                                  AS in_recovery,
@@ -13,5 +14,6 @@ SELECT current_setting('server_version_num')::int           AS version_num,
        (SELECT setting ~ '(^|[ ,])pg_stat_statements($|[ ,])' FROM pg_settings
          WHERE name = 'shared_preload_libraries')           AS pss_preloaded,
        (SELECT count(*) FROM pg_class WHERE relkind = 'm')   AS mv_count,
+       to_regclass($1) IS NOT NULL                          AS ledger_installed,
        (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
          OR pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') AS reads_all_stats

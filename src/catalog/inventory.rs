@@ -12,6 +12,7 @@ use tokio_postgres::types::ToSql;
 use super::graph;
 use super::ident::quote_ident;
 use super::server::{PssAvailability, ServerFacts};
+use crate::ledger::{Ledger, LedgerStats};
 use crate::pgconn::Session;
 
 const INVENTORY_SQL: &str = include_str!("../../assets/sql/inventory.sql");
@@ -37,6 +38,8 @@ pub enum MvStatus {
     Refreshing,
     /// Populated; whether its base tables changed since is not known from the catalog alone.
     Populated,
+    /// Its latest recorded refresh failed or timed out.
+    Failed,
 }
 
 impl MvStatus {
@@ -45,6 +48,7 @@ impl MvStatus {
             MvStatus::NeverPopulated => "never populated",
             MvStatus::Refreshing => "refreshing",
             MvStatus::Populated => "populated",
+            MvStatus::Failed => "failed",
         }
     }
 }
@@ -84,7 +88,12 @@ pub struct MatView {
     pub last_refresh_ms: Option<f64>,
     pub avg_refresh_ms: Option<f64>,
     pub max_refresh_ms: Option<f64>,
+    pub p95_refresh_ms: Option<f64>,
     pub refresh_count: Option<i64>,
+    /// Failed, cancelled and timed-out runs (ledger only).
+    pub refresh_failures: Option<i64>,
+    pub last_refresh_outcome: Option<String>,
+    pub last_refresh_error: Option<String>,
     pub refresh_stats_source: Option<StatsSource>,
     pub status: MvStatus,
     /// Null while it, or a relation it reads, is under an ACCESS EXCLUSIVE lock: reading the
@@ -96,8 +105,10 @@ pub struct MatView {
 }
 
 /// What to fetch beyond the catalog facts, and how.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FetchOptions {
+    /// Where the refresh ledger would be; its figures win over PostgreSQL's own.
+    pub ledger: Ledger,
     /// `pg_get_viewdef` for every MV: about a sixth of the cost on thousands of MVs, and
     /// most of the bytes; screens that do not show definitions leave them out.
     pub definitions: bool,
@@ -109,6 +120,7 @@ pub struct FetchOptions {
 impl Default for FetchOptions {
     fn default() -> Self {
         FetchOptions {
+            ledger: Ledger::default(),
             definitions: true,
             second_session_from: 1000,
         }
@@ -169,7 +181,7 @@ impl Inventory {
         connect_more: impl AsyncFnOnce() -> Option<Session>,
         with: FetchOptions,
     ) -> Result<Inventory, tokio_postgres::Error> {
-        let facts = ServerFacts::fetch(main);
+        let facts = ServerFacts::fetch(main, &with.ledger);
         let catalog = query_skipping_locks(main, INVENTORY_SQL, Vec::new());
         let per_mv = async {
             let facts = facts.await?;
@@ -181,13 +193,31 @@ impl Inventory {
             let sessions: Vec<&Client> = std::iter::once(main)
                 .chain(helper.as_ref().map(|h| &h.client))
                 .collect();
-            let (details, stats) = fetch_per_mv(&sessions, &facts, with).await;
-            Ok::<_, tokio_postgres::Error>((facts, details?, stats))
+            let (details, stats, ledger) = fetch_per_mv(&sessions, &facts, &with).await;
+            Ok::<_, tokio_postgres::Error>((facts, details?, stats, ledger))
         };
         // Polled in this order, so the facts query is the first one sent.
         let (per_mv, rows) = tokio::join!(per_mv, catalog);
-        let (facts, mut details, stats) = per_mv?;
+        let (facts, mut details, stats, ledger) = per_mv?;
         let mut hints = Vec::new();
+        let ledger = match ledger {
+            Some(Ok(ledger)) => ledger,
+            Some(Err(e)) => {
+                hints.push(format!(
+                    "refresh ledger unreadable ({}): figures come from PostgreSQL alone",
+                    crate::pgconn::one_line(&e)
+                ));
+                HashMap::new()
+            }
+            None => {
+                hints.push(format!(
+                    "no refresh ledger in schema {}: `mvtop install` keeps a refresh history \
+                     (PostgreSQL records none)",
+                    with.ledger.schema()
+                ));
+                HashMap::new()
+            }
+        };
         if let PssAvailability::Missing(why) = facts.pss() {
             hints.push(why);
         }
@@ -207,7 +237,7 @@ impl Inventory {
                 "role lacks pg_read_all_stats: refreshes run by other roles are not counted".into(),
             );
         }
-        if !facts.track_commit_timestamp {
+        if !facts.track_commit_timestamp && !facts.ledger_installed {
             hints.push(
                 "track_commit_timestamp is off and no ledger is installed: last refresh times unknown"
                     .into(),
@@ -225,11 +255,15 @@ impl Inventory {
                 v.definition = d.definition;
                 v.definition_skipped_locked = d.definition_locked;
             }
-            if let Some(s) = stats.get(&v.oid) {
-                v.refresh_count = Some(s.calls);
-                v.avg_refresh_ms = s.avg_ms.map(round1);
-                v.max_refresh_ms = s.max_ms.map(round1);
-                v.refresh_stats_source = Some(StatsSource::PgStatStatements);
+            match (ledger.get(&v.oid), stats.get(&v.oid)) {
+                (Some(l), _) => apply_ledger(v, l),
+                (None, Some(s)) => {
+                    v.refresh_count = Some(s.calls);
+                    v.avg_refresh_ms = s.avg_ms.map(round1);
+                    v.max_refresh_ms = s.max_ms.map(round1);
+                    v.refresh_stats_source = Some(StatsSource::PgStatStatements);
+                }
+                (None, None) => {}
             }
         }
         link_graph(&mut views);
@@ -244,10 +278,31 @@ impl Inventory {
 type PerMv = (
     Result<HashMap<u32, Details>, tokio_postgres::Error>,
     Option<Result<HashMap<u32, PssStats>, tokio_postgres::Error>>,
+    Option<Result<HashMap<u32, LedgerStats>, tokio_postgres::Error>>,
 );
 
-/// Sizes and definitions over `sessions`, and pg_stat_statements on the last one.
-async fn fetch_per_mv(sessions: &[&Client], facts: &ServerFacts, with: FetchOptions) -> PerMv {
+/// The ledger's figures replace PostgreSQL's own: they are per run, with outcomes.
+fn apply_ledger(v: &mut MatView, l: &LedgerStats) {
+    v.refresh_count = Some(l.ok_count);
+    v.refresh_failures = Some(l.failures);
+    v.avg_refresh_ms = l.avg_ms.map(round1);
+    v.p95_refresh_ms = l.p95_ms.map(round1);
+    v.last_refresh_ms = l.last_ms.map(round1);
+    v.last_refresh_outcome = Some(l.last_outcome.clone());
+    v.last_refresh_error = l.last_error.clone();
+    v.refresh_stats_source = Some(StatsSource::Ledger);
+    if l.last_refresh.is_some() {
+        v.last_refresh = l.last_refresh;
+        v.last_refresh_source = Some(StatsSource::Ledger);
+    }
+    if matches!(l.last_outcome.as_str(), "failed" | "timed_out") && v.status != MvStatus::Refreshing
+    {
+        v.status = MvStatus::Failed;
+    }
+}
+
+/// Sizes and definitions over `sessions`; pg_stat_statements and the ledger on the last one.
+async fn fetch_per_mv(sessions: &[&Client], facts: &ServerFacts, with: &FetchOptions) -> PerMv {
     let details = join_all(slices_for(sessions.len()).into_iter().zip(sessions).map(
         |((from, to), session)| {
             let params: Vec<Box<dyn ToSql + Sync + Send>> = vec![
@@ -278,7 +333,14 @@ async fn fetch_per_mv(sessions: &[&Client], facts: &ServerFacts, with: FetchOpti
                 .collect()
         }))
     };
-    let (details, stats) = tokio::join!(details, stats);
+    let ledger = async {
+        if facts.ledger_installed {
+            Some(with.ledger.stats(sessions[sessions.len() - 1]).await)
+        } else {
+            None
+        }
+    };
+    let (details, stats, ledger) = tokio::join!(details, stats, ledger);
     let details = details
         .into_iter()
         .collect::<Result<Vec<_>, _>>()
@@ -297,7 +359,7 @@ async fn fetch_per_mv(sessions: &[&Client], facts: &ServerFacts, with: FetchOpti
                 })
                 .collect()
         });
-    (details, stats)
+    (details, stats, ledger)
 }
 
 /// The lock guards in these queries are checked once, at the start; a lock taken on an MV
@@ -394,7 +456,11 @@ fn from_row(r: &tokio_postgres::Row) -> MatView {
         last_refresh_ms: None,
         avg_refresh_ms: None,
         max_refresh_ms: None,
+        p95_refresh_ms: None,
         refresh_count: None,
+        refresh_failures: None,
+        last_refresh_outcome: None,
+        last_refresh_error: None,
         refresh_stats_source: None,
         status,
         definition: None,

@@ -3,6 +3,7 @@
 pub mod graph;
 pub mod ident;
 pub mod inventory;
+pub mod names;
 pub mod server;
 
 pub use inventory::{FetchOptions, Inventory, MatView, MvStatus, StatsSource};

@@ -2,6 +2,9 @@
 
 use tokio_postgres::Client;
 
+use super::ident::quote_ident;
+use crate::ledger::Ledger;
+
 const SERVER_FACTS_SQL: &str = include_str!("../../assets/sql/server_facts.sql");
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -19,6 +22,8 @@ pub struct ServerFacts {
     /// Superuser or pg_read_all_stats: may read other roles' statements.
     pub reads_all_stats: bool,
     pub mv_count: i64,
+    /// The refresh ledger is installed in the schema asked about.
+    pub ledger_installed: bool,
 }
 
 /// Whether pg_stat_statements can be used, or a one-line reason why not.
@@ -29,8 +34,14 @@ pub enum PssAvailability {
 }
 
 impl ServerFacts {
-    pub async fn fetch(client: &Client) -> Result<ServerFacts, tokio_postgres::Error> {
-        let row = client.query_one(SERVER_FACTS_SQL, &[]).await?;
+    pub async fn fetch(
+        client: &Client,
+        ledger: &Ledger,
+    ) -> Result<ServerFacts, tokio_postgres::Error> {
+        let version_table = format!("{}.version", quote_ident(ledger.schema()));
+        let row = client
+            .query_one(SERVER_FACTS_SQL, &[&version_table])
+            .await?;
         Ok(ServerFacts {
             version_num: row.get("version_num"),
             version: row.get("version"),
@@ -42,6 +53,7 @@ impl ServerFacts {
             pss_preloaded: row.get("pss_preloaded"),
             reads_all_stats: row.get("reads_all_stats"),
             mv_count: row.get("mv_count"),
+            ledger_installed: row.get("ledger_installed"),
         })
     }
 

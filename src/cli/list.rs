@@ -7,6 +7,7 @@ use super::output::{Align, Format, Table};
 use super::{ConnArgs, Failure, monitoring_session};
 use crate::catalog::{self, FetchOptions, Inventory, MatView};
 use crate::format;
+use crate::ledger::Ledger;
 
 #[derive(Debug, Clone, Args)]
 pub struct ListArgs {
@@ -29,7 +30,7 @@ impl Default for ListArgs {
     }
 }
 
-pub async fn run(conn: &ConnArgs, args: &ListArgs) -> Result<(), Failure> {
+pub async fn run(conn: &ConnArgs, ledger: &Ledger, args: &ListArgs) -> Result<(), Failure> {
     let connector = conn.connector()?;
     let session = monitoring_session(&connector).await?;
     let client = &session.client;
@@ -40,6 +41,7 @@ pub async fn run(conn: &ConnArgs, args: &ListArgs) -> Result<(), Failure> {
     }
     // Only JSON carries definitions.
     let with = FetchOptions {
+        ledger: ledger.clone(),
         definitions: args.format == Format::Json,
         ..FetchOptions::default()
     };
@@ -74,7 +76,7 @@ pub async fn run(conn: &ConnArgs, args: &ListArgs) -> Result<(), Failure> {
 }
 
 /// Writes to stdout; a closed pipe (`| head`) ends quietly instead of panicking.
-fn print_out(text: &str) -> Result<(), Failure> {
+pub(crate) fn print_out(text: &str) -> Result<(), Failure> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {

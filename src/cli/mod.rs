@@ -1,6 +1,8 @@
 //! The command line: psql's connection flags, then one subcommand per screen.
 
 pub mod demo;
+pub mod history;
+pub mod install;
 pub mod list;
 pub mod output;
 
@@ -21,6 +23,9 @@ use crate::pgconn::{self, Connector, Params, PasswordPrompt, Session, SessionSet
 pub struct Cli {
     #[command(flatten)]
     pub conn: ConnArgs,
+    /// Schema of the refresh ledger (see `mvtop install`)
+    #[arg(long, global = true, env = "MVTOP_LEDGER_SCHEMA", default_value = crate::ledger::DEFAULT_SCHEMA)]
+    pub ledger_schema: String,
     #[command(subcommand)]
     pub command: Option<Command>,
     /// Print help
@@ -59,6 +64,12 @@ pub enum Command {
     List(list::ListArgs),
     /// Start a throwaway PostgreSQL with sample data and a light write load
     Demo(demo::DemoArgs),
+    /// Create or upgrade the refresh ledger (a schema keeping every refresh's history)
+    Install(install::InstallArgs),
+    /// Remove the refresh ledger and everything `install` made
+    Uninstall(install::UninstallArgs),
+    /// Recorded refreshes, newest first
+    History(history::HistoryArgs),
 }
 
 /// A failure, as the one line printed on stderr, with its exit code.
@@ -142,11 +153,15 @@ pub async fn monitoring_session(connector: &Connector) -> Result<Session, Failur
 }
 
 pub async fn run(cli: Cli) -> Result<(), Failure> {
+    let ledger = crate::ledger::Ledger::new(&cli.ledger_schema);
     match cli.command {
-        Some(Command::List(args)) => list::run(&cli.conn, &args).await,
+        Some(Command::List(args)) => list::run(&cli.conn, &ledger, &args).await,
         Some(Command::Demo(args)) => demo::run(&args).await,
+        Some(Command::Install(args)) => install::install(&cli.conn, &args).await,
+        Some(Command::Uninstall(args)) => install::uninstall(&cli.conn, &args).await,
+        Some(Command::History(args)) => history::run(&cli.conn, &ledger, &args).await,
         // Until the console lands, no subcommand shows the inventory.
-        None => list::run(&cli.conn, &list::ListArgs::default()).await,
+        None => list::run(&cli.conn, &ledger, &list::ListArgs::default()).await,
     }
 }
 

@@ -1,0 +1,104 @@
+//! `mvtop history`: recorded refreshes, newest first.
+
+use clap::Args;
+
+use super::output::{Align, Format, Table};
+use super::{ConnArgs, Failure, monitoring_session};
+use crate::catalog::names::resolve_mv;
+use crate::format;
+use crate::ledger::{HistoryFilter, Ledger, RefreshRecord};
+
+#[derive(Debug, Clone, Args)]
+pub struct HistoryArgs {
+    /// Only this MV: `schema.name` or a name unique across schemas, quoted like SQL
+    pub name: Option<String>,
+    /// Only runs started within this long (e.g. 30m, 2h, 7d)
+    #[arg(long, value_parser = format::parse_duration)]
+    pub since: Option<std::time::Duration>,
+    /// At most this many runs
+    #[arg(long, default_value_t = 50)]
+    pub limit: i64,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+}
+
+pub async fn run(conn: &ConnArgs, ledger: &Ledger, args: &HistoryArgs) -> Result<(), Failure> {
+    let connector = conn.connector()?;
+    let session = monitoring_session(&connector).await?;
+    let client = &session.client;
+    if ledger.installed_version(client).await?.is_none() {
+        return Err(Failure::new(format!(
+            "no refresh ledger in schema {}: run `mvtop install` to keep a history \
+             (PostgreSQL itself records none)",
+            ledger.schema()
+        )));
+    }
+    let mv_oid = match &args.name {
+        Some(name) => Some(resolve_mv(client, name).await.map_err(Failure::new)?.oid),
+        None => None,
+    };
+    let filter = HistoryFilter {
+        mv_oid,
+        since: args.since,
+        limit: Some(args.limit),
+    };
+    let runs = ledger.history(client, &filter).await?;
+    let text = match args.format {
+        Format::Json => {
+            let mut s = serde_json::to_string_pretty(&runs)
+                .map_err(|e| Failure::new(format!("could not encode JSON: {e}")))?;
+            s.push('\n');
+            s
+        }
+        Format::Csv => table(&runs, true).to_csv(),
+        Format::Table if runs.is_empty() => String::new(),
+        Format::Table => table(&runs, false).to_psql(),
+    };
+    super::list::print_out(&text)
+}
+
+fn table(runs: &[RefreshRecord], exact: bool) -> Table {
+    let mut t = Table::new(&[
+        ("started", Align::Left),
+        ("schema", Align::Left),
+        ("name", Align::Left),
+        ("mode", Align::Left),
+        ("duration", Align::Right),
+        ("source", Align::Left),
+        ("outcome", Align::Left),
+        ("user", Align::Left),
+        ("error", Align::Left),
+    ]);
+    for r in runs {
+        let mode = match (r.concurrently, r.with_data) {
+            (_, false) => "with no data",
+            (true, true) => "concurrently",
+            (false, true) => "plain",
+        };
+        let started = if exact {
+            r.started_at.to_rfc3339()
+        } else {
+            r.started_at
+                .with_timezone(&chrono::Local)
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string()
+        };
+        let duration = match r.duration_ms {
+            Some(ms) if exact => ms.to_string(),
+            Some(ms) => format::duration_ms(ms),
+            None => String::new(),
+        };
+        t.rows.push(vec![
+            started,
+            r.schema.clone(),
+            r.name.clone(),
+            mode.to_string(),
+            duration,
+            r.source.clone(),
+            r.outcome.clone(),
+            r.db_user.clone(),
+            r.error.clone().unwrap_or_default().replace('\n', " "),
+        ]);
+    }
+    t
+}
