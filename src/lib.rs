@@ -9,3 +9,4 @@ pub mod demo;
 pub mod format;
 pub mod ledger;
 pub mod pgconn;
+pub mod refresh;

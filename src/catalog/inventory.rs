@@ -127,6 +127,49 @@ impl Default for FetchOptions {
     }
 }
 
+impl MatView {
+    /// An MV known only by name: nothing measured yet (the inventory fills the rest).
+    pub fn named(oid: u32, schema: String, name: String, qualified_name: String) -> MatView {
+        MatView {
+            oid,
+            schema,
+            name,
+            qualified_name,
+            owner: String::new(),
+            populated: true,
+            total_bytes: None,
+            heap_bytes: None,
+            index_bytes: None,
+            size_skipped_locked: false,
+            rows_estimate: None,
+            concurrent_ready: false,
+            unique_index: None,
+            depends_on: Vec::new(),
+            depends_on_functions: Vec::new(),
+            upstream_mvs: Vec::new(),
+            downstream_mvs: Vec::new(),
+            in_cycle: false,
+            refresh_level: 0,
+            refreshing_pids: Vec::new(),
+            last_refresh: None,
+            last_refresh_source: None,
+            last_refresh_ms: None,
+            avg_refresh_ms: None,
+            max_refresh_ms: None,
+            p95_refresh_ms: None,
+            refresh_count: None,
+            refresh_failures: None,
+            last_refresh_outcome: None,
+            last_refresh_error: None,
+            refresh_stats_source: None,
+            status: MvStatus::Populated,
+            definition: None,
+            definition_skipped_locked: false,
+            upstream_oids: Vec::new(),
+        }
+    }
+}
+
 /// The inventory plus the one-line notes about sources that could not be used.
 #[derive(Debug, Clone)]
 pub struct Inventory {
@@ -423,16 +466,8 @@ fn from_row(r: &tokio_postgres::Row) -> MatView {
         MvStatus::Populated
     };
     MatView {
-        oid: r.get("oid"),
-        schema: r.get("schema"),
-        name: r.get("name"),
-        qualified_name: r.get("qualified_name"),
         owner: r.get("owner"),
         populated,
-        total_bytes: None,
-        heap_bytes: None,
-        index_bytes: None,
-        size_skipped_locked: false,
         rows_estimate: if populated {
             r.get("rows_estimate")
         } else {
@@ -446,28 +481,19 @@ fn from_row(r: &tokio_postgres::Row) -> MatView {
         depends_on_functions: r
             .get::<_, Option<Vec<String>>>("func_deps")
             .unwrap_or_default(),
-        upstream_mvs: Vec::new(),
-        downstream_mvs: Vec::new(),
-        in_cycle: false,
-        refresh_level: 0,
         refreshing_pids,
         last_refresh_source: last_refresh.map(|_| StatsSource::CommitTimestamp),
         last_refresh,
-        last_refresh_ms: None,
-        avg_refresh_ms: None,
-        max_refresh_ms: None,
-        p95_refresh_ms: None,
-        refresh_count: None,
-        refresh_failures: None,
-        last_refresh_outcome: None,
-        last_refresh_error: None,
-        refresh_stats_source: None,
         status,
-        definition: None,
-        definition_skipped_locked: false,
         upstream_oids: r
             .get::<_, Option<Vec<u32>>>("upstream_oids")
             .unwrap_or_default(),
+        ..MatView::named(
+            r.get("oid"),
+            r.get("schema"),
+            r.get("name"),
+            r.get("qualified_name"),
+        )
     }
 }
 

@@ -82,6 +82,40 @@ pub fn parse_qualified_name(text: &str) -> Result<QualifiedName, String> {
     }
 }
 
+/// The MV of the inventory a name means; unknown and ambiguous names are one-line errors.
+pub fn find_in<'a>(
+    views: &'a [crate::catalog::MatView],
+    text: &str,
+) -> Result<&'a crate::catalog::MatView, String> {
+    let wanted = parse_qualified_name(text)?;
+    let found: Vec<&crate::catalog::MatView> = views
+        .iter()
+        .filter(|v| v.name == wanted.name && wanted.schema.as_ref().is_none_or(|s| *s == v.schema))
+        .collect();
+    match found.as_slice() {
+        [one] => Ok(one),
+        [] => Err(unknown(text)),
+        many => Err(ambiguous(
+            text,
+            many.iter().map(|v| v.qualified_name.as_str()),
+        )),
+    }
+}
+
+fn unknown(text: &str) -> String {
+    format!(
+        "materialized view {text} does not exist (unquoted names fold to lower case: \
+         quote mixed case, e.g. '\"Reporting\".\"Sales\"')"
+    )
+}
+
+fn ambiguous<'a>(text: &str, candidates: impl Iterator<Item = &'a str>) -> String {
+    format!(
+        "materialized view name {text} is ambiguous: {}",
+        candidates.collect::<Vec<_>>().join(", ")
+    )
+}
+
 /// Finds the MV a name means; unknown and ambiguous names are one-line errors.
 pub async fn resolve_mv(client: &Client, text: &str) -> Result<NamedMv, String> {
     let wanted = parse_qualified_name(text)?;
@@ -106,17 +140,10 @@ pub async fn resolve_mv(client: &Client, text: &str) -> Result<NamedMv, String> 
         .collect();
     match found.len() {
         1 => Ok(found.into_iter().next().expect("one row")),
-        0 => Err(format!(
-            "materialized view {text} does not exist (unquoted names fold to lower case: \
-             quote mixed case, e.g. '\"Reporting\".\"Sales\"')"
-        )),
-        _ => Err(format!(
-            "materialized view name {text} is ambiguous: {}",
-            found
-                .iter()
-                .map(|m| m.qualified_name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+        0 => Err(unknown(text)),
+        _ => Err(ambiguous(
+            text,
+            found.iter().map(|m| m.qualified_name.as_str()),
         )),
     }
 }

@@ -5,6 +5,7 @@ pub mod history;
 pub mod install;
 pub mod list;
 pub mod output;
+pub mod refresh;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -70,6 +71,8 @@ pub enum Command {
     Uninstall(install::UninstallArgs),
     /// Recorded refreshes, newest first
     History(history::HistoryArgs),
+    /// Refresh materialized views now, in dependency order
+    Refresh(refresh::RefreshArgs),
 }
 
 /// A failure, as the one line printed on stderr, with its exit code.
@@ -160,6 +163,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Some(Command::Install(args)) => install::install(&cli.conn, &args).await,
         Some(Command::Uninstall(args)) => install::uninstall(&cli.conn, &args).await,
         Some(Command::History(args)) => history::run(&cli.conn, &ledger, &args).await,
+        Some(Command::Refresh(args)) => refresh::run(&cli.conn, &ledger, &args).await,
         // Until the console lands, no subcommand shows the inventory.
         None => list::run(&cli.conn, &ledger, &list::ListArgs::default()).await,
     }

@@ -4,6 +4,7 @@
 
 mod history;
 mod install;
+mod record;
 mod stats;
 
 pub use history::{HistoryFilter, RefreshRecord};

@@ -22,7 +22,7 @@ CREATE TABLE {schema}.refresh_log (
   client_application text,
   -- mvtop's own runs carry a token, so an outcome checked after a lost connection is
   -- recorded once, never twice.
-  run_token          uuid        UNIQUE
+  run_token          text        UNIQUE
 );
 CREATE INDEX refresh_log_mv_started ON {schema}.refresh_log (mv_oid, started_at DESC);
 CREATE INDEX refresh_log_started ON {schema}.refresh_log (started_at);

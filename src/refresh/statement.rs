@@ -1,0 +1,175 @@
+//! The one canonical statement text per refresh, and the choice of CONCURRENTLY.
+
+use crate::catalog::ident::quote_qualified;
+
+/// `--concurrently auto|always|never`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Concurrently {
+    /// CONCURRENTLY when the MV is populated and has a qualifying unique index.
+    Auto,
+    Always,
+    Never,
+}
+
+/// How one refresh runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Mode {
+    pub concurrently: bool,
+    pub with_data: bool,
+}
+
+impl Mode {
+    pub fn label(self) -> &'static str {
+        match (self.concurrently, self.with_data) {
+            (_, false) => "with no data",
+            (true, true) => "concurrently",
+            (false, true) => "plain",
+        }
+    }
+
+    /// The lock the refresh holds for its whole duration.
+    pub fn lock(self) -> &'static str {
+        if self.concurrently {
+            "ExclusiveLock (readers continue; writers and other refreshes wait)"
+        } else {
+            "AccessExclusiveLock (every reader waits)"
+        }
+    }
+}
+
+/// What the choice needs to know about the MV.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub oid: u32,
+    pub schema: String,
+    pub name: String,
+    /// `schema.name`, quoted where SQL needs it, for messages.
+    pub qualified_name: String,
+    pub populated: bool,
+    pub concurrent_ready: bool,
+}
+
+impl From<&crate::catalog::MatView> for Target {
+    fn from(v: &crate::catalog::MatView) -> Target {
+        Target {
+            oid: v.oid,
+            schema: v.schema.clone(),
+            name: v.name.clone(),
+            qualified_name: v.qualified_name.clone(),
+            populated: v.populated,
+            concurrent_ready: v.concurrent_ready,
+        }
+    }
+}
+
+/// The mode for `target`, or a one-line reason it cannot be done, before anything runs.
+pub fn choose_mode(target: &Target, choice: Concurrently, with_data: bool) -> Result<Mode, String> {
+    let concurrently = match (choice, with_data) {
+        (Concurrently::Always, false) => {
+            return Err("CONCURRENTLY and WITH NO DATA cannot be used together".into());
+        }
+        (_, false) | (Concurrently::Never, _) => false,
+        (Concurrently::Auto, true) => target.concurrent_ready,
+        (Concurrently::Always, true) if target.concurrent_ready => true,
+        (Concurrently::Always, true) if !target.populated => {
+            return Err(format!(
+                "{} cannot be refreshed concurrently: it is not populated (refresh it once without CONCURRENTLY)",
+                target.qualified_name
+            ));
+        }
+        (Concurrently::Always, true) => {
+            return Err(format!(
+                "{} cannot be refreshed concurrently: it has no unique index on plain columns \
+                 without a WHERE clause (CREATE UNIQUE INDEX ... ON {} (...))",
+                target.qualified_name, target.qualified_name
+            ));
+        }
+    };
+    Ok(Mode {
+        concurrently,
+        with_data,
+    })
+}
+
+/// `REFRESH MATERIALIZED VIEW [CONCURRENTLY] "s"."n" [WITH NO DATA]`: always this text, so
+/// pg_stat_statements keeps one entry per MV and mode.
+pub fn statement(target: &Target, mode: Mode) -> String {
+    format!(
+        "REFRESH MATERIALIZED VIEW {}{}{}",
+        if mode.concurrently {
+            "CONCURRENTLY "
+        } else {
+            ""
+        },
+        quote_qualified(&target.schema, &target.name),
+        if mode.with_data { "" } else { " WITH NO DATA" }
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(populated: bool, ready: bool) -> Target {
+        Target {
+            oid: 1,
+            schema: "Reporting".into(),
+            name: "top\"customers_é".into(),
+            qualified_name: "\"Reporting\".\"top\"\"customers_é\"".into(),
+            populated,
+            concurrent_ready: ready,
+        }
+    }
+
+    #[test]
+    fn auto_takes_concurrently_only_when_possible() {
+        let m = choose_mode(&target(true, true), Concurrently::Auto, true).unwrap();
+        assert!(m.concurrently);
+        let m = choose_mode(&target(true, false), Concurrently::Auto, true).unwrap();
+        assert!(!m.concurrently);
+        let m = choose_mode(&target(true, true), Concurrently::Auto, false).unwrap();
+        assert_eq!(
+            m,
+            Mode {
+                concurrently: false,
+                with_data: false
+            }
+        );
+    }
+
+    #[test]
+    fn always_on_an_mv_that_cannot_is_refused_up_front() {
+        let e = choose_mode(&target(true, false), Concurrently::Always, true).unwrap_err();
+        assert!(e.contains("no unique index"), "{e}");
+        let e = choose_mode(&target(false, false), Concurrently::Always, true).unwrap_err();
+        assert!(e.contains("not populated"), "{e}");
+        assert!(choose_mode(&target(true, true), Concurrently::Always, false).is_err());
+        assert!(
+            !choose_mode(&target(true, true), Concurrently::Never, true)
+                .unwrap()
+                .concurrently
+        );
+    }
+
+    #[test]
+    fn statements_are_canonical_and_quoted() {
+        let t = target(true, true);
+        let conc = Mode {
+            concurrently: true,
+            with_data: true,
+        };
+        assert_eq!(
+            statement(&t, conc),
+            "REFRESH MATERIALIZED VIEW CONCURRENTLY \"Reporting\".\"top\"\"customers_é\""
+        );
+        let no_data = Mode {
+            concurrently: false,
+            with_data: false,
+        };
+        assert_eq!(
+            statement(&t, no_data),
+            "REFRESH MATERIALIZED VIEW \"Reporting\".\"top\"\"customers_é\" WITH NO DATA"
+        );
+    }
+}
