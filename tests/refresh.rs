@@ -357,3 +357,60 @@ async fn cascade_down_through_a_view_from_the_command_line() {
     assert_eq!(refused.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("cannot be refreshed concurrently"));
 }
+
+#[tokio::test]
+async fn a_refresh_waiting_for_a_lock_says_behind_whom() {
+    let (db, s, connector) = setup("waiting", true).await;
+    let holder = common::connector(&common::cluster().params(&db))
+        .connect(&SessionSettings::MONITORING)
+        .await
+        .unwrap();
+    holder
+        .client
+        .batch_execute("BEGIN; SELECT * FROM rpt.top")
+        .await
+        .unwrap();
+    let holder_pid: i32 = holder
+        .client
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let (executor, mut events) = Executor::new(connector, Some(Ledger::default()), 2);
+    let t = target(&s, "rpt.top").await;
+    let limits = Limits {
+        lock_timeout: Duration::from_secs(10),
+        ..Limits::default()
+    };
+    let id = executor.submit(spec(t, Concurrently::Never, limits));
+    let mut states = Vec::new();
+    loop {
+        let e = tokio::time::timeout(Duration::from_secs(10), events.recv())
+            .await
+            .expect("an event")
+            .unwrap();
+        if let JobState::WaitingForLock { blocked_by } = &e.state {
+            assert_eq!(blocked_by, &vec![holder_pid]);
+            holder.client.batch_execute("COMMIT").await.unwrap();
+        }
+        let done = matches!(e.state, JobState::Finished(_));
+        states.push(e.state);
+        if done {
+            break;
+        }
+    }
+    let names: Vec<&str> = states
+        .iter()
+        .map(|s| match s {
+            JobState::Queued => "queued",
+            JobState::WaitingForLock { .. } => "waiting",
+            JobState::Running { .. } => "running",
+            JobState::Retrying { .. } => "retrying",
+            JobState::Finished(_) => "finished",
+        })
+        .collect();
+    assert_eq!(names[..3], ["queued", "running", "waiting"], "{states:?}");
+    assert_eq!(names.last(), Some(&"finished"));
+    assert!(matches!(states.last(), Some(JobState::Finished(o)) if o.kind == OutcomeKind::Ok));
+    let _ = id;
+}

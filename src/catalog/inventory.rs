@@ -12,7 +12,7 @@ use tokio_postgres::types::ToSql;
 use super::graph;
 use super::ident::quote_ident;
 use super::server::{PssAvailability, ServerFacts};
-use crate::ledger::{Ledger, LedgerStats};
+use crate::ledger::{Ledger, LedgerStats, MemoryLog};
 use crate::pgconn::Session;
 
 const INVENTORY_SQL: &str = include_str!("../../assets/sql/inventory.sql");
@@ -24,6 +24,8 @@ const PSS_STATS_SQL: &str = include_str!("../../assets/sql/refresh_stats_pss.sql
 #[serde(rename_all = "snake_case")]
 pub enum StatsSource {
     Ledger,
+    /// Runs of this mvtop process, kept in memory when no ledger is installed.
+    Session,
     PgStatStatements,
     CommitTimestamp,
 }
@@ -123,6 +125,21 @@ impl Default for FetchOptions {
             ledger: Ledger::default(),
             definitions: true,
             second_session_from: 1000,
+        }
+    }
+}
+
+impl Inventory {
+    /// Without a ledger: this process's own runs stand in for it.
+    pub fn apply_memory_log(&mut self, log: &MemoryLog) {
+        if self.facts.ledger_installed {
+            return;
+        }
+        let stats = log.stats();
+        for v in &mut self.views {
+            if let Some(l) = stats.get(&v.oid) {
+                apply_ledger(v, l, StatsSource::Session);
+            }
         }
     }
 }
@@ -299,7 +316,7 @@ impl Inventory {
                 v.definition_skipped_locked = d.definition_locked;
             }
             match (ledger.get(&v.oid), stats.get(&v.oid)) {
-                (Some(l), _) => apply_ledger(v, l),
+                (Some(l), _) => apply_ledger(v, l, StatsSource::Ledger),
                 (None, Some(s)) => {
                     v.refresh_count = Some(s.calls);
                     v.avg_refresh_ms = s.avg_ms.map(round1);
@@ -325,7 +342,7 @@ type PerMv = (
 );
 
 /// The ledger's figures replace PostgreSQL's own: they are per run, with outcomes.
-fn apply_ledger(v: &mut MatView, l: &LedgerStats) {
+fn apply_ledger(v: &mut MatView, l: &LedgerStats, source: StatsSource) {
     v.refresh_count = Some(l.ok_count);
     v.refresh_failures = Some(l.failures);
     v.avg_refresh_ms = l.avg_ms.map(round1);
@@ -333,10 +350,10 @@ fn apply_ledger(v: &mut MatView, l: &LedgerStats) {
     v.last_refresh_ms = l.last_ms.map(round1);
     v.last_refresh_outcome = Some(l.last_outcome.clone());
     v.last_refresh_error = l.last_error.clone();
-    v.refresh_stats_source = Some(StatsSource::Ledger);
+    v.refresh_stats_source = Some(source);
     if l.last_refresh.is_some() {
         v.last_refresh = l.last_refresh;
-        v.last_refresh_source = Some(StatsSource::Ledger);
+        v.last_refresh_source = Some(source);
     }
     if matches!(l.last_outcome.as_str(), "failed" | "timed_out") && v.status != MvStatus::Refreshing
     {

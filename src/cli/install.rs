@@ -67,6 +67,11 @@ pub async fn install(conn: &ConnArgs, args: &InstallArgs) -> Result<(), Failure>
         }
         EventTriggers::NotPermitted(why) => println!("not recorded: {why}"),
     }
+    println!(
+        "every role may read the history and record its own refreshes (USAGE, SELECT and \
+         INSERT are granted to PUBLIC); retention is applied by roles that may delete from \
+         {schema}.refresh_log (its owner)"
+    );
     Ok(())
 }
 

@@ -160,6 +160,11 @@ pub async fn run(conn: &ConnArgs, ledger: &Ledger, args: &RefreshArgs) -> Result
             }
         }
     }
+    if inventory.facts.ledger_installed {
+        // Retention is applied by mvtop itself, after it wrote; a role that may not delete
+        // from the log leaves it to the owner.
+        let _ = ledger.prune(&session.client).await;
+    }
     if args.format == Format::Json {
         let text = serde_json::to_string_pretty(&results)
             .map_err(|e| Failure::new(format!("could not encode JSON: {e}")))?;

@@ -4,11 +4,13 @@
 
 mod history;
 mod install;
+mod memory;
 mod record;
 mod stats;
 
 pub use history::{HistoryFilter, RefreshRecord};
 pub use install::{EventTriggers, InstallReport, Retention};
+pub use memory::{MemoryLog, MemoryRun};
 pub use stats::LedgerStats;
 
 use crate::catalog::ident::quote_ident;

@@ -3,13 +3,14 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
 
 use tokio::sync::{Semaphore, mpsc};
 
 use super::job::{self, CancelHandle, JobSpec, JobState, Outcome, OutcomeKind, Recorded};
 use crate::ledger::Ledger;
-use crate::pgconn::Connector;
+use crate::pgconn::{Connector, Session, SessionSettings};
 
 pub type JobId = u64;
 
@@ -33,6 +34,49 @@ struct Inner {
     events: mpsc::UnboundedSender<JobEvent>,
     next_id: AtomicU64,
     cancels: Mutex<HashMap<JobId, CancelHandle>>,
+    /// Jobs whose REFRESH is on the server now, watched for lock waits.
+    running: Mutex<HashMap<JobId, Watched>>,
+}
+
+/// A running job as the lock watcher sees it.
+struct Watched {
+    spec: Arc<JobSpec>,
+    pid: i32,
+    attempt: u32,
+    /// Blockers last reported; None while not waiting.
+    blocked_by: Option<Vec<i32>>,
+}
+
+/// How often running refreshes are checked for lock waits.
+const WATCH_EVERY: Duration = Duration::from_millis(250);
+
+impl Inner {
+    /// Sends a job's state; `running` is kept in step under its lock, so the watcher can
+    /// never report a wait after the job has finished.
+    fn report(&self, id: JobId, spec: &Arc<JobSpec>, state: JobState) {
+        let Ok(mut running) = self.running.lock() else {
+            return;
+        };
+        match &state {
+            JobState::Running { pid, attempt } => {
+                let watched = Watched {
+                    spec: spec.clone(),
+                    pid: *pid,
+                    attempt: *attempt,
+                    blocked_by: None,
+                };
+                running.insert(id, watched);
+            }
+            _ => {
+                running.remove(&id);
+            }
+        }
+        let _ = self.events.send(JobEvent {
+            id,
+            spec: spec.clone(),
+            state,
+        });
+    }
 }
 
 impl Executor {
@@ -50,13 +94,11 @@ impl Executor {
             events,
             next_id: AtomicU64::new(1),
             cancels: Mutex::new(HashMap::new()),
+            running: Mutex::new(HashMap::new()),
         };
-        (
-            Executor {
-                inner: Arc::new(inner),
-            },
-            rx,
-        )
+        let inner = Arc::new(inner);
+        tokio::spawn(watch_lock_waits(Arc::downgrade(&inner)));
+        (Executor { inner }, rx)
     }
 
     /// Queues a refresh; its states arrive as events, the last one `Finished`.
@@ -69,13 +111,7 @@ impl Executor {
         let inner = self.inner.clone();
         let spec = Arc::new(spec);
         tokio::spawn(async move {
-            let send = |state: JobState| {
-                let _ = inner.events.send(JobEvent {
-                    id,
-                    spec: spec.clone(),
-                    state,
-                });
-            };
+            let send = |state: JobState| inner.report(id, &spec, state);
             send(JobState::Queued);
             let permit = tokio::select! {
                 permit = inner.permits.acquire() => permit.ok(),
@@ -107,6 +143,72 @@ impl Executor {
         match self.inner.cancels.lock() {
             Ok(cancels) => cancels.get(&id).map(CancelHandle::cancel).is_some(),
             Err(_) => false,
+        }
+    }
+}
+
+/// Reports `WaitingForLock` (with the blocking pids) and back to `Running` for the jobs on
+/// the server, from one monitoring session, until the executor is gone.
+async fn watch_lock_waits(inner: Weak<Inner>) {
+    let mut session: Option<Session> = None;
+    let mut ticker = tokio::time::interval(WATCH_EVERY);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        let Some(inner) = inner.upgrade() else { return };
+        let pids: Vec<i32> = match inner.running.lock() {
+            Ok(running) => running.values().map(|w| w.pid).collect(),
+            Err(_) => return,
+        };
+        if pids.is_empty() {
+            continue;
+        }
+        if session.as_ref().is_none_or(|s| s.client.is_closed()) {
+            session = inner
+                .connector
+                .connect(&SessionSettings::MONITORING)
+                .await
+                .ok();
+        }
+        let Some(s) = &session else { continue };
+        let Ok(rows) = s
+            .client
+            .query(
+                "SELECT pid, CASE WHEN wait_event_type = 'Lock' THEN pg_blocking_pids(pid) END
+                 FROM pg_stat_activity WHERE pid = ANY($1)",
+                &[&pids],
+            )
+            .await
+        else {
+            continue;
+        };
+        let waits: HashMap<i32, Option<Vec<i32>>> =
+            rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        let Ok(mut running) = inner.running.lock() else {
+            return;
+        };
+        for (id, w) in running.iter_mut() {
+            let Some(now) = waits.get(&w.pid) else {
+                continue;
+            };
+            if *now == w.blocked_by {
+                continue;
+            }
+            w.blocked_by = now.clone();
+            let state = match now {
+                Some(blocked_by) => JobState::WaitingForLock {
+                    blocked_by: blocked_by.clone(),
+                },
+                None => JobState::Running {
+                    pid: w.pid,
+                    attempt: w.attempt,
+                },
+            };
+            let _ = inner.events.send(JobEvent {
+                id: *id,
+                spec: w.spec.clone(),
+                state,
+            });
         }
     }
 }
