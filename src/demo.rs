@@ -17,6 +17,7 @@ const WRITE_LOAD_SQL: &str = include_str!("../assets/demo/write_load.sql");
 pub const LOADING: SessionSettings = SessionSettings {
     lock_timeout: Duration::from_secs(5),
     statement_timeout: Duration::from_secs(600),
+    jit: false,
 };
 
 /// Creates the demo schema and data at `scale` (1 = default); returns how long it took.

@@ -12,6 +12,7 @@ use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 
 struct Pki {
     dir: tempfile::TempDir,
+    ca_crt: String,
     server_crt: String,
     server_key: String,
 }
@@ -23,7 +24,16 @@ impl Pki {
     fn other_ca_path(&self) -> PathBuf {
         self.dir.path().join("other-ca.crt")
     }
+    fn client_crt_path(&self) -> PathBuf {
+        self.dir.path().join("client.crt")
+    }
+    fn client_key_path(&self) -> PathBuf {
+        self.dir.path().join("client.key")
+    }
 }
+
+/// The role that logs in with a client certificate only (pg_hba `cert`: CN = role).
+const CERT_USER: &str = "cert_user";
 
 fn make_ca(name: &str) -> (CertificateParams, KeyPair, String) {
     let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
@@ -48,10 +58,19 @@ fn pki() -> &'static Pki {
             .push(DnType::CommonName, "localhost");
         let server_key = KeyPair::generate().unwrap();
         let server_crt = server.signed_by(&server_key, &issuer).unwrap().pem();
-        std::fs::write(dir.path().join("ca.crt"), ca_pem).unwrap();
+        let mut client = CertificateParams::new(Vec::<String>::new()).unwrap();
+        client
+            .distinguished_name
+            .push(DnType::CommonName, CERT_USER);
+        let client_key = KeyPair::generate().unwrap();
+        let client_crt = client.signed_by(&client_key, &issuer).unwrap().pem();
+        std::fs::write(dir.path().join("ca.crt"), &ca_pem).unwrap();
         std::fs::write(dir.path().join("other-ca.crt"), other_pem).unwrap();
+        std::fs::write(dir.path().join("client.crt"), client_crt).unwrap();
+        std::fs::write(dir.path().join("client.key"), client_key.serialize_pem()).unwrap();
         Pki {
             dir,
+            ca_crt: ca_pem,
             server_crt,
             server_key: server_key.serialize_pem(),
         }
@@ -66,14 +85,21 @@ fn tls_cluster() -> &'static mvtop::cluster::Cluster {
                 ("ssl".into(), "on".into()),
                 ("ssl_cert_file".into(), "server.crt".into()),
                 ("ssl_key_file".into(), "server.key".into()),
+                ("ssl_ca_file".into(), "ca.crt".into()),
             ],
             listen_tcp: true,
             data_files: vec![
                 ("server.crt".into(), pki.server_crt.clone().into_bytes()),
                 ("server.key".into(), pki.server_key.clone().into_bytes()),
+                ("ca.crt".into(), pki.ca_crt.clone().into_bytes()),
                 (
                     "pg_hba.conf".into(),
-                    b"local all all trust\nhostssl all all 127.0.0.1/32 trust\n".to_vec(),
+                    format!(
+                        "local all all trust\n\
+                         hostssl all {CERT_USER} 127.0.0.1/32 cert\n\
+                         hostssl all all 127.0.0.1/32 trust\n"
+                    )
+                    .into_bytes(),
                 ),
             ],
             ..ClusterOptions::default()
@@ -215,4 +241,34 @@ async fn disable_is_refused_by_a_hostssl_only_server() {
 async fn allow_falls_back_to_tls_when_plaintext_is_refused() {
     let r = try_connect(tcp_params("127.0.0.1", &[("sslmode", "allow")])).await;
     assert_eq!(r, Ok(true));
+}
+
+#[tokio::test]
+async fn a_client_certificate_logs_in_where_pg_hba_asks_for_one() {
+    let c = tls_cluster();
+    let out = mvtop::cluster::psql_command(c, "postgres")
+        .args(["-c", &format!("CREATE ROLE {CERT_USER} LOGIN")])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() || String::from_utf8_lossy(&out.stderr).contains("already exists")
+    );
+    let pki = pki();
+    let (crt, key) = (pki.client_crt_path(), pki.client_key_path());
+    let mut with_cert = tcp_params(
+        "localhost",
+        &[
+            ("sslmode", "verify-full"),
+            ("sslrootcert", pki.ca_path().to_str().unwrap()),
+            ("sslcert", crt.to_str().unwrap()),
+            ("sslkey", key.to_str().unwrap()),
+        ],
+    );
+    with_cert.set("user", CERT_USER);
+    assert_eq!(try_connect(with_cert.clone()).await, Ok(true));
+    let mut without = with_cert;
+    without.remove("sslcert");
+    without.remove("sslkey");
+    let err = try_connect(without).await.unwrap_err();
+    assert!(err.contains("certificate"), "{err}");
 }

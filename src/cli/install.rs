@@ -10,6 +10,7 @@ use crate::pgconn::SessionSettings;
 const INSTALLING: SessionSettings = SessionSettings {
     lock_timeout: std::time::Duration::from_secs(5),
     statement_timeout: std::time::Duration::from_secs(120),
+    jit: false,
 };
 
 #[derive(Debug, Clone, Args)]

@@ -22,14 +22,18 @@ use super::tls;
 pub struct SessionSettings {
     /// Short, so a monitoring query never queues behind an ACCESS EXCLUSIVE lock.
     pub lock_timeout: Duration,
-    /// Bounded, so a slow catalog query never hangs the caller.
+    /// Bounded, so a slow catalog query never hangs the caller (zero: no limit).
     pub statement_timeout: Duration,
+    /// JIT costs catalog queries more than it saves; a refresh keeps the server's choice,
+    /// so it runs as it would anywhere else.
+    pub jit: bool,
 }
 
 impl SessionSettings {
     pub const MONITORING: SessionSettings = SessionSettings {
         lock_timeout: Duration::from_millis(500),
         statement_timeout: Duration::from_secs(30),
+        jit: false,
     };
 }
 
@@ -326,7 +330,8 @@ async fn check_session_attrs(
 async fn apply_settings(client: &Client, s: &SessionSettings) -> Result<(), tokio_postgres::Error> {
     client
         .batch_execute(&format!(
-            "SET jit = off; SET lock_timeout = '{}ms'; SET statement_timeout = '{}ms'",
+            "{}SET lock_timeout = '{}ms'; SET statement_timeout = '{}ms'",
+            if s.jit { "" } else { "SET jit = off; " },
             s.lock_timeout.as_millis(),
             s.statement_timeout.as_millis()
         ))

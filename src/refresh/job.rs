@@ -169,6 +169,7 @@ pub async fn run(
         lock_timeout: spec.limits.lock_timeout,
         // 0 = no limit, as in PostgreSQL.
         statement_timeout: spec.limits.statement_timeout.unwrap_or(Duration::ZERO),
+        jit: true,
     };
     let session = match connector.connect(&settings).await {
         Ok(s) => s,
