@@ -1,6 +1,6 @@
 //! `mvtop refresh`: refresh MVs now, in dependency order, through the refresh engine.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io::Write;
 
 use clap::Args;
@@ -12,7 +12,7 @@ use crate::catalog::names::find_in;
 use crate::catalog::{FetchOptions, Inventory, MatView};
 use crate::format::{self, parse_duration};
 use crate::ledger::Ledger;
-use crate::refresh::plan::{Cascade, blocked_by, plan};
+use crate::refresh::plan::{Cascade, PlanRun, PlanStep, plan};
 use crate::refresh::{
     Concurrently, Executor, JobSpec, JobState, Limits, Mode, Outcome, OutcomeKind, Source, Target,
     choose_mode,
@@ -122,42 +122,57 @@ pub async fn run(conn: &ConnArgs, ledger: &Ledger, args: &RefreshArgs) -> Result
         ..Limits::default()
     };
     let (executor, mut events) = Executor::new(connector, recording, usize::from(args.jobs));
-    let mut results = Vec::new();
-    let mut not_refreshed: HashSet<u32> = HashSet::new();
-    for (step, oids) in the_plan.steps.iter().enumerate() {
-        let mut running = 0;
-        for oid in oids {
-            let mv = by_oid[oid];
-            if let Some(up) = blocked_by(views, *oid, &not_refreshed) {
-                not_refreshed.insert(*oid);
-                let why = format!("skipped: {} did not refresh", by_oid[&up].qualified_name);
-                let line = result_line(mv, step, modes[oid], skipped(why));
-                emit(args.format, &line);
-                results.push(line);
-                continue;
-            }
-            executor.submit(JobSpec {
-                target: Target::from(mv),
+    let step_of: HashMap<u32, usize> = the_plan
+        .steps
+        .iter()
+        .enumerate()
+        .flat_map(|(i, step)| step.iter().map(move |oid| (*oid, i)))
+        .collect();
+    let specs = step_of
+        .keys()
+        .map(|oid| {
+            let spec = JobSpec {
+                target: Target::from(by_oid[oid]),
                 mode: modes[oid],
                 source: Source::Cli,
                 limits,
-            });
-            running += 1;
-        }
-        while running > 0 {
-            let Some(event) = events.recv().await else {
-                break;
             };
-            if let JobState::Finished(outcome) = event.state {
-                running -= 1;
-                let mv = by_oid[&event.spec.target.oid];
-                if outcome.kind != OutcomeKind::Ok {
-                    not_refreshed.insert(mv.oid);
+            (*oid, spec)
+        })
+        .collect();
+    let mut run = PlanRun::new(views, &the_plan, specs);
+    let mut next = run.advance();
+    let mut results = Vec::new();
+    loop {
+        for step in next.drain(..) {
+            match step {
+                PlanStep::Start(spec) => {
+                    executor.submit(spec);
                 }
-                let line = result_line(mv, step, event.spec.mode, outcome);
-                emit(args.format, &line);
-                results.push(line);
+                PlanStep::Skip { spec, because } => {
+                    let oid = spec.target.oid;
+                    let why = format!(
+                        "skipped: {} did not refresh",
+                        by_oid[&because].qualified_name
+                    );
+                    let line = result_line(by_oid[&oid], step_of[&oid], spec.mode, skipped(why));
+                    emit(args.format, &line);
+                    results.push(line);
+                }
             }
+        }
+        if run.is_done() {
+            break;
+        }
+        let Some(event) = events.recv().await else {
+            break;
+        };
+        if let JobState::Finished(outcome) = event.state {
+            let oid = event.spec.target.oid;
+            next = run.finished(oid, outcome.kind == OutcomeKind::Ok);
+            let line = result_line(by_oid[&oid], step_of[&oid], event.spec.mode, outcome);
+            emit(args.format, &line);
+            results.push(line);
         }
     }
     if inventory.facts.ledger_installed {

@@ -1,8 +1,9 @@
 //! Refresh plans: the chosen MVs plus, on request, what they read (up) and what reads them
 //! (down), in dependency order, each step a set that may run in parallel.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
+use super::job::JobSpec;
 use crate::catalog::MatView;
 
 /// `--cascade up|down|both`.
@@ -73,15 +74,97 @@ fn walk(from: &[u32], seen: &mut HashSet<u32>, next: impl Fn(u32) -> Vec<u32>) {
     }
 }
 
-/// Whether `oid` must be skipped because an MV it reads (in the plan) did not refresh.
-pub fn blocked_by(views: &[MatView], oid: u32, failed: &HashSet<u32>) -> Option<u32> {
-    views
-        .iter()
-        .find(|v| v.oid == oid)?
-        .upstream_oids
-        .iter()
-        .copied()
-        .find(|up| *up != oid && failed.contains(up))
+/// What carrying out a plan asks for next.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PlanStep {
+    Start(JobSpec),
+    /// Not run: `because` (an MV it reads) did not refresh.
+    Skip {
+        spec: JobSpec,
+        because: u32,
+    },
+}
+
+/// A plan being carried out: one step at a time, the MVs of a step in parallel, and the
+/// dependants of an MV that did not refresh skipped. Pure: the caller runs the jobs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanRun {
+    steps: VecDeque<Vec<JobSpec>>,
+    upstream: HashMap<u32, Vec<u32>>,
+    running: HashSet<u32>,
+    not_refreshed: HashSet<u32>,
+}
+
+impl PlanRun {
+    /// `specs` in plan order (see `plan`); `views` give what each MV reads.
+    pub fn new(views: &[MatView], plan: &Plan, mut specs: HashMap<u32, JobSpec>) -> PlanRun {
+        let steps = plan
+            .steps
+            .iter()
+            .map(|step| step.iter().filter_map(|oid| specs.remove(oid)).collect())
+            .collect();
+        let upstream = views
+            .iter()
+            .map(|v| (v.oid, v.upstream_oids.clone()))
+            .collect();
+        PlanRun {
+            steps,
+            upstream,
+            running: HashSet::new(),
+            not_refreshed: HashSet::new(),
+        }
+    }
+
+    pub fn contains_running(&self, oid: u32) -> bool {
+        self.running.contains(&oid)
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.running.is_empty() && self.steps.is_empty()
+    }
+
+    /// The next step's jobs and skips; nothing while a step is still running.
+    pub fn advance(&mut self) -> Vec<PlanStep> {
+        let mut out = Vec::new();
+        while self.running.is_empty() {
+            let Some(step) = self.steps.pop_front() else {
+                break;
+            };
+            for spec in step {
+                let oid = spec.target.oid;
+                let ups = self
+                    .upstream
+                    .get(&oid)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
+                match ups
+                    .iter()
+                    .find(|u| **u != oid && self.not_refreshed.contains(u))
+                {
+                    Some(&because) => {
+                        self.not_refreshed.insert(oid);
+                        out.push(PlanStep::Skip { spec, because });
+                    }
+                    None => {
+                        self.running.insert(oid);
+                        out.push(PlanStep::Start(spec));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// A job of this plan ended; returns what to do next (the next step once all are done).
+    pub fn finished(&mut self, oid: u32, refreshed: bool) -> Vec<PlanStep> {
+        if !self.running.remove(&oid) {
+            return Vec::new();
+        }
+        if !refreshed {
+            self.not_refreshed.insert(oid);
+        }
+        self.advance()
+    }
 }
 
 #[cfg(test)]
@@ -136,10 +219,46 @@ mod tests {
         );
     }
 
+    fn specs(views: &[MatView], plan: &Plan) -> HashMap<u32, JobSpec> {
+        plan.steps
+            .iter()
+            .flatten()
+            .map(|oid| {
+                let v = views.iter().find(|v| v.oid == *oid).unwrap();
+                let spec = JobSpec {
+                    target: crate::refresh::Target::from(v),
+                    mode: crate::refresh::Mode {
+                        concurrently: false,
+                        with_data: true,
+                    },
+                    source: crate::refresh::Source::Cli,
+                    limits: crate::refresh::Limits::default(),
+                };
+                (*oid, spec)
+            })
+            .collect()
+    }
+
+    fn oids(steps: &[PlanStep]) -> Vec<(u32, bool)> {
+        steps
+            .iter()
+            .map(|s| match s {
+                PlanStep::Start(j) => (j.target.oid, true),
+                PlanStep::Skip { spec, .. } => (spec.target.oid, false),
+            })
+            .collect()
+    }
+
     #[test]
-    fn dependants_of_a_failure_are_blocked() {
-        let failed: HashSet<u32> = [2].into_iter().collect();
-        assert_eq!(blocked_by(&chain(), 3, &failed), Some(2));
-        assert_eq!(blocked_by(&chain(), 4, &failed), None);
+    fn a_plan_runs_step_by_step_and_skips_dependants_of_a_failure() {
+        let views = chain();
+        let p = plan(&views, &[1], Some(Cascade::Down));
+        let mut run = PlanRun::new(&views, &p, specs(&views, &p));
+        assert_eq!(oids(&run.advance()), [(1, true)]);
+        assert!(run.advance().is_empty(), "nothing new while 1 runs");
+        assert_eq!(oids(&run.finished(1, true)), [(2, true), (4, true)]);
+        assert!(run.finished(4, true).is_empty(), "2 still runs");
+        assert_eq!(oids(&run.finished(2, false)), [(3, false)]);
+        assert!(run.is_done());
     }
 }
