@@ -62,6 +62,13 @@ refreshing AS MATERIALIZED (
     AND a.query ~* '^\s*refresh\s+materialized\s+view'
   GROUP BY l.relation
 ),
+holders AS MATERIALIZED ( -- other sessions holding a lock on it now: a plain refresh waits for them, then blocks them
+  SELECT l.relation AS oid, count(DISTINCT l.pid) AS n
+  FROM pg_locks l
+  WHERE l.locktype = 'relation' AND l.granted AND l.pid <> pg_backend_pid()
+    AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+  GROUP BY l.relation
+),
 ukeys AS (            -- unique indexes REFRESH ... CONCURRENTLY accepts
   SELECT i.indrelid, array_agg(ic.relname::text ORDER BY ic.relname) AS concurrent_keys
   FROM pg_index i
@@ -85,6 +92,7 @@ SELECT mv.oid,
        f.func_deps,
        u.upstream_oids,
        rf.pids                               AS refreshing_pids,
+       coalesce(h.n, 0)::int8                AS lock_holders,
        CASE WHEN current_setting('track_commit_timestamp') = 'on'
             THEN pg_xact_commit_timestamp(mv.xmin) END AS committed_at
 FROM mv
@@ -94,4 +102,5 @@ LEFT JOIN deps d     ON d.relid = mv.oid
 LEFT JOIN funcs f    ON f.relid = mv.oid
 LEFT JOIN ukeys uk   ON uk.indrelid = mv.oid
 LEFT JOIN refreshing rf ON rf.oid = mv.oid
+LEFT JOIN holders h  ON h.oid = mv.oid
 ORDER BY n.nspname, mv.relname

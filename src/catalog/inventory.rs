@@ -85,6 +85,8 @@ pub struct MatView {
     /// Refresh in ascending level order: upstream MVs first.
     pub refresh_level: u32,
     pub refreshing_pids: Vec<i32>,
+    /// Other sessions holding a lock on it now (readers a plain refresh would block).
+    pub lock_holders: i64,
     pub last_refresh: Option<DateTime<Utc>>,
     pub last_refresh_source: Option<StatsSource>,
     pub last_refresh_ms: Option<f64>,
@@ -168,6 +170,7 @@ impl MatView {
             in_cycle: false,
             refresh_level: 0,
             refreshing_pids: Vec::new(),
+            lock_holders: 0,
             last_refresh: None,
             last_refresh_source: None,
             last_refresh_ms: None,
@@ -499,6 +502,7 @@ fn from_row(r: &tokio_postgres::Row) -> MatView {
             .get::<_, Option<Vec<String>>>("func_deps")
             .unwrap_or_default(),
         refreshing_pids,
+        lock_holders: r.get("lock_holders"),
         last_refresh_source: last_refresh.map(|_| StatsSource::CommitTimestamp),
         last_refresh,
         status,

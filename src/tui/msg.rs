@@ -1,0 +1,35 @@
+//! What reaches `update` (messages) and what it asks the runtime to do (effects).
+
+use chrono::{DateTime, Utc};
+use ratatui::crossterm::event::KeyEvent;
+
+use crate::catalog::Inventory;
+use crate::refresh::{JobEvent, JobId, JobSpec};
+
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Key(KeyEvent),
+    /// The terminal changed size: redraw.
+    Resize,
+    /// The clock moved on; polls fall due.
+    Tick(DateTime<Utc>),
+    /// An inventory poll ended; results of an older generation are dropped.
+    Inventory {
+        generation: u64,
+        result: Result<Box<Inventory>, String>,
+    },
+    /// A refresh job changed state.
+    Job(JobEvent),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Poll the inventory; the answer comes back as `Msg::Inventory` with this generation.
+    FetchInventory { generation: u64 },
+    StartRefresh(JobSpec),
+    /// `JobId`s are the executor's; it ignores unknown ones.
+    CancelJob(JobId),
+    /// Put text on the clipboard of the terminal (OSC 52: works over SSH).
+    Copy(String),
+    Quit,
+}

@@ -1,0 +1,241 @@
+//! Everything the console shows, as plain data. `update` changes it, `render` reads it.
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::catalog::{MatView, MvStatus, ServerFacts};
+use crate::refresh::{JobId, JobSpec, JobState};
+
+/// Columns of the views table, in display order; each one sorts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Column {
+    Name,
+    Size,
+    Rows,
+    LastRefresh,
+    AvgRefresh,
+    Status,
+    Level,
+}
+
+impl Column {
+    pub const ALL: [Column; 7] = [
+        Column::Name,
+        Column::Size,
+        Column::Rows,
+        Column::LastRefresh,
+        Column::AvgRefresh,
+        Column::Status,
+        Column::Level,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Column::Name => "name",
+            Column::Size => "size",
+            Column::Rows => "rows",
+            Column::LastRefresh => "last refresh",
+            Column::AvgRefresh => "avg refresh",
+            Column::Status => "status",
+            Column::Level => "level",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Column> {
+        let t = text.trim().to_lowercase().replace(['_', '-'], " ");
+        Column::ALL
+            .into_iter()
+            .find(|c| c.title() == t || c.title().split(' ').next() == Some(t.as_str()))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sort {
+    pub column: Column,
+    pub descending: bool,
+}
+
+/// Which pane has the keyboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Views,
+    Detail,
+    Jobs,
+}
+
+/// What is drawn over the panes and takes the keys first.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Overlay {
+    None,
+    Help,
+    /// The `/` filter being typed.
+    Filter,
+    /// The `:` command line being typed.
+    Command,
+    /// A question; `y` does `then`.
+    Confirm { question: String, then: Box<PendingAction> },
+}
+
+/// An action waiting for a yes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PendingAction {
+    Refresh(Vec<JobSpec>),
+    Quit,
+}
+
+/// The state of the connection as the last poll saw it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Health {
+    Connecting,
+    Ok,
+    /// The last poll failed; the runtime reconnects with backoff.
+    Lost { error: String, since: DateTime<Utc> },
+}
+
+/// A refresh job as the jobs pane shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobView {
+    pub spec: std::sync::Arc<JobSpec>,
+    pub state: JobState,
+    pub queued_at: DateTime<Utc>,
+    /// When its REFRESH went to the server (first attempt).
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct State {
+    pub target: String,
+    pub facts: Option<ServerFacts>,
+    pub views: Vec<MatView>,
+    pub hints: Vec<String>,
+    /// Indices into `views`, filtered and sorted: what the table shows.
+    pub visible: Vec<usize>,
+    /// The selected MV, by oid, so it survives a re-poll and re-sorting.
+    pub selected: Option<u32>,
+    pub marked: HashSet<u32>,
+    pub sort: Sort,
+    pub filter: String,
+    /// Text being typed in the filter or command overlay.
+    pub input: tui_input::Input,
+    pub overlay: Overlay,
+    pub pane: Pane,
+    pub jobs: BTreeMap<JobId, JobView>,
+    /// Inventory polls: every `poll_every` unless paused; one at a time, stale ones dropped.
+    pub poll_every: Duration,
+    pub paused: bool,
+    pub poll_generation: u64,
+    pub poll_in_flight: bool,
+    pub last_poll_at: Option<DateTime<Utc>>,
+    pub health: Health,
+    pub read_only: bool,
+    /// The clock, as the last tick brought it: `update` and `render` never read one.
+    pub now: DateTime<Utc>,
+    /// A one-line message at the bottom (results, refusals, errors).
+    pub message: Option<String>,
+    pub detail_scroll: u16,
+    pub quit: bool,
+}
+
+impl State {
+    pub fn new(target: String, read_only: bool, poll_every: Duration, now: DateTime<Utc>) -> State {
+        State {
+            target,
+            facts: None,
+            views: Vec::new(),
+            hints: Vec::new(),
+            visible: Vec::new(),
+            selected: None,
+            marked: HashSet::new(),
+            sort: Sort {
+                column: Column::Name,
+                descending: false,
+            },
+            filter: String::new(),
+            input: tui_input::Input::default(),
+            overlay: Overlay::None,
+            pane: Pane::Views,
+            jobs: BTreeMap::new(),
+            poll_every,
+            paused: false,
+            poll_generation: 0,
+            poll_in_flight: false,
+            last_poll_at: None,
+            health: Health::Connecting,
+            read_only,
+            now,
+            message: None,
+            detail_scroll: 0,
+            quit: false,
+        }
+    }
+
+    pub fn selected_view(&self) -> Option<&MatView> {
+        let oid = self.selected?;
+        self.views.iter().find(|v| v.oid == oid)
+    }
+
+    /// Position of the selection in `visible`.
+    pub fn selected_row(&self) -> Option<usize> {
+        let oid = self.selected?;
+        self.visible.iter().position(|&i| self.views[i].oid == oid)
+    }
+
+    /// The job of this MV that has not finished, if any.
+    pub fn active_job_for(&self, oid: u32) -> Option<(&JobId, &JobView)> {
+        self.jobs
+            .iter()
+            .find(|(_, j)| j.spec.target.oid == oid && !matches!(j.state, JobState::Finished(_)))
+    }
+
+    /// Recomputes `visible` from the filter and sort, keeping the selection when it is still
+    /// shown and moving it to the first row otherwise.
+    pub fn recompute_visible(&mut self) {
+        let needle = self.filter.to_lowercase();
+        let mut visible: Vec<usize> = (0..self.views.len())
+            .filter(|&i| {
+                needle.is_empty() || {
+                    let v = &self.views[i];
+                    v.name.to_lowercase().contains(&needle)
+                        || v.schema.to_lowercase().contains(&needle)
+                        || v.qualified_name.to_lowercase().contains(&needle)
+                }
+            })
+            .collect();
+        let views = &self.views;
+        let sort = self.sort;
+        visible.sort_by(|&a, &b| {
+            let (a, b) = (&views[a], &views[b]);
+            let by_name = || (&a.schema, &a.name).cmp(&(&b.schema, &b.name));
+            let ord = match sort.column {
+                Column::Name => by_name(),
+                Column::Size => a.total_bytes.cmp(&b.total_bytes),
+                Column::Rows => a.rows_estimate.cmp(&b.rows_estimate),
+                Column::LastRefresh => a.last_refresh.cmp(&b.last_refresh),
+                Column::AvgRefresh => a
+                    .avg_refresh_ms
+                    .unwrap_or(-1.0)
+                    .total_cmp(&b.avg_refresh_ms.unwrap_or(-1.0)),
+                Column::Status => status_rank(a.status).cmp(&status_rank(b.status)),
+                Column::Level => a.refresh_level.cmp(&b.refresh_level),
+            };
+            let ord = if sort.descending { ord.reverse() } else { ord };
+            ord.then_with(by_name)
+        });
+        self.visible = visible;
+        if self.selected_row().is_none() {
+            self.selected = self.visible.first().map(|&i| self.views[i].oid);
+        }
+    }
+}
+
+fn status_rank(s: MvStatus) -> u8 {
+    match s {
+        MvStatus::Failed => 0,
+        MvStatus::Refreshing => 1,
+        MvStatus::NeverPopulated => 2,
+        MvStatus::Populated => 3,
+    }
+}
