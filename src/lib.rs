@@ -10,3 +10,4 @@ pub mod format;
 pub mod ledger;
 pub mod pgconn;
 pub mod refresh;
+pub mod tui;

@@ -11,14 +11,16 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("mvtop: error: cannot start the async runtime: {e}");
+            mvtop::cli::say(&format!(
+                "mvtop: error: cannot start the async runtime: {e}"
+            ));
             return ExitCode::FAILURE;
         }
     };
     match runtime.block_on(mvtop::cli::run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            eprintln!("mvtop: error: {}", failure.message);
+            mvtop::cli::say(&format!("mvtop: error: {}", failure.message));
             ExitCode::from(failure.exit_code.clamp(1, 255) as u8)
         }
     }

@@ -324,7 +324,10 @@ async fn a_queued_access_exclusive_lock_is_not_waited_for_either() {
     let incl = by_name(&inv, "rpt.mv_incl");
     assert!(incl.size_skipped_locked && incl.total_bytes.is_none());
     assert!(incl.definition_skipped_locked);
-    assert_eq!(incl.lock_holders, 1, "the reader holds it; the queued refresh does not yet");
+    assert_eq!(
+        incl.lock_holders, 1,
+        "the reader holds it; the queued refresh does not yet"
+    );
     reader.client.batch_execute("COMMIT").await.unwrap();
     refresh
         .await

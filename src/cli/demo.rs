@@ -1,5 +1,7 @@
 //! `mvtop demo`: a throwaway PostgreSQL with the demo database and a live write load.
 
+use std::io::IsTerminal;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
@@ -18,15 +20,19 @@ pub struct DemoArgs {
     pub keep: bool,
 }
 
-pub async fn run(args: &DemoArgs) -> Result<(), Failure> {
-    eprintln!("mvtop demo: starting a throwaway PostgreSQL ...");
+pub async fn run(
+    args: &DemoArgs,
+    ledger: &crate::ledger::Ledger,
+    console: &super::console::ConsoleArgs,
+) -> Result<(), Failure> {
+    super::say("mvtop demo: starting a throwaway PostgreSQL ...");
     let opts = ClusterOptions {
         // Commit timestamps give "last refresh" with no ledger installed.
         settings: vec![("track_commit_timestamp".into(), "on".into())],
         keep: args.keep,
         ..ClusterOptions::default()
     };
-    let cluster = tokio::task::spawn_blocking(move || Cluster::start(&opts))
+    let cluster = tokio::task::spawn_blocking(move || Cluster::start(&opts).map(Arc::new))
         .await
         .map_err(|e| Failure::new(e.to_string()))?
         .map_err(|e| Failure::new(e.to_string()))?;
@@ -43,33 +49,53 @@ pub async fn run(args: &DemoArgs) -> Result<(), Failure> {
         .connect(&LOADING)
         .await
         .map_err(|e| Failure::connection(e.to_string()))?;
-    eprintln!(
+    super::say(&format!(
         "mvtop demo: loading the demo database (scale {}) ...",
         args.scale
-    );
+    ));
     let took = demo::load(&session.client, args.scale).await?;
-    eprintln!("mvtop demo: loaded in {:.1} s", took.as_secs_f64());
-    let load = demo::spawn_write_load(connector, Duration::from_millis(500), |m| {
-        eprintln!("mvtop: warning: {m}")
+    super::say(&format!(
+        "mvtop demo: loaded in {:.1} s",
+        took.as_secs_f64()
+    ));
+    let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+    // Nothing may write to the terminal under the console: there, load errors stay silent.
+    let load = demo::spawn_write_load(connector, Duration::from_millis(500), move |m| {
+        if !interactive {
+            super::say(&format!("mvtop: warning: {m}"));
+        }
     });
     let conninfo = cluster.conninfo(DEMO_DB);
-    println!("{conninfo}");
-    eprintln!(
-        "mvtop demo: running, with a light write load. Try:\n  \
-         cargo run --release -- -d \"{conninfo}\" list\n  \
-         psql \"{conninfo}\"\nPress Ctrl-C to stop{}.",
-        if args.keep {
-            "; the cluster stays up"
-        } else {
-            " and remove the cluster"
+    if interactive {
+        let stop_on_panic = cluster.clone();
+        crate::tui::terminal::on_fatal_exit(move || stop_on_panic.stop());
+        let demo = connector_for(&cluster.params(DEMO_DB), true)?;
+        if let Err(e) = super::console::open(demo, ledger, console).await {
+            super::say(&format!("mvtop: error: {}", e.message));
         }
-    );
-    wait_for_shutdown().await;
+    } else {
+        println!("{conninfo}");
+        super::say(&format!(
+            "mvtop demo: running, with a light write load. Try:\n  \
+             cargo run --release -- -d \"{conninfo}\" list\n  \
+             psql \"{conninfo}\"\nPress Ctrl-C to stop{}.",
+            if args.keep {
+                "; the cluster stays up"
+            } else {
+                " and remove the cluster"
+            }
+        ));
+        wait_for_shutdown().await;
+    }
     load.abort();
     if args.keep {
-        eprintln!("mvtop demo: kept. Stop it with: {}", cluster.stop_command());
+        super::say(&format!(
+            "mvtop demo: kept. Stop it with: {}",
+            cluster.stop_command()
+        ));
     }
-    drop(cluster);
+    // Explicitly: the panic-time cleanup holds another handle, so a drop would not stop it.
+    cluster.stop();
     Ok(())
 }
 

@@ -66,7 +66,7 @@ pub async fn run(conn: &ConnArgs, ledger: &Ledger, args: &ListArgs) -> Result<()
                 String::new()
             } else {
                 for hint in &inventory.hints {
-                    eprintln!("mvtop: note: {hint}");
+                    super::say(&format!("mvtop: note: {hint}"));
                 }
                 human_table(&views).to_psql()
             }

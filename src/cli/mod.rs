@@ -1,5 +1,6 @@
 //! The command line: psql's connection flags, then one subcommand per screen.
 
+pub mod console;
 pub mod demo;
 pub mod history;
 pub mod install;
@@ -24,6 +25,8 @@ use crate::pgconn::{self, Connector, Params, PasswordPrompt, Session, SessionSet
 pub struct Cli {
     #[command(flatten)]
     pub conn: ConnArgs,
+    #[command(flatten)]
+    pub console: console::ConsoleArgs,
     /// Schema of the refresh ledger (see `mvtop install`)
     #[arg(long, global = true, env = "MVTOP_LEDGER_SCHEMA", default_value = crate::ledger::DEFAULT_SCHEMA)]
     pub ledger_schema: String,
@@ -73,6 +76,13 @@ pub enum Command {
     History(history::HistoryArgs),
     /// Refresh materialized views now, in dependency order
     Refresh(refresh::RefreshArgs),
+}
+
+/// One line on stderr. Never panics (`eprintln!` does when stderr is gone, e.g. after the
+/// SSH link dropped), so cleanup that follows still runs.
+pub fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
 /// A failure, as the one line printed on stderr, with its exit code.
@@ -138,7 +148,7 @@ pub fn connector_for(params: &Params, no_password: bool) -> Result<Connector, Fa
     let resolved = pgconn::resolve(params, &pgconn::SystemEnv)
         .map_err(|e| Failure::connection(e.to_string()))?;
     for w in &resolved.warnings {
-        eprintln!("mvtop: warning: {w}");
+        say(&format!("mvtop: warning: {w}"));
     }
     let prompt = if no_password {
         PasswordPrompt::Never
@@ -159,13 +169,12 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
     let ledger = crate::ledger::Ledger::new(&cli.ledger_schema);
     match cli.command {
         Some(Command::List(args)) => list::run(&cli.conn, &ledger, &args).await,
-        Some(Command::Demo(args)) => demo::run(&args).await,
+        Some(Command::Demo(args)) => demo::run(&args, &ledger, &cli.console).await,
         Some(Command::Install(args)) => install::install(&cli.conn, &args).await,
         Some(Command::Uninstall(args)) => install::uninstall(&cli.conn, &args).await,
         Some(Command::History(args)) => history::run(&cli.conn, &ledger, &args).await,
         Some(Command::Refresh(args)) => refresh::run(&cli.conn, &ledger, &args).await,
-        // Until the console lands, no subcommand shows the inventory.
-        None => list::run(&cli.conn, &ledger, &list::ListArgs::default()).await,
+        None => console::run(&cli.conn, &ledger, &cli.console).await,
     }
 }
 

@@ -108,11 +108,11 @@ pub async fn run(conn: &ConnArgs, ledger: &Ledger, args: &RefreshArgs) -> Result
     let recording = if inventory.facts.ledger_installed {
         Some(ledger.clone())
     } else {
-        eprintln!(
+        super::say(&format!(
             "mvtop: note: no refresh ledger in schema {}: outcomes are printed, not kept \
              (`mvtop install` keeps them)",
             ledger.schema()
-        );
+        ));
         None
     };
     let limits = Limits {

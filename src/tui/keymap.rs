@@ -46,10 +46,18 @@ pub const BINDINGS: &[(&str, &str, Action)] = &[
     ("1 2 3", "views / detail / jobs pane", Action::FocusViews),
     ("space", "mark / unmark the MV", Action::Mark),
     ("r", "refresh selected (or marked) MVs", Action::Refresh),
-    ("R", "refresh with cascade (upstream first, downstream after)", Action::RefreshCascade),
+    (
+        "R",
+        "refresh with cascade (upstream first, downstream after)",
+        Action::RefreshCascade,
+    ),
     ("c", "cancel the selected MV's job", Action::CancelJob),
     ("/", "filter by name or schema", Action::Filter),
-    (":", "command (refresh NAME, filter TEXT, sort COL [desc], quit)", Action::Command),
+    (
+        ":",
+        "command (refresh NAME, filter TEXT, sort COL [desc], quit)",
+        Action::Command,
+    ),
     ("s", "sort by the next column", Action::SortNext),
     ("S", "reverse the sort", Action::SortReverse),
     ("p", "pause / resume polling", Action::Pause),
@@ -100,7 +108,10 @@ pub fn action_for(key: &KeyEvent) -> Option<Action> {
 
 /// Actions that change the database: hidden and refused in `--read-only`.
 pub fn changes_database(action: Action) -> bool {
-    matches!(action, Action::Refresh | Action::RefreshCascade | Action::CancelJob)
+    matches!(
+        action,
+        Action::Refresh | Action::RefreshCascade | Action::CancelJob
+    )
 }
 
 #[cfg(test)]

@@ -25,7 +25,9 @@ pub enum Msg {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     /// Poll the inventory; the answer comes back as `Msg::Inventory` with this generation.
-    FetchInventory { generation: u64 },
+    FetchInventory {
+        generation: u64,
+    },
     StartRefresh(JobSpec),
     /// `JobId`s are the executor's; it ignores unknown ones.
     CancelJob(JobId),

@@ -6,6 +6,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::catalog::{MatView, MvStatus, ServerFacts};
+use crate::ledger::MemoryLog;
+use crate::refresh::plan::PlanRun;
 use crate::refresh::{JobId, JobSpec, JobState};
 
 /// Columns of the views table, in display order; each one sorts.
@@ -75,7 +77,10 @@ pub enum Overlay {
     /// The `:` command line being typed.
     Command,
     /// A question; `y` does `then`.
-    Confirm { question: String, then: Box<PendingAction> },
+    Confirm {
+        question: String,
+        then: Box<PendingAction>,
+    },
 }
 
 /// An action waiting for a yes.
@@ -91,7 +96,10 @@ pub enum Health {
     Connecting,
     Ok,
     /// The last poll failed; the runtime reconnects with backoff.
-    Lost { error: String, since: DateTime<Utc> },
+    Lost {
+        error: String,
+        since: DateTime<Utc>,
+    },
 }
 
 /// A refresh job as the jobs pane shows it.
@@ -105,7 +113,7 @@ pub struct JobView {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct State {
     pub target: String,
     pub facts: Option<ServerFacts>,
@@ -123,6 +131,10 @@ pub struct State {
     pub overlay: Overlay,
     pub pane: Pane,
     pub jobs: BTreeMap<JobId, JobView>,
+    /// Refresh plans being carried out (cascades), one step at a time.
+    pub plans: Vec<PlanRun>,
+    /// Runs that no ledger recorded: kept here and shown as if it had.
+    pub memory_log: MemoryLog,
     /// Inventory polls: every `poll_every` unless paused; one at a time, stale ones dropped.
     pub poll_every: Duration,
     pub paused: bool,
@@ -130,6 +142,8 @@ pub struct State {
     pub poll_in_flight: bool,
     pub last_poll_at: Option<DateTime<Utc>>,
     pub health: Health,
+    /// Polls failed in a row: the pause before the next one grows with it.
+    pub poll_failures: u32,
     pub read_only: bool,
     /// The clock, as the last tick brought it: `update` and `render` never read one.
     pub now: DateTime<Utc>,
@@ -158,12 +172,15 @@ impl State {
             overlay: Overlay::None,
             pane: Pane::Views,
             jobs: BTreeMap::new(),
+            plans: Vec::new(),
+            memory_log: MemoryLog::default(),
             poll_every,
             paused: false,
             poll_generation: 0,
             poll_in_flight: false,
             last_poll_at: None,
             health: Health::Connecting,
+            poll_failures: 0,
             read_only,
             now,
             message: None,

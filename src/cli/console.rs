@@ -1,0 +1,53 @@
+//! `mvtop` with no subcommand: the console.
+
+use super::{ConnArgs, Failure};
+use crate::ledger::Ledger;
+use crate::pgconn::{Connector, HostSpec};
+use crate::tui::{self, ConsoleOptions};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConsoleArgs {
+    /// Show, but change nothing: refresh and cancel are hidden and refused
+    #[arg(long, global = true)]
+    pub read_only: bool,
+    /// Seconds between inventory polls (+/- change it live)
+    #[arg(long, global = true, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=60))]
+    pub interval: u64,
+}
+
+pub async fn run(conn: &ConnArgs, ledger: &Ledger, args: &ConsoleArgs) -> Result<(), Failure> {
+    let connector = conn.connector()?;
+    open(connector, ledger, args).await
+}
+
+/// Opens the console on `connector`; also used by `mvtop demo`.
+pub async fn open(
+    connector: Connector,
+    ledger: &Ledger,
+    args: &ConsoleArgs,
+) -> Result<(), Failure> {
+    // Connect once before the screen switches, so a bad DSN or password is a plain error
+    // (and the password prompt, if any, happens on the normal screen).
+    super::monitoring_session(&connector).await?;
+    let options = ConsoleOptions {
+        read_only: args.read_only,
+        poll_every: std::time::Duration::from_secs(args.interval),
+        ledger: ledger.clone(),
+        jobs: 2,
+    };
+    let target = short_target(&connector);
+    tui::run(connector, target, options)
+        .await
+        .map_err(|e| Failure::new(format!("terminal: {e}")))
+}
+
+/// `user@host:port/db`, as the header shows it.
+fn short_target(connector: &Connector) -> String {
+    let r = connector.resolved();
+    let host = match r.targets.first().map(|t| (&t.host, t.port)) {
+        Some((HostSpec::Tcp(h), port)) => format!("{h}:{port}"),
+        Some((HostSpec::Unix(dir), port)) => format!("{}:{port}", dir.display()),
+        None => String::new(),
+    };
+    format!("{}@{host}/{}", r.user, r.dbname)
+}

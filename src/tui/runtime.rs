@@ -1,0 +1,148 @@
+//! The event loop: terminal events, worker results, job events, a clock tick and signals go
+//! into `update`; its effects run as spawned tasks; the screen is drawn only after a change.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use ratatui::crossterm::event::{Event, EventStream, KeyEventKind};
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::{Mutex, mpsc};
+
+use super::msg::{Effect, Msg};
+use super::state::State;
+use super::terminal::{TerminalGuard, copy_to_clipboard};
+use super::ui::{Theme, render};
+use super::update::update;
+use crate::catalog::{FetchOptions, Inventory};
+use crate::ledger::Ledger;
+use crate::pgconn::{Connector, Session, SessionSettings};
+use crate::refresh::Executor;
+
+/// How the console runs.
+#[derive(Debug, Clone)]
+pub struct ConsoleOptions {
+    pub read_only: bool,
+    pub poll_every: Duration,
+    pub ledger: Ledger,
+    /// Refreshes at the same time.
+    pub jobs: usize,
+}
+
+/// The one monitoring session, reopened after it is lost.
+type Monitor = Arc<Mutex<Option<Session>>>;
+
+pub async fn run(
+    connector: Connector,
+    target: String,
+    options: ConsoleOptions,
+) -> std::io::Result<()> {
+    let theme = Theme::new(std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()));
+    let mut state = State::new(
+        target,
+        options.read_only,
+        options.poll_every,
+        chrono::Utc::now(),
+    );
+    let (executor, mut job_events) = Executor::new(
+        connector.clone(),
+        Some(options.ledger.clone()),
+        options.jobs,
+    );
+    let (results_tx, mut results) = mpsc::channel::<Msg>(64);
+    let monitor: Monitor = Arc::new(Mutex::new(None));
+    let mut term = signal(SignalKind::terminate())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut guard = TerminalGuard::enter()?;
+    let mut events = EventStream::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut polls = 0u64;
+    let mut dirty = true;
+    while !state.quit {
+        if dirty {
+            guard.terminal.draw(|f| render(f, &state, &theme))?;
+            dirty = false;
+        }
+        let msg = tokio::select! {
+            event = events.next() => match event {
+                Some(Ok(Event::Key(key))) if key.kind == KeyEventKind::Press => Msg::Key(key),
+                Some(Ok(Event::Resize(..))) => Msg::Resize,
+                Some(Ok(_)) => continue,
+                // The terminal is gone: nothing left to show.
+                Some(Err(_)) | None => break,
+            },
+            Some(msg) = results.recv() => msg,
+            Some(event) = job_events.recv() => Msg::Job(event),
+            _ = tick.tick() => Msg::Tick(chrono::Utc::now()),
+            _ = term.recv() => break,
+            _ = hup.recv() => break,
+        };
+        dirty = true;
+        for effect in update(&mut state, msg) {
+            match effect {
+                Effect::FetchInventory { generation } => {
+                    polls += 1;
+                    // Definitions rarely change and cost the most: every tenth poll.
+                    let definitions = polls % 10 == 1;
+                    let with = FetchOptions {
+                        ledger: options.ledger.clone(),
+                        definitions,
+                        // One persistent monitoring session, never a second one.
+                        second_session_from: i64::MAX,
+                    };
+                    tokio::spawn(poll(
+                        connector.clone(),
+                        monitor.clone(),
+                        with,
+                        generation,
+                        results_tx.clone(),
+                    ));
+                }
+                Effect::StartRefresh(spec) => {
+                    executor.submit(spec);
+                }
+                Effect::CancelJob(id) => {
+                    executor.cancel(id);
+                }
+                Effect::Copy(text) => copy_to_clipboard(&text),
+                Effect::Quit => {}
+            }
+        }
+    }
+    drop(guard);
+    Ok(())
+}
+
+async fn poll(
+    connector: Connector,
+    monitor: Monitor,
+    with: FetchOptions,
+    generation: u64,
+    results: mpsc::Sender<Msg>,
+) {
+    let mut slot = monitor.lock().await;
+    if slot.as_ref().is_none_or(|s| s.client.is_closed()) {
+        *slot = match connector.connect(&SessionSettings::MONITORING).await {
+            Ok(s) => Some(s),
+            Err(e) => {
+                let _ = results
+                    .send(Msg::Inventory {
+                        generation,
+                        result: Err(e.to_string()),
+                    })
+                    .await;
+                return;
+            }
+        };
+    }
+    let Some(session) = slot.as_ref() else { return };
+    let result = Inventory::fetch(&session.client, async || None, with)
+        .await
+        .map(Box::new)
+        .map_err(|e| crate::pgconn::one_line(&e));
+    if result.is_err() && session.client.is_closed() {
+        *slot = None;
+    }
+    let _ = results.send(Msg::Inventory { generation, result }).await;
+}

@@ -1,0 +1,170 @@
+//! The detail pane: everything known about the selected MV.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+
+use super::Theme;
+use crate::catalog::MatView;
+use crate::format;
+use crate::tui::state::{Pane, State};
+
+/// SQL words shown highlighted in the definition.
+const KEYWORDS: &[&str] = &[
+    "SELECT", "FROM", "WHERE", "JOIN", "LEFT", "RIGHT", "INNER", "OUTER", "ON", "GROUP", "BY",
+    "ORDER", "HAVING", "UNION", "ALL", "AS", "AND", "OR", "NOT", "CASE", "WHEN", "THEN", "ELSE",
+    "END", "WITH", "LIMIT", "DISTINCT", "FILTER", "COUNT", "SUM", "AVG", "MIN", "MAX",
+];
+
+pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(" 2 detail ")
+        .border_style(if state.pane == Pane::Detail {
+            theme.focused_border()
+        } else {
+            theme.dim()
+        });
+    let lines = match state.selected_view() {
+        Some(v) => detail_lines(state, v, theme),
+        None if state.views.is_empty() => vec![Line::from("no materialized views (yet)")],
+        None => vec![Line::from("nothing selected")],
+    };
+    let paragraph = Paragraph::new(lines)
+        .block(block)
+        .wrap(Wrap { trim: false })
+        .scroll((state.detail_scroll, 0));
+    frame.render_widget(paragraph, area);
+}
+
+fn field<'a>(name: &'a str, value: String, theme: &Theme) -> Line<'a> {
+    Line::from(vec![
+        Span::styled(format!("{name}: "), theme.header()),
+        Span::raw(value),
+    ])
+}
+
+fn detail_lines<'a>(state: &State, v: &'a MatView, theme: &Theme) -> Vec<Line<'a>> {
+    let size = match (v.total_bytes, v.heap_bytes, v.index_bytes) {
+        (Some(t), Some(h), Some(i)) => format!(
+            "{} (table {}, indexes {})",
+            format::size(t),
+            format::size(h),
+            format::size(i)
+        ),
+        _ if v.size_skipped_locked => "not read: an ACCESS EXCLUSIVE lock is held or queued".into(),
+        _ => "unknown".into(),
+    };
+    let concurrent = match (&v.unique_index, v.populated) {
+        (Some(ix), true) => format!("yes, through unique index {ix}"),
+        (Some(ix), false) => format!("not while unpopulated (unique index {ix})"),
+        (None, _) => "no: needs a unique btree index on plain columns, without WHERE".into(),
+    };
+    let list = |l: &[String]| {
+        if l.is_empty() {
+            "—".to_string()
+        } else {
+            l.join(", ")
+        }
+    };
+    let mut lines = vec![
+        Line::from(Span::styled(v.qualified_name.clone(), theme.header())),
+        field("owner", v.owner.clone(), theme),
+        field("status", v.status.label().to_string(), theme),
+        field("size", size, theme),
+        field(
+            "rows (estimate)",
+            v.rows_estimate
+                .map(format::count)
+                .unwrap_or_else(|| "—".into()),
+            theme,
+        ),
+        field("concurrently", concurrent, theme),
+        field("reads", list(&v.depends_on), theme),
+        field("upstream MVs", list(&v.upstream_mvs), theme),
+        field("downstream MVs", list(&v.downstream_mvs), theme),
+        field(
+            "refresh level",
+            format!(
+                "{}{}",
+                v.refresh_level,
+                if v.in_cycle { " (in a cycle)" } else { "" }
+            ),
+            theme,
+        ),
+        field(
+            "sessions holding locks on it",
+            v.lock_holders.to_string(),
+            theme,
+        ),
+    ];
+    lines.push(field("refreshes", refresh_summary(state, v), theme));
+    if let Some(e) = &v.last_refresh_error {
+        lines.push(Line::from(vec![
+            Span::styled("last error: ", theme.alert()),
+            Span::raw(e.clone()),
+        ]));
+    }
+    lines.push(Line::from(""));
+    match &v.definition {
+        Some(def) => lines.extend(def.lines().map(|l| highlight(l, theme))),
+        None if v.definition_skipped_locked => {
+            lines.push(Line::from("definition: not read (locked)"))
+        }
+        None => lines.push(Line::from(Span::styled(
+            "(definition: press Y to copy once loaded)",
+            theme.dim(),
+        ))),
+    }
+    lines
+}
+
+fn refresh_summary(state: &State, v: &MatView) -> String {
+    let source = v
+        .refresh_stats_source
+        .and_then(|s| serde_json::to_value(s).ok())
+        .and_then(|s| s.as_str().map(str::to_string))
+        .unwrap_or_else(|| "no source".into());
+    let mut parts = Vec::new();
+    if let Some(at) = v.last_refresh {
+        parts.push(format!("last {}", format::age(at, state.now)));
+    }
+    if let Some(ms) = v.last_refresh_ms {
+        parts.push(format!("took {}", format::duration_ms(ms)));
+    }
+    if let Some(ms) = v.avg_refresh_ms {
+        parts.push(format!("avg {}", format::duration_ms(ms)));
+    }
+    if let Some(ms) = v.p95_refresh_ms {
+        parts.push(format!("p95 {}", format::duration_ms(ms)));
+    }
+    if let Some(n) = v.refresh_count {
+        parts.push(format!("{n} runs"));
+    }
+    if let Some(n) = v.refresh_failures.filter(|n| *n > 0) {
+        parts.push(format!("{n} failed"));
+    }
+    if parts.is_empty() {
+        return format!("none recorded ({source})");
+    }
+    format!("{} ({source})", parts.join(", "))
+}
+
+fn highlight<'a>(line: &'a str, theme: &Theme) -> Line<'a> {
+    let mut spans = Vec::new();
+    for (i, word) in line.split(' ').enumerate() {
+        if i > 0 {
+            spans.push(Span::raw(" "));
+        }
+        let bare = word.trim_matches(|c: char| !c.is_alphanumeric());
+        if KEYWORDS.contains(&bare.to_uppercase().as_str())
+            && bare.chars().all(|c| c.is_ascii_alphabetic())
+        {
+            spans.push(Span::styled(word, theme.keyword()));
+        } else {
+            spans.push(Span::raw(word));
+        }
+    }
+    Line::from(spans)
+}

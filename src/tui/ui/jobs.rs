@@ -1,0 +1,126 @@
+//! The jobs pane: queued, waiting, running and finished refreshes, newest first.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::Span;
+use ratatui::widgets::{Block, Borders, Cell, Row, Table};
+
+use super::Theme;
+use crate::format;
+use crate::refresh::{JobState, OutcomeKind};
+use crate::tui::state::{JobView, Pane, State};
+
+/// Width of the progress bar, in cells.
+const BAR: usize = 12;
+
+pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(" 3 jobs ")
+        .border_style(if state.pane == Pane::Jobs {
+            theme.focused_border()
+        } else {
+            theme.dim()
+        });
+    let height = area.height.saturating_sub(2) as usize;
+    let rows: Vec<Row> = if state.jobs.is_empty() {
+        vec![Row::new([Cell::from(Span::styled(
+            "no refreshes yet: r refreshes the selected MV",
+            theme.dim(),
+        ))])]
+    } else {
+        state
+            .jobs
+            .values()
+            .rev()
+            .take(height)
+            .map(|j| job_row(state, j, theme))
+            .collect()
+    };
+    let widths = [
+        Constraint::Fill(1),
+        Constraint::Length(12),
+        Constraint::Length(BAR as u16 + 2),
+        Constraint::Length(40),
+    ];
+    frame.render_widget(Table::new(rows, widths).block(block), area);
+}
+
+fn job_row<'a>(state: &State, job: &'a JobView, theme: &Theme) -> Row<'a> {
+    let avg = state
+        .views
+        .iter()
+        .find(|v| v.oid == job.spec.target.oid)
+        .and_then(|v| v.avg_refresh_ms);
+    let elapsed_ms = job
+        .started_at
+        .map(|s| (state.now - s).num_milliseconds().max(0) as f64)
+        .unwrap_or(0.0);
+    let (bar, text, style) = match &job.state {
+        JobState::Queued => (String::new(), "queued".to_string(), theme.dim()),
+        JobState::WaitingForLock { blocked_by } => (
+            String::new(),
+            format!(
+                "waiting for lock behind pid {}",
+                blocked_by
+                    .iter()
+                    .map(i32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            theme.warn(),
+        ),
+        JobState::Retrying { attempt, after } => (
+            String::new(),
+            format!(
+                "lock timeout, retry {} in {}",
+                attempt + 1,
+                format::duration_ms(after.as_millis() as f64)
+            ),
+            theme.warn(),
+        ),
+        JobState::Running { .. } => {
+            let eta = match avg {
+                Some(avg) if avg > elapsed_ms => {
+                    format!(", ~{} left", format::duration_ms(avg - elapsed_ms))
+                }
+                Some(_) => ", longer than usual".into(),
+                None => String::new(),
+            };
+            (
+                progress(elapsed_ms, avg),
+                format!("running {}{eta}", format::duration_ms(elapsed_ms)),
+                theme.ok(),
+            )
+        }
+        JobState::Finished(o) => {
+            let style = match o.kind {
+                OutcomeKind::Ok => theme.ok(),
+                OutcomeKind::Cancelled => theme.dim(),
+                _ => theme.alert(),
+            };
+            let took = o.duration_ms.map(format::duration_ms).unwrap_or_default();
+            let text = match &o.error {
+                Some(e) => format!("{} {took}: {e}", o.kind.as_str()),
+                None => format!("{} {took}", o.kind.as_str()),
+            };
+            (String::new(), text, style)
+        }
+    };
+    Row::new([
+        Cell::from(job.spec.target.qualified_name.as_str()),
+        Cell::from(job.spec.mode.label()),
+        Cell::from(bar),
+        Cell::from(Span::styled(text, style)),
+    ])
+}
+
+/// `[#####·······]` from elapsed time against the average: PostgreSQL has no progress view
+/// for REFRESH, so this is an estimate.
+fn progress(elapsed_ms: f64, avg_ms: Option<f64>) -> String {
+    let Some(avg) = avg_ms.filter(|a| *a > 0.0) else {
+        return String::new();
+    };
+    let filled = ((elapsed_ms / avg).min(1.0) * BAR as f64).round() as usize;
+    format!("[{}{}]", "#".repeat(filled), "·".repeat(BAR - filled))
+}

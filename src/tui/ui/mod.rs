@@ -1,0 +1,115 @@
+//! `render(frame, state)`: pure and cheap; only the visible rows are built.
+
+mod detail;
+mod jobs;
+mod overlay;
+mod theme;
+mod views;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Direction, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::state::{Health, Overlay, State};
+use crate::format;
+pub use theme::Theme;
+
+/// Narrower than this, the detail pane goes below the table instead of beside it.
+const SIDE_BY_SIDE_FROM: u16 = 110;
+
+pub fn render(frame: &mut Frame, state: &State, theme: &Theme) {
+    let area = frame.area();
+    if area.width < 40 || area.height < 10 {
+        frame.render_widget(
+            Paragraph::new("mvtop: the terminal is too small (40x10 at least)"),
+            area,
+        );
+        return;
+    }
+    let job_rows = state.jobs.len().clamp(1, 5) as u16 + 2;
+    let [header, body, jobs_area, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(5),
+        Constraint::Length(job_rows),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    frame.render_widget(header_line(state, theme), header);
+    let (table_area, detail_area) = split_body(body);
+    views::render(frame, table_area, state, theme);
+    detail::render(frame, detail_area, state, theme);
+    jobs::render(frame, jobs_area, state, theme);
+    frame.render_widget(footer_line(state, theme), footer);
+    overlay::render(frame, area, state, theme);
+}
+
+fn split_body(body: Rect) -> (Rect, Rect) {
+    let (direction, sizes) = if body.width >= SIDE_BY_SIDE_FROM {
+        (
+            Direction::Horizontal,
+            [Constraint::Percentage(62), Constraint::Percentage(38)],
+        )
+    } else {
+        (
+            Direction::Vertical,
+            [Constraint::Percentage(62), Constraint::Percentage(38)],
+        )
+    };
+    let parts = Layout::default()
+        .direction(direction)
+        .constraints(sizes)
+        .split(body);
+    (parts[0], parts[1])
+}
+
+fn header_line<'a>(state: &'a State, theme: &Theme) -> Paragraph<'a> {
+    let mut spans = vec![Span::styled(" mvtop ", theme.title()), Span::raw(" ")];
+    spans.push(Span::raw(state.target.clone()));
+    if let Some(f) = &state.facts {
+        spans.push(Span::raw(format!(
+            "  PG {}  {}  ledger: {}",
+            f.version.split_whitespace().next().unwrap_or(&f.version),
+            if f.in_recovery { "standby" } else { "primary" },
+            if f.ledger_installed { "yes" } else { "no" }
+        )));
+    }
+    let age = state
+        .last_poll_at
+        .map(|at| format::age(at, state.now))
+        .unwrap_or_else(|| "never".into());
+    spans.push(Span::raw(format!(
+        "  poll {}s ({age}){}",
+        state.poll_every.as_secs(),
+        if state.paused { " PAUSED" } else { "" }
+    )));
+    match &state.health {
+        Health::Ok => {}
+        Health::Connecting => spans.push(Span::styled("  connecting…", theme.dim())),
+        Health::Lost { error, since } => spans.push(Span::styled(
+            format!(
+                "  CONNECTION LOST {} — reconnecting: {error}",
+                format::age(*since, state.now)
+            ),
+            theme.alert(),
+        )),
+    }
+    if state.read_only {
+        spans.push(Span::styled("  READ-ONLY", theme.warn()));
+    }
+    Paragraph::new(Line::from(spans))
+}
+
+fn footer_line<'a>(state: &'a State, theme: &Theme) -> Paragraph<'a> {
+    let text = match (&state.overlay, &state.message) {
+        (Overlay::Filter, _) => format!("/{}", state.input.value()),
+        (Overlay::Command, _) => format!(":{}", state.input.value()),
+        (_, Some(m)) => m.clone(),
+        (_, None) if state.read_only => "? help  / filter  : command  s sort  q quit".into(),
+        (_, None) => {
+            "? help  / filter  : command  r refresh  R cascade  space mark  c cancel  s sort  q quit"
+                .into()
+        }
+    };
+    Paragraph::new(Line::from(Span::styled(text, theme.dim())))
+}

@@ -1,0 +1,141 @@
+//! The views table: one row per MV, only the rows that fit are built.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::Span;
+use ratatui::widgets::{Block, Borders, Cell, Row, Table};
+
+use super::Theme;
+use crate::catalog::{MatView, MvStatus};
+use crate::format;
+use crate::tui::state::{Column, Pane, State};
+
+pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let title = format!(
+        " 1 views {}/{}{}{} ",
+        state.visible.len(),
+        state.views.len(),
+        if state.filter.is_empty() {
+            String::new()
+        } else {
+            format!("  /{}", state.filter)
+        },
+        if state.marked.is_empty() {
+            String::new()
+        } else {
+            format!("  {} marked", state.marked.len())
+        },
+    );
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(title)
+        .border_style(if state.pane == Pane::Views {
+            theme.focused_border()
+        } else {
+            theme.dim()
+        });
+    let inner_height = area.height.saturating_sub(3) as usize; // borders + header row
+    let selected = state.selected_row().unwrap_or(0);
+    let offset = selected.saturating_sub(inner_height.saturating_sub(1));
+    let rows: Vec<Row> = state
+        .visible
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(inner_height)
+        .map(|(row, &i)| view_row(state, &state.views[i], row == selected, theme))
+        .collect();
+    let header = Row::new(
+        [" ", "materialized view"]
+            .into_iter()
+            .map(str::to_string)
+            .chain(
+                [
+                    Column::Size,
+                    Column::Rows,
+                    Column::LastRefresh,
+                    Column::AvgRefresh,
+                    Column::Status,
+                ]
+                .into_iter()
+                .map(|c| header_title(state, c)),
+            )
+            .chain(["C".to_string()]),
+    )
+    .style(theme.header());
+    let widths = [
+        Constraint::Length(1),
+        Constraint::Fill(1),
+        Constraint::Length(7),
+        Constraint::Length(6),
+        Constraint::Length(9),
+        Constraint::Length(8),
+        Constraint::Length(10),
+        Constraint::Length(1),
+    ];
+    let table = Table::new(rows, widths)
+        .header(header)
+        .block(block)
+        .column_spacing(1);
+    frame.render_widget(table, area);
+}
+
+fn header_title(state: &State, column: Column) -> String {
+    let title = match column {
+        Column::LastRefresh => "refreshed",
+        Column::AvgRefresh => "avg",
+        c => c.title(),
+    };
+    if state.sort.column == column {
+        format!("{title}{}", if state.sort.descending { "↓" } else { "↑" })
+    } else {
+        title.to_string()
+    }
+}
+
+fn view_row<'a>(state: &State, v: &'a MatView, selected: bool, theme: &Theme) -> Row<'a> {
+    let status_style = match v.status {
+        MvStatus::Failed => theme.alert(),
+        MvStatus::Refreshing => theme.warn(),
+        MvStatus::NeverPopulated => theme.dim(),
+        MvStatus::Populated => theme.ok(),
+    };
+    let status = match (state.active_job_for(v.oid), v.status) {
+        (Some(_), s) if s != MvStatus::Refreshing => "queued",
+        (_, MvStatus::NeverPopulated) => "no data",
+        (_, s) => s.label(),
+    };
+    let size = match v.total_bytes {
+        Some(b) => format::size(b),
+        None if v.size_skipped_locked => "locked".into(),
+        None => String::new(),
+    };
+    let cells = vec![
+        Cell::from(if state.marked.contains(&v.oid) {
+            "*"
+        } else {
+            " "
+        }),
+        Cell::from(v.qualified_name.as_str()),
+        Cell::from(size),
+        Cell::from(v.rows_estimate.map(format::count).unwrap_or_default()),
+        Cell::from(
+            v.last_refresh
+                .map(|t| format::age(t, state.now))
+                .unwrap_or_default(),
+        ),
+        Cell::from(
+            v.avg_refresh_ms
+                .map(format::duration_ms)
+                .unwrap_or_default(),
+        ),
+        Cell::from(Span::styled(status, status_style)),
+        Cell::from(if v.concurrent_ready { "◆" } else { " " }),
+    ];
+    let row = Row::new(cells);
+    if selected {
+        row.style(theme.selected())
+    } else {
+        row
+    }
+}
