@@ -1,6 +1,8 @@
 //! The console: a live, keyboard-driven view of the inventory, the refresh jobs and the
 //! ledger. `update` and `render` are pure; the runtime does all I/O in spawned tasks.
 
+#[cfg(test)]
+mod fixture;
 pub mod keymap;
 pub mod msg;
 pub mod runtime;
@@ -8,5 +10,7 @@ pub mod state;
 pub mod terminal;
 pub mod ui;
 pub mod update;
+#[cfg(test)]
+mod update_tests;
 
 pub use runtime::{ConsoleOptions, run};

@@ -23,20 +23,23 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             theme.dim()
         });
     let height = area.height.saturating_sub(2) as usize;
-    let rows: Vec<Row> = if state.jobs.is_empty() {
-        vec![Row::new([Cell::from(Span::styled(
-            "no refreshes yet: r refreshes the selected MV",
-            theme.dim(),
-        ))])]
-    } else {
-        state
-            .jobs
-            .values()
-            .rev()
-            .take(height)
-            .map(|j| job_row(state, j, theme))
-            .collect()
-    };
+    if state.jobs.is_empty() {
+        let hint = if state.read_only {
+            "no refreshes (read-only)"
+        } else {
+            "no refreshes yet: r refreshes the selected MV"
+        };
+        let text = ratatui::widgets::Paragraph::new(Span::styled(hint, theme.dim())).block(block);
+        frame.render_widget(text, area);
+        return;
+    }
+    let rows: Vec<Row> = state
+        .jobs
+        .values()
+        .rev()
+        .take(height)
+        .map(|j| job_row(state, j, theme))
+        .collect();
     let widths = [
         Constraint::Fill(1),
         Constraint::Length(12),

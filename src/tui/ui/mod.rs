@@ -3,6 +3,8 @@
 mod detail;
 mod jobs;
 mod overlay;
+#[cfg(test)]
+mod snapshot_tests;
 mod theme;
 mod views;
 
@@ -28,14 +30,23 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme) {
         return;
     }
     let job_rows = state.jobs.len().clamp(1, 5) as u16 + 2;
-    let [header, body, jobs_area, footer] = Layout::vertical([
+    let banner_rows = u16::from(matches!(state.health, Health::Lost { .. }));
+    let [header, banner, body, jobs_area, footer] = Layout::vertical([
         Constraint::Length(1),
+        Constraint::Length(banner_rows),
         Constraint::Min(5),
         Constraint::Length(job_rows),
         Constraint::Length(1),
     ])
     .areas(area);
     frame.render_widget(header_line(state, theme), header);
+    if let Health::Lost { error, since } = &state.health {
+        let text = format!(
+            " CONNECTION LOST {}: {error} — reconnecting, showing the last data",
+            format::age(*since, state.now)
+        );
+        frame.render_widget(Paragraph::new(Span::styled(text, theme.alert())), banner);
+    }
     let (table_area, detail_area) = split_body(body);
     views::render(frame, table_area, state, theme);
     detail::render(frame, detail_area, state, theme);
@@ -64,6 +75,7 @@ fn split_body(body: Rect) -> (Rect, Rect) {
 }
 
 fn header_line<'a>(state: &'a State, theme: &Theme) -> Paragraph<'a> {
+    // Most important first: a narrow terminal cuts the end.
     let mut spans = vec![Span::styled(" mvtop ", theme.title()), Span::raw(" ")];
     spans.push(Span::raw(state.target.clone()));
     if let Some(f) = &state.facts {
@@ -83,19 +95,11 @@ fn header_line<'a>(state: &'a State, theme: &Theme) -> Paragraph<'a> {
         state.poll_every.as_secs(),
         if state.paused { " PAUSED" } else { "" }
     )));
-    match &state.health {
-        Health::Ok => {}
-        Health::Connecting => spans.push(Span::styled("  connecting…", theme.dim())),
-        Health::Lost { error, since } => spans.push(Span::styled(
-            format!(
-                "  CONNECTION LOST {} — reconnecting: {error}",
-                format::age(*since, state.now)
-            ),
-            theme.alert(),
-        )),
-    }
     if state.read_only {
         spans.push(Span::styled("  READ-ONLY", theme.warn()));
+    }
+    if state.health == Health::Connecting {
+        spans.push(Span::styled("  connecting…", theme.dim()));
     }
     Paragraph::new(Line::from(spans))
 }

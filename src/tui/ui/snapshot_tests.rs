@@ -1,0 +1,96 @@
+//! The screens at 80x24 and 120x40, from the fixed state: what a user sees.
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::style::Color;
+
+use super::{Theme, render};
+use crate::tui::fixture;
+use crate::tui::state::{Overlay, PendingAction, State};
+
+fn draw(state: &State, width: u16, height: u16, theme: Theme) -> Terminal<TestBackend> {
+    let mut t = Terminal::new(TestBackend::new(width, height)).unwrap();
+    t.draw(|f| render(f, state, &theme)).unwrap();
+    t
+}
+
+fn snapshot(name: &str, state: &State) {
+    for (w, h) in [(80, 24), (120, 40)] {
+        let t = draw(state, w, h, Theme::new(true));
+        insta::assert_snapshot!(format!("{name}_{w}x{h}"), t.backend());
+    }
+}
+
+#[test]
+fn main_screen() {
+    snapshot("main", &fixture::state());
+}
+
+#[test]
+fn help_overlay() {
+    let mut s = fixture::state();
+    s.overlay = Overlay::Help;
+    snapshot("help", &s);
+}
+
+#[test]
+fn read_only_help_hides_what_changes_the_database() {
+    let mut s = fixture::state();
+    s.read_only = true;
+    s.overlay = Overlay::Help;
+    snapshot("help_read_only", &s);
+}
+
+#[test]
+fn confirmation() {
+    let mut s = fixture::state();
+    s.overlay = Overlay::Confirm {
+        question: "A plain refresh blocks every reader while it runs: reporting.copr_target_builds (2 sessions reading it, ~1.5 s each). Refresh? (y/n)".into(),
+        then: Box::new(PendingAction::Quit),
+    };
+    snapshot("confirm", &s);
+}
+
+#[test]
+fn filter_and_lost_connection() {
+    let mut s = fixture::state();
+    crate::tui::update::run_command(&mut s, "filter build");
+    s.overlay = Overlay::Filter;
+    s.input = tui_input::Input::new("build".into());
+    s.health = crate::tui::state::Health::Lost {
+        error: "connection refused".into(),
+        since: fixture::now() - chrono::Duration::seconds(12),
+    };
+    snapshot("filter_lost", &s);
+}
+
+#[test]
+fn too_small() {
+    let t = draw(&fixture::state(), 30, 8, Theme::new(true));
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn failed_status_is_red_unless_no_color() {
+    let s = fixture::state();
+    let find = |t: &Terminal<TestBackend>| {
+        let buf = t.backend().buffer();
+        let area = buf.area;
+        (0..area.height)
+            .flat_map(|y| (0..area.width).map(move |x| (x, y)))
+            .find(|&(x, y)| {
+                buf[(x, y)].symbol() == "f"
+                    && buf[(x + 1, y)].symbol() == "a"
+                    && buf[(x + 2, y)].symbol() == "i"
+            })
+            .map(|(x, y)| buf[(x, y)].style().fg)
+    };
+    assert_eq!(
+        find(&draw(&s, 120, 40, Theme::new(true))),
+        Some(Some(Color::Red))
+    );
+    assert_eq!(
+        find(&draw(&s, 120, 40, Theme::new(false))),
+        Some(Some(Color::Reset))
+    );
+}

@@ -1,0 +1,320 @@
+//! Behaviour of `update`, message by message, from the fixed state in `fixture`.
+
+use std::sync::Arc;
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::fixture;
+use super::msg::{Effect, Msg};
+use super::state::{Column, Health, Overlay, Pane};
+use super::update::update;
+use crate::refresh::{JobEvent, JobState, Outcome, OutcomeKind, Recorded};
+
+fn press(s: &mut super::state::State, code: KeyCode) -> Vec<Effect> {
+    update(s, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+}
+
+fn typed(s: &mut super::state::State, text: &str) {
+    for c in text.chars() {
+        press(s, KeyCode::Char(c));
+    }
+}
+
+fn names(s: &super::state::State) -> Vec<String> {
+    s.visible.iter().map(|&i| s.views[i].name.clone()).collect()
+}
+
+#[test]
+fn rows_sort_by_name_then_by_any_column_both_ways() {
+    let mut s = fixture::state();
+    assert_eq!(
+        names(&s),
+        [
+            "Builds by Project",
+            "builds_hourly",
+            "copr_target_builds",
+            "koji_builds_daily"
+        ]
+    );
+    press(&mut s, KeyCode::Char('s'));
+    assert_eq!(s.sort.column, Column::Size);
+    assert_eq!(names(&s)[0], "koji_builds_daily");
+    press(&mut s, KeyCode::Char('S'));
+    assert_eq!(names(&s)[0], "copr_target_builds");
+    let effects = super::update::run_command(&mut s, "sort status");
+    assert!(effects.is_empty());
+    assert_eq!(s.sort.column, Column::Status);
+    assert_eq!(names(&s)[0], "Builds by Project", "failed first");
+}
+
+#[test]
+fn filter_narrows_live_and_escape_clears_it() {
+    let mut s = fixture::state();
+    press(&mut s, KeyCode::Char('/'));
+    assert_eq!(s.overlay, Overlay::Filter);
+    typed(&mut s, "BUILDS");
+    assert_eq!(
+        names(&s),
+        [
+            "Builds by Project",
+            "builds_hourly",
+            "copr_target_builds",
+            "koji_builds_daily"
+        ]
+    );
+    typed(&mut s, "_h");
+    assert_eq!(names(&s), ["builds_hourly"]);
+    assert_eq!(
+        s.selected,
+        Some(1),
+        "the selection moves onto what is shown"
+    );
+    press(&mut s, KeyCode::Enter);
+    assert_eq!(
+        (s.overlay.clone(), s.filter.as_str()),
+        (Overlay::None, "BUILDS_h")
+    );
+    press(&mut s, KeyCode::Esc);
+    assert!(s.filter.is_empty());
+    assert_eq!(s.visible.len(), 4);
+}
+
+#[test]
+fn the_selection_survives_a_repoll_in_another_order() {
+    let mut s = fixture::state();
+    press(&mut s, KeyCode::Char('j'));
+    press(&mut s, KeyCode::Char('j'));
+    assert_eq!(s.selected, Some(2));
+    let mut views = fixture::views();
+    views.reverse();
+    s.poll_generation += 1;
+    s.poll_in_flight = true;
+    let inventory = crate::catalog::Inventory {
+        facts: fixture::facts(),
+        views,
+        hints: vec![],
+    };
+    let generation = s.poll_generation;
+    update(
+        &mut s,
+        Msg::Inventory {
+            generation,
+            result: Ok(Box::new(inventory)),
+        },
+    );
+    assert_eq!(s.selected, Some(2));
+    assert_eq!(s.selected_row(), Some(2));
+}
+
+#[test]
+fn stale_poll_results_are_dropped_and_polls_never_overlap() {
+    let mut s = fixture::state();
+    let later = fixture::now() + chrono::Duration::seconds(3);
+    let effects = update(&mut s, Msg::Tick(later));
+    assert_eq!(effects, [Effect::FetchInventory { generation: 2 }]);
+    assert!(
+        update(&mut s, Msg::Tick(later + chrono::Duration::seconds(5))).is_empty(),
+        "one in flight"
+    );
+    let old = crate::catalog::Inventory {
+        facts: fixture::facts(),
+        views: vec![],
+        hints: vec![],
+    };
+    update(
+        &mut s,
+        Msg::Inventory {
+            generation: 1,
+            result: Ok(Box::new(old)),
+        },
+    );
+    assert_eq!(s.views.len(), 4, "generation 1 is stale");
+    assert!(s.poll_in_flight);
+    update(
+        &mut s,
+        Msg::Inventory {
+            generation: 2,
+            result: Err("server closed the connection".into()),
+        },
+    );
+    assert!(matches!(s.health, Health::Lost { .. }));
+    assert_eq!(s.views.len(), 4, "the last good data stays");
+}
+
+#[test]
+fn polling_pauses_and_backs_off_while_the_connection_is_lost() {
+    let mut s = fixture::state();
+    press(&mut s, KeyCode::Char('p'));
+    assert!(
+        update(
+            &mut s,
+            Msg::Tick(fixture::now() + chrono::Duration::seconds(30))
+        )
+        .is_empty()
+    );
+    press(&mut s, KeyCode::Char('p'));
+    s.health = Health::Lost {
+        error: "gone".into(),
+        since: fixture::now(),
+    };
+    s.poll_failures = 3;
+    s.poll_in_flight = false;
+    s.last_poll_at = Some(s.now);
+    let t = s.now;
+    assert!(
+        update(&mut s, Msg::Tick(t + chrono::Duration::seconds(10))).is_empty(),
+        "2 s x 8 = 16 s"
+    );
+    assert_eq!(
+        update(&mut s, Msg::Tick(t + chrono::Duration::seconds(17))).len(),
+        1
+    );
+}
+
+#[test]
+fn refresh_starts_a_job_and_a_second_one_is_refused() {
+    let mut s = fixture::state();
+    press(&mut s, KeyCode::Char('j')); // builds_hourly: concurrent-ready
+    let effects = press(&mut s, KeyCode::Char('r'));
+    let [Effect::StartRefresh(spec)] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(spec.target.oid, 1);
+    assert!(spec.mode.concurrently);
+    update(
+        &mut s,
+        Msg::Job(JobEvent {
+            id: 7,
+            spec: Arc::new(spec.clone()),
+            state: JobState::Queued,
+        }),
+    );
+    assert!(press(&mut s, KeyCode::Char('r')).is_empty());
+    assert!(
+        s.message
+            .as_deref()
+            .unwrap()
+            .contains("already being refreshed")
+    );
+    assert_eq!(press(&mut s, KeyCode::Char('c')), [Effect::CancelJob(7)]);
+    let done = Outcome {
+        kind: OutcomeKind::Ok,
+        duration_ms: Some(90.0),
+        attempts: 1,
+        error: None,
+        recorded: Recorded::Memory,
+    };
+    let after = update(
+        &mut s,
+        Msg::Job(JobEvent {
+            id: 7,
+            spec: Arc::new(spec.clone()),
+            state: JobState::Finished(done),
+        }),
+    );
+    assert_eq!(
+        after,
+        [Effect::FetchInventory { generation: 2 }],
+        "a finished refresh polls at once"
+    );
+    assert_eq!(
+        s.memory_log.runs().len(),
+        1,
+        "kept in memory without a ledger record"
+    );
+}
+
+#[test]
+fn a_plain_refresh_that_blocks_readers_asks_first() {
+    let mut s = fixture::state();
+    super::update::run_command(&mut s, "sort size desc");
+    assert_eq!(
+        s.selected_view().unwrap().name,
+        "Builds by Project",
+        "sorting keeps the selection"
+    );
+    press(&mut s, KeyCode::Char('g'));
+    assert_eq!(s.selected_view().unwrap().name, "copr_target_builds");
+    assert!(press(&mut s, KeyCode::Char('r')).is_empty());
+    let Overlay::Confirm { question, .. } = &s.overlay else {
+        panic!("{:?}", s.overlay)
+    };
+    assert!(question.contains("2 sessions reading it"), "{question}");
+    let effects = press(&mut s, KeyCode::Char('y'));
+    assert!(matches!(effects.as_slice(), [Effect::StartRefresh(spec)] if !spec.mode.concurrently));
+}
+
+#[test]
+fn cascade_refresh_runs_upstream_first_then_the_rest() {
+    let mut s = fixture::state();
+    assert_eq!(s.selected, Some(3)); // "Builds by Project" reads copr_target_builds
+    let effects = press(&mut s, KeyCode::Char('R'));
+    assert!(
+        effects.is_empty(),
+        "copr_target_builds has readers: asks first"
+    );
+    let effects = press(&mut s, KeyCode::Char('y'));
+    let [Effect::StartRefresh(first)] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(first.target.oid, 2);
+    let ok = Outcome {
+        kind: OutcomeKind::Ok,
+        duration_ms: Some(1.0),
+        attempts: 1,
+        error: None,
+        recorded: Recorded::Ledger,
+    };
+    let effects = update(
+        &mut s,
+        Msg::Job(JobEvent {
+            id: 1,
+            spec: Arc::new(first.clone()),
+            state: JobState::Finished(ok),
+        }),
+    );
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::StartRefresh(spec) if spec.target.oid == 3)),
+        "{effects:?}"
+    );
+}
+
+#[test]
+fn read_only_refuses_every_change() {
+    let mut s = fixture::state();
+    s.read_only = true;
+    assert!(press(&mut s, KeyCode::Char('r')).is_empty());
+    assert!(press(&mut s, KeyCode::Char('c')).is_empty());
+    assert!(s.message.as_deref().unwrap().starts_with("read-only"));
+    assert!(s.jobs.is_empty());
+}
+
+#[test]
+fn panes_help_command_line_and_quit() {
+    let mut s = fixture::state();
+    press(&mut s, KeyCode::Tab);
+    assert_eq!(s.pane, Pane::Detail);
+    press(&mut s, KeyCode::Char('j'));
+    assert_eq!(
+        s.detail_scroll, 1,
+        "j scrolls the detail pane when it has the keys"
+    );
+    press(&mut s, KeyCode::Char('3'));
+    assert_eq!(s.pane, Pane::Jobs);
+    press(&mut s, KeyCode::Char('?'));
+    assert_eq!(s.overlay, Overlay::Help);
+    press(&mut s, KeyCode::Char('x'));
+    assert_eq!(s.overlay, Overlay::None);
+    press(&mut s, KeyCode::Char(':'));
+    typed(&mut s, "filter koji");
+    press(&mut s, KeyCode::Enter);
+    assert_eq!(names(&s), ["koji_builds_daily"]);
+    assert_eq!(
+        press(&mut s, KeyCode::Char('y')),
+        [Effect::Copy("reporting.koji_builds_daily".into())]
+    );
+    assert_eq!(press(&mut s, KeyCode::Char('q')), [Effect::Quit]);
+    assert!(s.quit);
+}
