@@ -59,7 +59,7 @@ fn split_body(body: Rect) -> (Rect, Rect) {
     let (direction, sizes) = if body.width >= SIDE_BY_SIDE_FROM {
         (
             Direction::Horizontal,
-            [Constraint::Percentage(62), Constraint::Percentage(38)],
+            [Constraint::Percentage(68), Constraint::Percentage(32)],
         )
     } else {
         (
