@@ -14,6 +14,8 @@ SELECT current_setting('server_version_num')::int           AS version_num,
        (SELECT setting ~ '(^|[ ,])pg_stat_statements($|[ ,])' FROM pg_settings
          WHERE name = 'shared_preload_libraries')           AS pss_preloaded,
        (SELECT count(*) FROM pg_class WHERE relkind = 'm')   AS mv_count,
+       (SELECT coalesce(sum(xmin::text::int8), 0)::text FROM pg_class
+         WHERE relkind = 'm')                               AS mv_xmin_sum,
        to_regclass($1) IS NOT NULL                          AS ledger_installed,
        (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
          OR pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') AS reads_all_stats

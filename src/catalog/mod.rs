@@ -4,6 +4,7 @@ pub mod graph;
 pub mod ident;
 pub mod inventory;
 pub mod names;
+pub mod pulse;
 pub mod server;
 
 pub use inventory::{FetchOptions, Inventory, MatView, MvStatus, StatsSource};

@@ -22,6 +22,8 @@ pub struct ServerFacts {
     /// Superuser or pg_read_all_stats: may read other roles' statements.
     pub reads_all_stats: bool,
     pub mv_count: i64,
+    /// With `mv_count`, the fingerprint the console's pulse compares against.
+    pub mv_xmin_sum: String,
     /// The refresh ledger is installed in the schema asked about.
     pub ledger_installed: bool,
 }
@@ -53,6 +55,7 @@ impl ServerFacts {
             pss_preloaded: row.get("pss_preloaded"),
             reads_all_stats: row.get("reads_all_stats"),
             mv_count: row.get("mv_count"),
+            mv_xmin_sum: row.get("mv_xmin_sum"),
             ledger_installed: row.get("ledger_installed"),
         })
     }

@@ -23,6 +23,7 @@ pub fn facts() -> ServerFacts {
         pss_preloaded: Some(true),
         reads_all_stats: true,
         mv_count: 4,
+        mv_xmin_sum: "1000".into(),
         ledger_installed: true,
     }
 }

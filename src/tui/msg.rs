@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use ratatui::crossterm::event::KeyEvent;
 
 use crate::catalog::Inventory;
+use crate::catalog::pulse::Pulse;
 use crate::refresh::{JobEvent, JobId, JobSpec};
 
 #[derive(Debug, Clone)]
@@ -18,6 +19,11 @@ pub enum Msg {
         generation: u64,
         result: Result<Box<Inventory>, String>,
     },
+    /// A pulse ended (fingerprint and activity); stale generations are dropped too.
+    Pulse {
+        generation: u64,
+        result: Result<Pulse, String>,
+    },
     /// A refresh job changed state.
     Job(JobEvent),
 }
@@ -26,6 +32,10 @@ pub enum Msg {
 pub enum Effect {
     /// Poll the inventory; the answer comes back as `Msg::Inventory` with this generation.
     FetchInventory {
+        generation: u64,
+    },
+    /// The cheap poll; the answer comes back as `Msg::Pulse`.
+    Pulse {
         generation: u64,
     },
     StartRefresh(JobSpec),

@@ -8,12 +8,14 @@ use futures_util::StreamExt;
 use ratatui::crossterm::event::{Event, EventStream, KeyEventKind};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{Mutex, mpsc};
+use tokio_postgres::Statement;
 
 use super::msg::{Effect, Msg};
 use super::state::State;
 use super::terminal::{TerminalGuard, copy_to_clipboard};
 use super::ui::{Theme, render};
 use super::update::update;
+use crate::catalog::pulse::{PULSE_SQL, Pulse};
 use crate::catalog::{FetchOptions, Inventory};
 use crate::ledger::Ledger;
 use crate::pgconn::{Connector, Session, SessionSettings};
@@ -29,8 +31,8 @@ pub struct ConsoleOptions {
     pub jobs: usize,
 }
 
-/// The one monitoring session, reopened after it is lost.
-type Monitor = Arc<Mutex<Option<Session>>>;
+/// The one monitoring session (with the pulse prepared on it), reopened after it is lost.
+type Monitor = Arc<Mutex<Option<(Session, Statement)>>>;
 
 pub async fn run(
     connector: Connector,
@@ -83,8 +85,9 @@ pub async fn run(
             match effect {
                 Effect::FetchInventory { generation } => {
                     polls += 1;
-                    // Definitions rarely change and cost the most: every tenth poll.
-                    let definitions = polls % 10 == 1;
+                    // Full reads are rare now (see the pulse); definitions still cost the
+                    // most of them: every third.
+                    let definitions = polls % 3 == 1;
                     let with = FetchOptions {
                         ledger: options.ledger.clone(),
                         definitions,
@@ -95,6 +98,14 @@ pub async fn run(
                         connector.clone(),
                         monitor.clone(),
                         with,
+                        generation,
+                        results_tx.clone(),
+                    ));
+                }
+                Effect::Pulse { generation } => {
+                    tokio::spawn(pulse(
+                        connector.clone(),
+                        monitor.clone(),
                         generation,
                         results_tx.clone(),
                     ));
@@ -114,6 +125,45 @@ pub async fn run(
     Ok(())
 }
 
+/// The monitoring session, opened (and the pulse prepared) when there is none.
+async fn session<'a>(
+    connector: &Connector,
+    slot: &'a mut Option<(Session, Statement)>,
+) -> Result<&'a (Session, Statement), String> {
+    if slot.as_ref().is_none_or(|(s, _)| s.client.is_closed()) {
+        let session = connector
+            .connect(&SessionSettings::MONITORING)
+            .await
+            .map_err(|e| e.to_string())?;
+        let statement = session
+            .client
+            .prepare(PULSE_SQL)
+            .await
+            .map_err(|e| crate::pgconn::one_line(&e))?;
+        *slot = Some((session, statement));
+    }
+    slot.as_ref().ok_or_else(|| "no session".to_string())
+}
+
+async fn pulse(
+    connector: Connector,
+    monitor: Monitor,
+    generation: u64,
+    results: mpsc::Sender<Msg>,
+) {
+    let mut slot = monitor.lock().await;
+    let result = match session(&connector, &mut slot).await {
+        Ok((session, statement)) => Pulse::fetch(&session.client, statement)
+            .await
+            .map_err(|e| crate::pgconn::one_line(&e)),
+        Err(e) => Err(e),
+    };
+    if result.is_err() && slot.as_ref().is_some_and(|(s, _)| s.client.is_closed()) {
+        *slot = None;
+    }
+    let _ = results.send(Msg::Pulse { generation, result }).await;
+}
+
 async fn poll(
     connector: Connector,
     monitor: Monitor,
@@ -122,26 +172,14 @@ async fn poll(
     results: mpsc::Sender<Msg>,
 ) {
     let mut slot = monitor.lock().await;
-    if slot.as_ref().is_none_or(|s| s.client.is_closed()) {
-        *slot = match connector.connect(&SessionSettings::MONITORING).await {
-            Ok(s) => Some(s),
-            Err(e) => {
-                let _ = results
-                    .send(Msg::Inventory {
-                        generation,
-                        result: Err(e.to_string()),
-                    })
-                    .await;
-                return;
-            }
-        };
-    }
-    let Some(session) = slot.as_ref() else { return };
-    let result = Inventory::fetch(&session.client, async || None, with)
-        .await
-        .map(Box::new)
-        .map_err(|e| crate::pgconn::one_line(&e));
-    if result.is_err() && session.client.is_closed() {
+    let result = match session(&connector, &mut slot).await {
+        Ok((session, _)) => Inventory::fetch(&session.client, async || None, with)
+            .await
+            .map(Box::new)
+            .map_err(|e| crate::pgconn::one_line(&e)),
+        Err(e) => Err(e),
+    };
+    if result.is_err() && slot.as_ref().is_some_and(|(s, _)| s.client.is_closed()) {
         *slot = None;
     }
     let _ = results.send(Msg::Inventory { generation, result }).await;

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::catalog::pulse::Fingerprint;
 use crate::catalog::{MatView, MvStatus, ServerFacts};
 use crate::ledger::MemoryLog;
 use crate::refresh::plan::PlanRun;
@@ -141,6 +142,11 @@ pub struct State {
     pub poll_generation: u64,
     pub poll_in_flight: bool,
     pub last_poll_at: Option<DateTime<Utc>>,
+    /// The full inventory is read again when the pulse's fingerprint moves away from this,
+    /// when asked (Ctrl-r, a finished job), and every few minutes.
+    pub fingerprint: Option<Fingerprint>,
+    pub last_full_at: Option<DateTime<Utc>>,
+    pub full_wanted: bool,
     pub health: Health,
     /// Polls failed in a row: the pause before the next one grows with it.
     pub poll_failures: u32,
@@ -179,6 +185,9 @@ impl State {
             poll_generation: 0,
             poll_in_flight: false,
             last_poll_at: None,
+            fingerprint: None,
+            last_full_at: None,
+            full_wanted: true,
             health: Health::Connecting,
             poll_failures: 0,
             read_only,

@@ -10,6 +10,7 @@ use tui_input::backend::crossterm::EventHandler;
 use super::keymap::{Action, action_for, changes_database};
 use super::msg::{Effect, Msg};
 use super::state::{Column, Health, JobView, Overlay, Pane, PendingAction, State};
+use crate::catalog::MvStatus;
 use crate::refresh::plan::{Cascade, PlanRun, PlanStep, plan};
 use crate::refresh::{
     Concurrently, JobSpec, JobState, Limits, OutcomeKind, Source, Target, choose_mode,
@@ -19,6 +20,9 @@ use crate::refresh::{
 const PAGE: usize = 20;
 const MIN_POLL: Duration = Duration::from_secs(1);
 const MAX_POLL: Duration = Duration::from_secs(60);
+/// The full inventory at least this often, even when the pulse sees no change (sizes grow
+/// with VACUUM and writes to nothing the fingerprint watches).
+const FULL_EVERY: Duration = Duration::from_secs(300);
 /// Longest pause between polls while the connection is lost.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
@@ -30,6 +34,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::Resize => Vec::new(),
         Msg::Inventory { generation, result } => inventory_arrived(state, generation, result),
+        Msg::Pulse { generation, result } => pulse_arrived(state, generation, result),
         Msg::Job(event) => job_changed(state, event),
         Msg::Key(key) => key_pressed(state, key),
     }
@@ -53,15 +58,71 @@ fn poll_if_due(state: &mut State) -> Vec<Effect> {
     if due { start_poll(state) } else { Vec::new() }
 }
 
+/// A pulse, or the full inventory when it is wanted or due.
 fn start_poll(state: &mut State) -> Vec<Effect> {
     if state.poll_in_flight {
         return Vec::new();
     }
     state.poll_generation += 1;
     state.poll_in_flight = true;
-    vec![Effect::FetchInventory {
-        generation: state.poll_generation,
-    }]
+    let generation = state.poll_generation;
+    let stale = state
+        .last_full_at
+        .is_none_or(|at| (state.now - at).to_std().unwrap_or_default() >= FULL_EVERY);
+    if state.full_wanted || stale || state.fingerprint.is_none() {
+        vec![Effect::FetchInventory { generation }]
+    } else {
+        vec![Effect::Pulse { generation }]
+    }
+}
+
+fn pulse_arrived(
+    state: &mut State,
+    generation: u64,
+    result: Result<crate::catalog::pulse::Pulse, String>,
+) -> Vec<Effect> {
+    if generation != state.poll_generation {
+        return Vec::new();
+    }
+    state.poll_in_flight = false;
+    match result {
+        Ok(pulse) if Some(&pulse.fingerprint) != state.fingerprint.as_ref() => {
+            // Something was refreshed, created, dropped or altered: read it all again.
+            state.full_wanted = true;
+            start_poll(state)
+        }
+        Ok(pulse) => {
+            state.last_poll_at = Some(state.now);
+            state.health = Health::Ok;
+            state.poll_failures = 0;
+            for v in &mut state.views {
+                v.refreshing_pids = pulse.refreshing.get(&v.oid).cloned().unwrap_or_default();
+                v.lock_holders = pulse.lock_holders.get(&v.oid).copied().unwrap_or(0);
+                v.status = match (v.refreshing_pids.is_empty(), v.status) {
+                    (false, _) => MvStatus::Refreshing,
+                    (true, MvStatus::Refreshing) if !v.populated => MvStatus::NeverPopulated,
+                    (true, MvStatus::Refreshing) => MvStatus::Populated,
+                    (true, s) => s,
+                };
+            }
+            Vec::new()
+        }
+        Err(error) => {
+            lost(state, error);
+            Vec::new()
+        }
+    }
+}
+
+fn lost(state: &mut State, error: String) {
+    // Keep the last good data on screen; say what is wrong.
+    state.last_poll_at = Some(state.now);
+    state.poll_failures += 1;
+    let since = match &state.health {
+        Health::Lost { since, .. } => *since,
+        _ => state.now,
+    };
+    state.health = Health::Lost { error, since };
 }
 
 fn inventory_arrived(
@@ -77,6 +138,12 @@ fn inventory_arrived(
     match result {
         Ok(inventory) => {
             let mut inventory = *inventory;
+            state.fingerprint = Some(crate::catalog::pulse::Fingerprint {
+                mv_count: inventory.facts.mv_count,
+                xmin_sum: inventory.facts.mv_xmin_sum.clone(),
+            });
+            state.last_full_at = Some(state.now);
+            state.full_wanted = false;
             inventory.apply_memory_log(&state.memory_log);
             keep_definitions(&state.views, &mut inventory.views);
             state.facts = Some(inventory.facts);
@@ -86,15 +153,7 @@ fn inventory_arrived(
             state.poll_failures = 0;
             state.recompute_visible();
         }
-        Err(error) => {
-            // Keep the last good data on screen; say what is wrong.
-            state.poll_failures += 1;
-            let since = match &state.health {
-                Health::Lost { since, .. } => *since,
-                _ => state.now,
-            };
-            state.health = Health::Lost { error, since };
-        }
+        Err(error) => lost(state, error),
     }
     Vec::new()
 }
@@ -159,6 +218,7 @@ fn job_changed(state: &mut State, event: crate::refresh::JobEvent) -> Vec<Effect
         state.plans.retain(|run| !run.is_done());
         // The new figures (duration, last refresh) are in the next poll: make it now.
         state.last_poll_at = None;
+        state.full_wanted = true;
         effects.extend(poll_if_due(state));
     }
     if let Some(entry) = state.jobs.get_mut(&event.id) {
@@ -419,7 +479,10 @@ fn act(state: &mut State, action: Action) -> Vec<Effect> {
             state.poll_every = (state.poll_every / 2).max(MIN_POLL);
             state.message = Some(format!("polling every {} s", state.poll_every.as_secs()));
         }
-        Action::Reload => return start_poll(state),
+        Action::Reload => {
+            state.full_wanted = true;
+            return start_poll(state);
+        }
         Action::CopyName => {
             if let Some(v) = state.selected_view() {
                 let name = v.qualified_name.clone();

@@ -111,7 +111,11 @@ fn stale_poll_results_are_dropped_and_polls_never_overlap() {
     let mut s = fixture::state();
     let later = fixture::now() + chrono::Duration::seconds(3);
     let effects = update(&mut s, Msg::Tick(later));
-    assert_eq!(effects, [Effect::FetchInventory { generation: 2 }]);
+    assert_eq!(
+        effects,
+        [Effect::Pulse { generation: 2 }],
+        "the cheap poll between full reads"
+    );
     assert!(
         update(&mut s, Msg::Tick(later + chrono::Duration::seconds(5))).is_empty(),
         "one in flight"
@@ -317,4 +321,58 @@ fn panes_help_command_line_and_quit() {
     );
     assert_eq!(press(&mut s, KeyCode::Char('q')), [Effect::Quit]);
     assert!(s.quit);
+}
+
+fn pulse(count: i64, xmin_sum: &str, refreshing: &[(u32, i32)]) -> crate::catalog::pulse::Pulse {
+    crate::catalog::pulse::Pulse {
+        fingerprint: crate::catalog::pulse::Fingerprint {
+            mv_count: count,
+            xmin_sum: xmin_sum.into(),
+        },
+        refreshing: refreshing
+            .iter()
+            .map(|&(oid, pid)| (oid, vec![pid]))
+            .collect(),
+        lock_holders: Default::default(),
+    }
+}
+
+#[test]
+fn the_pulse_shows_activity_and_a_moved_fingerprint_reads_everything_again() {
+    let mut s = fixture::state();
+    let t = fixture::now() + chrono::Duration::seconds(3);
+    assert_eq!(
+        update(&mut s, Msg::Tick(t)),
+        [Effect::Pulse { generation: 2 }]
+    );
+    let same = pulse(4, "1000", &[(2, 4242)]);
+    assert!(
+        update(
+            &mut s,
+            Msg::Pulse {
+                generation: 2,
+                result: Ok(same)
+            }
+        )
+        .is_empty()
+    );
+    let big = s.views.iter().find(|v| v.oid == 2).unwrap();
+    assert_eq!(
+        (big.status, big.refreshing_pids.clone()),
+        (crate::catalog::MvStatus::Refreshing, vec![4242])
+    );
+    let t = t + chrono::Duration::seconds(3);
+    assert_eq!(
+        update(&mut s, Msg::Tick(t)),
+        [Effect::Pulse { generation: 3 }]
+    );
+    let moved = pulse(4, "1007", &[]);
+    let effects = update(
+        &mut s,
+        Msg::Pulse {
+            generation: 3,
+            result: Ok(moved),
+        },
+    );
+    assert_eq!(effects, [Effect::FetchInventory { generation: 4 }]);
 }
