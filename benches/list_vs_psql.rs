@@ -7,6 +7,9 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::{run_psql, setup_sql};
 use mvtop::cluster::{Cluster, ClusterOptions, psql_command};
 
 const DB: &str = "bench";
@@ -61,45 +64,6 @@ fn main() {
         "ratio mvtop/psql (medians): json {:.2}, table {:.2} (goal: at most 1.00)",
         medians[0].as_secs_f64() / psql_median,
         medians[1].as_secs_f64() / psql_median
-    );
-}
-
-/// Separate statements: the loop commits every 500 MVs (one transaction would run out of
-/// lock slots), which PL/pgSQL allows only as a top-level statement.
-fn setup_sql(mvs: u32) -> [String; 3] {
-    let tables = "CREATE TABLE src (id int PRIMARY KEY, grp int, v numeric);
-         INSERT INTO src SELECT g, g % 50, g FROM generate_series(1, 2000) g;
-         CREATE VIEW src_view AS SELECT grp, v FROM src;";
-    let mvs = format!(
-        "DO $$
-         BEGIN
-           FOR i IN 1..{mvs} LOOP
-             IF i % 10 = 0 THEN
-               EXECUTE format('CREATE MATERIALIZED VIEW mv_%s AS SELECT grp, total FROM mv_%s', i, i - 1);
-             ELSE
-               EXECUTE format('CREATE MATERIALIZED VIEW mv_%s AS SELECT grp, sum(v) AS total FROM src_view WHERE grp <> %s GROUP BY grp', i, i % 50);
-             END IF;
-             IF i % 2 = 0 THEN
-               EXECUTE format('CREATE UNIQUE INDEX mv_%s_uk ON mv_%s (grp)', i, i);
-             END IF;
-             IF i % 500 = 0 THEN
-               COMMIT;
-             END IF;
-           END LOOP;
-         END $$"
-    );
-    [tables.to_string(), mvs, "ANALYZE".to_string()]
-}
-
-fn run_psql(cluster: &Cluster, db: &str, sql: &str) {
-    let out = psql_command(cluster, db)
-        .args(["-q", "-v", "ON_ERROR_STOP=1", "-c", sql])
-        .output()
-        .expect("psql");
-    assert!(
-        out.status.success(),
-        "setup failed: {}",
-        String::from_utf8_lossy(&out.stderr)
     );
 }
 

@@ -1,0 +1,142 @@
+//! The console against pg_activity (`apt-get install pg-activity`), side by side for a
+//! minute on one 5,000-MV database: client CPU seconds, peak RSS, and the server time of
+//! each one's queries from pg_stat_statements (each logs in as its own role).
+//! Run with `cargo bench --bench console_vs_pg_activity [-- MVS SECONDS]`; needs tmux.
+
+use std::process::Command;
+use std::time::Duration;
+
+mod common;
+
+use common::{run_psql, setup_sql};
+use mvtop::cluster::{Cluster, ClusterOptions, psql_command};
+
+const DB: &str = "bench";
+
+fn main() {
+    let mut args = std::env::args().skip(1).filter(|a| !a.starts_with("--"));
+    let mvs: u32 = args.next().and_then(|a| a.parse().ok()).unwrap_or(5000);
+    let seconds: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(60);
+    let opts = ClusterOptions {
+        settings: vec![("pg_stat_statements.track_planning".into(), "on".into())],
+        ..ClusterOptions::default()
+    };
+    let cluster = Cluster::start(&opts).unwrap_or_else(|e| {
+        eprintln!("bench: {e}");
+        std::process::exit(1);
+    });
+    run_psql(&cluster, "postgres", &format!("CREATE DATABASE {DB}"));
+    for sql in setup_sql(mvs) {
+        run_psql(&cluster, DB, &sql);
+    }
+    run_psql(
+        &cluster,
+        DB,
+        "CREATE EXTENSION pg_stat_statements; CREATE ROLE mon_mvtop LOGIN SUPERUSER; \
+         CREATE ROLE mon_pgactivity LOGIN SUPERUSER",
+    );
+    let socket = cluster.socket_dir().display().to_string();
+    let port = cluster.port().to_string();
+    let mvtop = format!(
+        "exec {} -h {socket} -p {port} -U mon_mvtop -d {DB}",
+        env!("CARGO_BIN_EXE_mvtop")
+    );
+    let pg_activity = format!(
+        "exec env HOME=/tmp pg_activity -h {socket} -p {port} -U mon_pgactivity -d {DB} --refresh 1"
+    );
+    let sessions = [
+        ("mvtop", "mon_mvtop", mvtop),
+        ("pg_activity", "mon_pgactivity", pg_activity),
+    ];
+    for (name, _, command) in &sessions {
+        let tmux = [
+            "new-session",
+            "-d",
+            "-s",
+            &format!("bench-{name}"),
+            "-x",
+            "200",
+            "-y",
+            "50",
+        ];
+        let ok = Command::new("tmux")
+            .args(tmux)
+            .arg(command)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(
+            ok,
+            "tmux and pg_activity are needed (apt-get install tmux pg-activity)"
+        );
+    }
+    // Warm up past the first full reads, then measure from a clean slate.
+    std::thread::sleep(Duration::from_secs(8));
+    run_psql(&cluster, DB, "SELECT pg_stat_statements_reset()");
+    let pids: Vec<u32> = sessions.iter().map(|(name, _, _)| pane_pid(name)).collect();
+    let before: Vec<f64> = pids.iter().map(|&p| cpu_seconds(p)).collect();
+    std::thread::sleep(Duration::from_secs(seconds));
+    println!("{seconds} s side by side on {mvs} MVs (pg_activity at 1 s, mvtop at its default):");
+    for (i, (name, role, _)) in sessions.iter().enumerate() {
+        let cpu = cpu_seconds(pids[i]) - before[i];
+        let server = server_ms(&cluster, role);
+        println!(
+            "  {name:<12} client CPU {:.2} s/min   peak RSS {:.1} MB   server {:.0} ms/min",
+            cpu * 60.0 / seconds as f64,
+            peak_rss_mb(pids[i]),
+            server * 60.0 / seconds as f64
+        );
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &format!("bench-{name}")])
+            .status();
+    }
+}
+
+fn pane_pid(name: &str) -> u32 {
+    let out = Command::new("tmux")
+        .args([
+            "display-message",
+            "-p",
+            "-t",
+            &format!("bench-{name}"),
+            "#{pane_pid}",
+        ])
+        .output()
+        .expect("tmux");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("pane pid")
+}
+
+/// utime + stime from /proc, in seconds.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("process alive");
+    let after_name = &stat[stat.rfind(')').expect("stat format") + 2..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+    // SAFETY: sysconf has no preconditions.
+    ticks / unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64
+}
+
+fn peak_rss_mb(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn server_ms(cluster: &Cluster, role: &str) -> f64 {
+    let out = psql_command(cluster, DB)
+        .args(["-Atc", &format!(
+            "SELECT coalesce(sum(total_exec_time + total_plan_time), 0) FROM pg_stat_statements \
+             WHERE userid = '{role}'::regrole"
+        )])
+        .output()
+        .expect("psql");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0.0)
+}
