@@ -5,6 +5,7 @@ use ratatui::crossterm::event::KeyEvent;
 
 use crate::catalog::Inventory;
 use crate::catalog::pulse::Pulse;
+use crate::ledger::RefreshRecord;
 use crate::refresh::{JobEvent, JobId, JobSpec};
 
 #[derive(Debug, Clone)]
@@ -24,6 +25,11 @@ pub enum Msg {
         generation: u64,
         result: Result<Pulse, String>,
     },
+    /// The recorded runs of one MV, for the detail pane.
+    History {
+        oid: u32,
+        result: Result<Vec<RefreshRecord>, String>,
+    },
     /// A refresh job changed state.
     Job(JobEvent),
 }
@@ -37,6 +43,10 @@ pub enum Effect {
     /// The cheap poll; the answer comes back as `Msg::Pulse`.
     Pulse {
         generation: u64,
+    },
+    /// Read the ledger's last runs of this MV; the answer comes back as `Msg::History`.
+    FetchHistory {
+        oid: u32,
     },
     StartRefresh(JobSpec),
     /// `JobId`s are the executor's; it ignores unknown ones.

@@ -17,7 +17,7 @@ use super::ui::{Theme, render};
 use super::update::update;
 use crate::catalog::pulse::{PULSE_SQL, Pulse};
 use crate::catalog::{FetchOptions, Inventory};
-use crate::ledger::Ledger;
+use crate::ledger::{HistoryFilter, Ledger};
 use crate::pgconn::{Connector, Session, SessionSettings};
 use crate::refresh::Executor;
 
@@ -109,6 +109,27 @@ pub async fn run(
                         generation,
                         results_tx.clone(),
                     ));
+                }
+                Effect::FetchHistory { oid } => {
+                    let (connector, monitor, ledger) =
+                        (connector.clone(), monitor.clone(), options.ledger.clone());
+                    let results = results_tx.clone();
+                    tokio::spawn(async move {
+                        let mut slot = monitor.lock().await;
+                        let filter = HistoryFilter {
+                            mv_oid: Some(oid),
+                            since: None,
+                            limit: Some(30),
+                        };
+                        let result = match session(&connector, &mut slot).await {
+                            Ok((s, _)) => ledger
+                                .history(&s.client, &filter)
+                                .await
+                                .map_err(|e| crate::pgconn::one_line(&e)),
+                            Err(e) => Err(e),
+                        };
+                        let _ = results.send(Msg::History { oid, result }).await;
+                    });
                 }
                 Effect::StartRefresh(spec) => {
                     executor.submit(spec);

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use crate::catalog::pulse::Fingerprint;
 use crate::catalog::{MatView, MvStatus, ServerFacts};
-use crate::ledger::MemoryLog;
+use crate::ledger::{MemoryLog, RefreshRecord};
 use crate::refresh::plan::PlanRun;
 use crate::refresh::{JobId, JobSpec, JobState};
 
@@ -156,6 +156,10 @@ pub struct State {
     /// A one-line message at the bottom (results, refusals, errors).
     pub message: Option<String>,
     pub detail_scroll: u16,
+    /// The ledger's last runs of one MV (newest first), for the detail pane.
+    pub history: Option<(u32, Vec<RefreshRecord>)>,
+    /// The MV whose history is being read.
+    pub history_in_flight: Option<u32>,
     pub quit: bool,
 }
 
@@ -194,6 +198,8 @@ impl State {
             now,
             message: None,
             detail_scroll: 0,
+            history: None,
+            history_in_flight: None,
             quit: false,
         }
     }

@@ -30,7 +30,17 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Tick(now) => {
             state.now = now;
-            poll_if_due(state)
+            let mut effects = poll_if_due(state);
+            effects.extend(history_if_wanted(state));
+            effects
+        }
+        Msg::History { oid, result } => {
+            state.history_in_flight = None;
+            match result {
+                Ok(runs) => state.history = Some((oid, runs)),
+                Err(e) => state.message = Some(format!("history: {e}")),
+            }
+            Vec::new()
         }
         Msg::Resize => Vec::new(),
         Msg::Inventory { generation, result } => inventory_arrived(state, generation, result),
@@ -38,6 +48,20 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Job(event) => job_changed(state, event),
         Msg::Key(key) => key_pressed(state, key),
     }
+}
+
+/// The selected MV's runs, read once the selection rested for a tick (not on every move).
+fn history_if_wanted(state: &mut State) -> Vec<Effect> {
+    let Some(oid) = state.selected else {
+        return Vec::new();
+    };
+    let ledger = state.facts.as_ref().is_some_and(|f| f.ledger_installed);
+    let have = state.history.as_ref().is_some_and(|(h, _)| *h == oid);
+    if !ledger || have || state.history_in_flight.is_some() {
+        return Vec::new();
+    }
+    state.history_in_flight = Some(oid);
+    vec![Effect::FetchHistory { oid }]
 }
 
 fn poll_if_due(state: &mut State) -> Vec<Effect> {
@@ -216,6 +240,13 @@ fn job_changed(state: &mut State, event: crate::refresh::JobEvent) -> Vec<Effect
             }
         }
         state.plans.retain(|run| !run.is_done());
+        if state
+            .history
+            .as_ref()
+            .is_some_and(|(oid, _)| *oid == event.spec.target.oid)
+        {
+            state.history = None;
+        }
         // The new figures (duration, last refresh) are in the next poll: make it now.
         state.last_poll_at = None;
         state.full_wanted = true;

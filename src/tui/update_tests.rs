@@ -20,6 +20,14 @@ fn typed(s: &mut super::state::State, text: &str) {
     }
 }
 
+/// A tick's poll effects (the history reads it may also ask for are tested on their own).
+fn tick(s: &mut super::state::State, at: chrono::DateTime<chrono::Utc>) -> Vec<Effect> {
+    update(s, Msg::Tick(at))
+        .into_iter()
+        .filter(|e| !matches!(e, Effect::FetchHistory { .. }))
+        .collect()
+}
+
 fn names(s: &super::state::State) -> Vec<String> {
     s.visible.iter().map(|&i| s.views[i].name.clone()).collect()
 }
@@ -110,14 +118,14 @@ fn the_selection_survives_a_repoll_in_another_order() {
 fn stale_poll_results_are_dropped_and_polls_never_overlap() {
     let mut s = fixture::state();
     let later = fixture::now() + chrono::Duration::seconds(3);
-    let effects = update(&mut s, Msg::Tick(later));
+    let effects = tick(&mut s, later);
     assert_eq!(
         effects,
         [Effect::Pulse { generation: 2 }],
         "the cheap poll between full reads"
     );
     assert!(
-        update(&mut s, Msg::Tick(later + chrono::Duration::seconds(5))).is_empty(),
+        tick(&mut s, later + chrono::Duration::seconds(5)).is_empty(),
         "one in flight"
     );
     let old = crate::catalog::Inventory {
@@ -149,13 +157,7 @@ fn stale_poll_results_are_dropped_and_polls_never_overlap() {
 fn polling_pauses_and_backs_off_while_the_connection_is_lost() {
     let mut s = fixture::state();
     press(&mut s, KeyCode::Char('p'));
-    assert!(
-        update(
-            &mut s,
-            Msg::Tick(fixture::now() + chrono::Duration::seconds(30))
-        )
-        .is_empty()
-    );
+    assert!(tick(&mut s, fixture::now() + chrono::Duration::seconds(30)).is_empty());
     press(&mut s, KeyCode::Char('p'));
     s.health = Health::Lost {
         error: "gone".into(),
@@ -166,13 +168,10 @@ fn polling_pauses_and_backs_off_while_the_connection_is_lost() {
     s.last_poll_at = Some(s.now);
     let t = s.now;
     assert!(
-        update(&mut s, Msg::Tick(t + chrono::Duration::seconds(10))).is_empty(),
+        tick(&mut s, t + chrono::Duration::seconds(10)).is_empty(),
         "2 s x 8 = 16 s"
     );
-    assert_eq!(
-        update(&mut s, Msg::Tick(t + chrono::Duration::seconds(17))).len(),
-        1
-    );
+    assert_eq!(tick(&mut s, t + chrono::Duration::seconds(17)).len(), 1);
 }
 
 #[test]
@@ -341,10 +340,7 @@ fn pulse(count: i64, xmin_sum: &str, refreshing: &[(u32, i32)]) -> crate::catalo
 fn the_pulse_shows_activity_and_a_moved_fingerprint_reads_everything_again() {
     let mut s = fixture::state();
     let t = fixture::now() + chrono::Duration::seconds(3);
-    assert_eq!(
-        update(&mut s, Msg::Tick(t)),
-        [Effect::Pulse { generation: 2 }]
-    );
+    assert_eq!(tick(&mut s, t), [Effect::Pulse { generation: 2 }]);
     let same = pulse(4, "1000", &[(2, 4242)]);
     assert!(
         update(
@@ -362,10 +358,7 @@ fn the_pulse_shows_activity_and_a_moved_fingerprint_reads_everything_again() {
         (crate::catalog::MvStatus::Refreshing, vec![4242])
     );
     let t = t + chrono::Duration::seconds(3);
-    assert_eq!(
-        update(&mut s, Msg::Tick(t)),
-        [Effect::Pulse { generation: 3 }]
-    );
+    assert_eq!(tick(&mut s, t), [Effect::Pulse { generation: 3 }]);
     let moved = pulse(4, "1007", &[]);
     let effects = update(
         &mut s,
@@ -375,4 +368,30 @@ fn the_pulse_shows_activity_and_a_moved_fingerprint_reads_everything_again() {
         },
     );
     assert_eq!(effects, [Effect::FetchInventory { generation: 4 }]);
+}
+
+#[test]
+fn the_selected_mvs_history_is_read_once_it_rests() {
+    let mut s = fixture::state();
+    let t = fixture::now() + chrono::Duration::seconds(1);
+    let effects = update(&mut s, Msg::Tick(t));
+    assert!(
+        effects.contains(&Effect::FetchHistory { oid: 3 }),
+        "{effects:?}"
+    );
+    let again = update(&mut s, Msg::Tick(t + chrono::Duration::milliseconds(500)));
+    assert!(
+        !again
+            .iter()
+            .any(|e| matches!(e, Effect::FetchHistory { .. })),
+        "one in flight"
+    );
+    update(
+        &mut s,
+        Msg::History {
+            oid: 3,
+            result: Ok(vec![]),
+        },
+    );
+    assert_eq!(s.history, Some((3, vec![])));
 }

@@ -100,6 +100,7 @@ fn detail_lines<'a>(state: &State, v: &'a MatView, theme: &Theme) -> Vec<Line<'a
         ),
     ];
     lines.push(field("refreshes", refresh_summary(state, v), theme));
+    lines.extend(recent_runs(state, v, theme));
     if let Some(e) = &v.last_refresh_error {
         lines.push(Line::from(vec![
             Span::styled("last error: ", theme.alert()),
@@ -167,4 +168,81 @@ fn highlight<'a>(line: &'a str, theme: &Theme) -> Line<'a> {
         }
     }
     Line::from(spans)
+}
+
+/// One past run as the detail pane lists it.
+struct PastRun<'a> {
+    at: chrono::DateTime<chrono::Utc>,
+    ms: Option<f64>,
+    outcome: &'a str,
+    error: Option<&'a str>,
+}
+
+/// A sparkline of the durations (oldest to newest) and the last runs, from the ledger, or
+/// from this process's own runs without one.
+fn recent_runs<'a>(state: &State, v: &MatView, theme: &Theme) -> Vec<Line<'a>> {
+    let runs: Vec<PastRun> = match &state.history {
+        Some((oid, runs)) if *oid == v.oid => runs
+            .iter()
+            .map(|r| PastRun {
+                at: r.finished_at.unwrap_or(r.started_at),
+                ms: r.duration_ms,
+                outcome: &r.outcome,
+                error: r.error.as_deref(),
+            })
+            .collect(),
+        _ => state
+            .memory_log
+            .runs()
+            .iter()
+            .rev()
+            .filter(|r| r.mv_oid == v.oid)
+            .map(|r| PastRun {
+                at: r.finished_at,
+                ms: r.duration_ms,
+                outcome: &r.outcome,
+                error: r.error.as_deref(),
+            })
+            .collect(),
+    };
+    if runs.is_empty() {
+        return Vec::new();
+    }
+    let durations: Vec<f64> = runs.iter().rev().filter_map(|r| r.ms).collect();
+    let mut lines = vec![Line::from(vec![
+        Span::styled("durations: ", theme.header()),
+        Span::styled(sparkline(&durations), theme.ok()),
+    ])];
+    for run in runs.iter().take(5) {
+        let style = if run.outcome == "ok" {
+            theme.dim()
+        } else {
+            theme.alert()
+        };
+        let text = format!(
+            "  {} {:>9} {}{}",
+            format::age(run.at, state.now),
+            run.ms.map(format::duration_ms).unwrap_or_default(),
+            run.outcome,
+            run.error.map(|e| format!(": {e}")).unwrap_or_default()
+        );
+        lines.push(Line::from(Span::styled(text, style)));
+    }
+    lines
+}
+
+/// `▁▃▅█`: each value against the largest.
+fn sparkline(values: &[f64]) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let max = values.iter().copied().fold(0.0_f64, f64::max);
+    values
+        .iter()
+        .map(|v| {
+            if max <= 0.0 {
+                BARS[0]
+            } else {
+                BARS[((v / max) * 7.0).round().clamp(0.0, 7.0) as usize]
+            }
+        })
+        .collect()
 }

@@ -94,3 +94,39 @@ fn failed_status_is_red_unless_no_color() {
         Some(Some(Color::Reset))
     );
 }
+
+#[test]
+fn detail_with_refresh_history() {
+    let mut s = fixture::state();
+    let run =
+        |minutes: i64, ms: f64, outcome: &str, error: Option<&str>| crate::ledger::RefreshRecord {
+            id: minutes,
+            mv_oid: 3,
+            schema: "Reporting".into(),
+            name: "Builds by Project".into(),
+            started_at: fixture::now() - chrono::Duration::minutes(minutes),
+            finished_at: Some(fixture::now() - chrono::Duration::minutes(minutes)),
+            duration_ms: Some(ms),
+            concurrently: false,
+            with_data: true,
+            source: "cli".into(),
+            outcome: outcome.into(),
+            error: error.map(str::to_string),
+            rows_after: None,
+            bytes_after: None,
+            db_user: "postgres".into(),
+            backend_pid: Some(1),
+            client_application: None,
+        };
+    s.history = Some((
+        3,
+        vec![
+            run(1, 30.0, "failed", Some("division by zero")),
+            run(10, 120.0, "ok", None),
+            run(20, 60.0, "ok", None),
+            run(30, 240.0, "ok", None),
+        ],
+    ));
+    let t = draw(&s, 120, 40, Theme::new(true));
+    insta::assert_snapshot!(t.backend());
+}
