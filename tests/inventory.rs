@@ -5,7 +5,6 @@ mod common;
 use std::time::Duration;
 
 use mvtop::catalog::{FetchOptions, Inventory, MatView, MvStatus, StatsSource};
-use mvtop::pgconn::SessionSettings;
 
 const FIXTURE: &str = r#"
 CREATE EXTENSION pg_stat_statements;
@@ -140,10 +139,7 @@ async fn chains_through_views_get_levels_and_both_directions() {
 #[tokio::test]
 async fn sizes_are_skipped_without_waiting_under_an_access_exclusive_lock() {
     let (db, s) = setup("locked").await;
-    let holder = common::connector(&common::cluster().params(&db))
-        .connect(&SessionSettings::MONITORING)
-        .await
-        .expect("holder");
+    let holder = common::session(&db).await;
     holder
         .client
         // MVs cannot be LOCKed; a plain REFRESH in an open transaction holds the same lock.
@@ -249,10 +245,7 @@ async fn sharing_the_work_over_two_sessions_gives_the_same_inventory() {
     let helper_used = std::sync::atomic::AtomicBool::new(false);
     let more = async || {
         helper_used.store(true, std::sync::atomic::Ordering::SeqCst);
-        common::connector(&common::cluster().params(&db))
-            .connect(&SessionSettings::MONITORING)
-            .await
-            .ok()
+        Some(common::session(&db).await)
     };
     let always_share = FetchOptions {
         second_session_from: 0,
@@ -282,12 +275,7 @@ async fn sharing_the_work_over_two_sessions_gives_the_same_inventory() {
 #[tokio::test]
 async fn a_queued_access_exclusive_lock_is_not_waited_for_either() {
     let (db, s) = setup("queued").await;
-    let session = || async {
-        common::connector(&common::cluster().params(&db))
-            .connect(&SessionSettings::MONITORING)
-            .await
-            .expect("session")
-    };
+    let session = || common::session(&db);
     // A reader holds AccessShareLock; a plain REFRESH queues behind it for AccessExclusiveLock.
     let reader = session().await;
     reader

@@ -29,13 +29,6 @@ async fn setup(tag: &str) -> (String, Session) {
     (db, s)
 }
 
-async fn session(db: &str) -> Session {
-    common::connector(&common::cluster().params(db))
-        .connect(&SessionSettings::MONITORING)
-        .await
-        .expect("session")
-}
-
 #[tokio::test]
 async fn install_is_versioned_and_idempotent_and_uninstall_removes_it_all() {
     let (_db, mut s) = setup("install").await;
@@ -80,7 +73,7 @@ async fn refreshes_from_any_client_are_recorded_with_their_duration() {
     let (db, mut s) = setup("external").await;
     let ledger = Ledger::default();
     ledger.install(&mut s.client, KEEP).await.unwrap();
-    let other = session(&db).await;
+    let other = common::session(&db).await;
     other
         .client
         .batch_execute(

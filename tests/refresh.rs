@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use mvtop::catalog::{FetchOptions, Inventory};
 use mvtop::ledger::{HistoryFilter, Ledger, Retention};
-use mvtop::pgconn::{Connector, Session, SessionSettings};
+use mvtop::pgconn::{Connector, Session};
 use mvtop::refresh::{
     Concurrently, Executor, JobEvent, JobSpec, JobState, Limits, Outcome, OutcomeKind, Recorded,
     Source, Target, choose_mode,
@@ -160,10 +160,7 @@ async fn concurrently_is_chosen_when_possible_and_refused_when_not() {
 #[tokio::test]
 async fn lock_timeout_is_retried_then_reported_as_timed_out() {
     let (db, s, connector) = setup("locktimeout", true).await;
-    let holder = common::connector(&common::cluster().params(&db))
-        .connect(&SessionSettings::MONITORING)
-        .await
-        .unwrap();
+    let holder = common::session(&db).await;
     holder
         .client
         .batch_execute("BEGIN; SELECT * FROM rpt.via_view")
@@ -361,10 +358,7 @@ async fn cascade_down_through_a_view_from_the_command_line() {
 #[tokio::test]
 async fn a_refresh_waiting_for_a_lock_says_behind_whom() {
     let (db, s, connector) = setup("waiting", true).await;
-    let holder = common::connector(&common::cluster().params(&db))
-        .connect(&SessionSettings::MONITORING)
-        .await
-        .unwrap();
+    let holder = common::session(&db).await;
     holder
         .client
         .batch_execute("BEGIN; SELECT * FROM rpt.top")

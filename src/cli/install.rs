@@ -33,12 +33,15 @@ pub struct UninstallArgs {
     pub schema: String,
 }
 
-pub async fn install(conn: &ConnArgs, args: &InstallArgs) -> Result<(), Failure> {
-    let connector = conn.connector()?;
-    let mut session = connector
+async fn installing_session(conn: &ConnArgs) -> Result<crate::pgconn::Session, Failure> {
+    conn.connector()?
         .connect(&INSTALLING)
         .await
-        .map_err(|e| Failure::connection(e.to_string()))?;
+        .map_err(|e| Failure::connection(e.to_string()))
+}
+
+pub async fn install(conn: &ConnArgs, args: &InstallArgs) -> Result<(), Failure> {
+    let mut session = installing_session(conn).await?;
     let ledger = Ledger::new(&args.schema);
     let retention = Retention {
         keep_runs_per_mv: args.keep_runs,
@@ -77,11 +80,7 @@ pub async fn install(conn: &ConnArgs, args: &InstallArgs) -> Result<(), Failure>
 }
 
 pub async fn uninstall(conn: &ConnArgs, args: &UninstallArgs) -> Result<(), Failure> {
-    let connector = conn.connector()?;
-    let mut session = connector
-        .connect(&INSTALLING)
-        .await
-        .map_err(|e| Failure::connection(e.to_string()))?;
+    let mut session = installing_session(conn).await?;
     let ledger = Ledger::new(&args.schema);
     let removed = ledger
         .uninstall(&mut session.client)

@@ -40,6 +40,14 @@ pub fn connector(params: &Params) -> Connector {
     Connector::new(resolved, PasswordPrompt::Never).expect("connector")
 }
 
+/// Another monitoring session on database `db` of the shared cluster.
+pub async fn session(db: &str) -> Session {
+    connector(&cluster().params(db))
+        .connect(&SessionSettings::MONITORING)
+        .await
+        .expect("session")
+}
+
 /// A new, empty database on the shared cluster; returns its name and a monitoring session.
 pub async fn fresh_db(tag: &str) -> (String, Session) {
     let c = cluster();
@@ -53,11 +61,7 @@ pub async fn fresh_db(tag: &str) -> (String, Session) {
         .batch_execute(&format!("CREATE DATABASE \"{name}\""))
         .await
         .expect("create database");
-    let session = connector(&c.params(&name))
-        .connect(&SessionSettings::MONITORING)
-        .await
-        .expect("session");
-    (name, session)
+    (name.clone(), session(&name).await)
 }
 
 /// The mvtop binary, pointed at `db` on the shared cluster with `-d`.
