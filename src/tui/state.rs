@@ -225,16 +225,9 @@ impl State {
     /// Recomputes `visible` from the filter and sort, keeping the selection when it is still
     /// shown and moving it to the first row otherwise.
     pub fn recompute_visible(&mut self) {
-        let needle = self.filter.to_lowercase();
+        let filter = Filter::new(&self.filter);
         let mut visible: Vec<usize> = (0..self.views.len())
-            .filter(|&i| {
-                needle.is_empty() || {
-                    let v = &self.views[i];
-                    v.name.to_lowercase().contains(&needle)
-                        || v.schema.to_lowercase().contains(&needle)
-                        || v.qualified_name.to_lowercase().contains(&needle)
-                }
-            })
+            .filter(|&i| filter.matches(&self.views[i]))
             .collect();
         let views = &self.views;
         let sort = self.sort;
@@ -259,6 +252,46 @@ impl State {
         self.visible = visible;
         if self.selected_row().is_none() {
             self.selected = self.visible.first().map(|&i| self.views[i].oid);
+        }
+    }
+}
+
+/// The `/` filter: a case-insensitive substring, or a regular expression when the text
+/// has regex syntax in it (`^rpt\.`, `daily$`, `(hourly|daily)`) and compiles.
+enum Filter {
+    All,
+    Substring(String),
+    Regex(regex_lite::Regex),
+}
+
+impl Filter {
+    fn new(text: &str) -> Filter {
+        if text.is_empty() {
+            return Filter::All;
+        }
+        let looks_like_regex = text.contains(['^', '$', '*', '+', '?', '(', '[', '{', '|', '\\']);
+        if looks_like_regex
+            && let Ok(re) = regex_lite::RegexBuilder::new(text)
+                .case_insensitive(true)
+                .build()
+        {
+            return Filter::Regex(re);
+        }
+        Filter::Substring(text.to_lowercase())
+    }
+
+    /// On the name, the schema, and `schema.name`.
+    fn matches(&self, v: &MatView) -> bool {
+        let plain = format!("{}.{}", v.schema, v.name);
+        match self {
+            Filter::All => true,
+            Filter::Substring(needle) => {
+                plain.to_lowercase().contains(needle)
+                    || v.qualified_name.to_lowercase().contains(needle)
+            }
+            Filter::Regex(re) => {
+                re.is_match(&v.name) || re.is_match(&v.schema) || re.is_match(&plain)
+            }
         }
     }
 }

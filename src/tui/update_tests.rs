@@ -395,3 +395,20 @@ fn the_selected_mvs_history_is_read_once_it_rests() {
     );
     assert_eq!(s.history, Some((3, vec![])));
 }
+
+#[test]
+fn the_filter_takes_a_regex_when_it_looks_like_one() {
+    let mut s = fixture::state();
+    super::update::run_command(&mut s, "filter ^(koji|copr)_");
+    assert_eq!(names(&s), ["copr_target_builds", "koji_builds_daily"]);
+    super::update::run_command(&mut s, "filter _daily$");
+    assert_eq!(names(&s), ["koji_builds_daily"]);
+    super::update::run_command(&mut s, "filter reporting.builds b");
+    assert_eq!(
+        names(&s),
+        ["Builds by Project"],
+        "a plain dot is a substring, on schema.name"
+    );
+    super::update::run_command(&mut s, "filter (unclosed");
+    assert!(names(&s).is_empty(), "an invalid regex is a substring");
+}
