@@ -5,6 +5,7 @@
 pub mod catalog;
 pub mod cli;
 pub mod cluster;
+pub mod config;
 pub mod demo;
 pub mod format;
 pub mod ledger;

@@ -29,7 +29,11 @@ pub async fn open(
     // Connect once before the screen switches, so a bad DSN or password is a plain error
     // (and the password prompt, if any, happens on the normal screen).
     super::monitoring_session(&connector).await?;
+    let keymap = crate::config::Config::load()
+        .and_then(|c| c.keymap())
+        .map_err(|e| Failure::new(format!("config: {e}")))?;
     let options = ConsoleOptions {
+        keymap,
         read_only: args.read_only,
         poll_every: std::time::Duration::from_secs(args.interval),
         ledger: ledger.clone(),

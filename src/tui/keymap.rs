@@ -1,9 +1,12 @@
-//! Keys to actions, per screen; the help overlay is generated from this table.
+//! Keys to actions: defaults, overridden from the config file; the help overlay is generated
+//! from the same table.
+
+use std::collections::BTreeMap;
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 /// A user intent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Action {
     Up,
     Down,
@@ -21,90 +24,104 @@ pub enum Action {
     CancelJob,
     Filter,
     Command,
-    Help,
-    Back,
     SortNext,
     SortReverse,
     Pause,
-    Faster,
     Slower,
+    Faster,
     Reload,
     CopyName,
     CopyDefinition,
+    Help,
+    Back,
     Quit,
 }
 
-/// (key, what it shows in help, action)
-pub const BINDINGS: &[(&str, &str, Action)] = &[
-    ("↑ k", "move up", Action::Up),
-    ("↓ j", "move down", Action::Down),
-    ("PgUp", "page up", Action::PageUp),
-    ("PgDn", "page down", Action::PageDown),
-    ("g", "first row", Action::Top),
-    ("G", "last row", Action::Bottom),
-    ("Tab", "next pane", Action::NextPane),
-    ("1 2 3", "views / detail / jobs pane", Action::FocusViews),
-    ("space", "mark / unmark the MV", Action::Mark),
-    ("r", "refresh selected (or marked) MVs", Action::Refresh),
+/// (action, config name, help text, default keys), in help order.
+const ACTIONS: &[(Action, &str, &str, &[&str])] = &[
+    (Action::Up, "up", "move up", &["Up", "k"]),
+    (Action::Down, "down", "move down", &["Down", "j"]),
+    (Action::PageUp, "page_up", "page up", &["PgUp"]),
+    (Action::PageDown, "page_down", "page down", &["PgDn"]),
+    (Action::Top, "top", "first row", &["g", "Home"]),
+    (Action::Bottom, "bottom", "last row", &["G", "End"]),
+    (Action::NextPane, "next_pane", "next pane", &["Tab"]),
+    (Action::FocusViews, "focus_views", "views pane", &["1"]),
+    (Action::FocusDetail, "focus_detail", "detail pane", &["2"]),
+    (Action::FocusJobs, "focus_jobs", "jobs pane", &["3"]),
+    (Action::Mark, "mark", "mark / unmark the MV", &["Space"]),
     (
-        "R",
-        "refresh with cascade (upstream first, downstream after)",
+        Action::Refresh,
+        "refresh",
+        "refresh selected (or marked) MVs",
+        &["r"],
+    ),
+    (
         Action::RefreshCascade,
+        "refresh_cascade",
+        "refresh with cascade (upstream first, downstream after)",
+        &["R"],
     ),
-    ("c", "cancel the selected MV's job", Action::CancelJob),
-    ("/", "filter by name or schema", Action::Filter),
     (
-        ":",
-        "command (refresh NAME, filter TEXT, sort COL [desc], quit)",
-        Action::Command,
+        Action::CancelJob,
+        "cancel",
+        "cancel the selected MV's job",
+        &["c"],
     ),
-    ("s", "sort by the next column", Action::SortNext),
-    ("S", "reverse the sort", Action::SortReverse),
-    ("p", "pause / resume polling", Action::Pause),
-    ("+ -", "poll less / more often", Action::Slower),
-    ("Ctrl-r", "poll now", Action::Reload),
-    ("y", "copy the qualified name", Action::CopyName),
-    ("Y", "copy the definition", Action::CopyDefinition),
-    ("?", "this help", Action::Help),
-    ("Esc", "back / close", Action::Back),
-    ("q", "quit", Action::Quit),
+    (
+        Action::Filter,
+        "filter",
+        "filter: text, or a regex (^, $, |, ...)",
+        &["/"],
+    ),
+    (
+        Action::Command,
+        "command",
+        "command: refresh NAME, filter TEXT, sort COL [desc], interval N, quit",
+        &[":"],
+    ),
+    (
+        Action::SortNext,
+        "sort_next",
+        "sort by the next column",
+        &["s"],
+    ),
+    (
+        Action::SortReverse,
+        "sort_reverse",
+        "reverse the sort",
+        &["S"],
+    ),
+    (Action::Pause, "pause", "pause / resume polling", &["p"]),
+    (Action::Slower, "slower", "poll less often", &["+"]),
+    (Action::Faster, "faster", "poll more often", &["-"]),
+    (
+        Action::Reload,
+        "reload",
+        "read everything again now",
+        &["Ctrl-r"],
+    ),
+    (
+        Action::CopyName,
+        "copy_name",
+        "copy the qualified name",
+        &["y"],
+    ),
+    (
+        Action::CopyDefinition,
+        "copy_definition",
+        "copy the definition",
+        &["Y"],
+    ),
+    (Action::Help, "help", "this help", &["?"]),
+    (
+        Action::Back,
+        "back",
+        "back / clear filter / close",
+        &["Esc"],
+    ),
+    (Action::Quit, "quit", "quit (Ctrl-c always quits)", &["q"]),
 ];
-
-/// The action of a key press, outside the text-input overlays.
-pub fn action_for(key: &KeyEvent) -> Option<Action> {
-    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-    Some(match key.code {
-        KeyCode::Char('c') if ctrl => Action::Quit,
-        KeyCode::Char('r') if ctrl => Action::Reload,
-        KeyCode::Up | KeyCode::Char('k') => Action::Up,
-        KeyCode::Down | KeyCode::Char('j') => Action::Down,
-        KeyCode::PageUp => Action::PageUp,
-        KeyCode::PageDown => Action::PageDown,
-        KeyCode::Home | KeyCode::Char('g') => Action::Top,
-        KeyCode::End | KeyCode::Char('G') => Action::Bottom,
-        KeyCode::Tab => Action::NextPane,
-        KeyCode::Char('1') => Action::FocusViews,
-        KeyCode::Char('2') => Action::FocusDetail,
-        KeyCode::Char('3') => Action::FocusJobs,
-        KeyCode::Char(' ') => Action::Mark,
-        KeyCode::Char('r') => Action::Refresh,
-        KeyCode::Char('R') => Action::RefreshCascade,
-        KeyCode::Char('c') => Action::CancelJob,
-        KeyCode::Char('/') => Action::Filter,
-        KeyCode::Char(':') => Action::Command,
-        KeyCode::Char('?') => Action::Help,
-        KeyCode::Esc => Action::Back,
-        KeyCode::Char('s') => Action::SortNext,
-        KeyCode::Char('S') => Action::SortReverse,
-        KeyCode::Char('p') => Action::Pause,
-        KeyCode::Char('+') => Action::Slower,
-        KeyCode::Char('-') => Action::Faster,
-        KeyCode::Char('y') => Action::CopyName,
-        KeyCode::Char('Y') => Action::CopyDefinition,
-        KeyCode::Char('q') => Action::Quit,
-        _ => return None,
-    })
-}
 
 /// Actions that change the database: hidden and refused in `--read-only`.
 pub fn changes_database(action: Action) -> bool {
@@ -114,36 +131,186 @@ pub fn changes_database(action: Action) -> bool {
     )
 }
 
+/// One key as the keymap knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Key {
+    pub code: KeyCode,
+    pub ctrl: bool,
+}
+
+/// `k`, `K`, `Up`, `PgDn`, `Space`, `Esc`, `F5`, `Ctrl-r`, ...
+pub fn parse_key(text: &str) -> Result<Key, String> {
+    let (ctrl, rest) = match text
+        .strip_prefix("Ctrl-")
+        .or_else(|| text.strip_prefix("C-"))
+    {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let code = match rest {
+        "Up" => KeyCode::Up,
+        "Down" => KeyCode::Down,
+        "Left" => KeyCode::Left,
+        "Right" => KeyCode::Right,
+        "PgUp" | "PageUp" => KeyCode::PageUp,
+        "PgDn" | "PageDown" => KeyCode::PageDown,
+        "Home" => KeyCode::Home,
+        "End" => KeyCode::End,
+        "Tab" => KeyCode::Tab,
+        "Esc" => KeyCode::Esc,
+        "Enter" => KeyCode::Enter,
+        "Space" => KeyCode::Char(' '),
+        f if f.len() > 1 && f.starts_with('F') => KeyCode::F(
+            f[1..]
+                .parse()
+                .map_err(|_| format!("unknown key {text:?}"))?,
+        ),
+        c if c.chars().count() == 1 => KeyCode::Char(c.chars().next().unwrap_or(' ')),
+        _ => return Err(format!("unknown key {text:?}")),
+    };
+    Ok(Key { code, ctrl })
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keymap {
+    bindings: BTreeMap<Action, Vec<String>>,
+}
+
+impl Default for Keymap {
+    fn default() -> Self {
+        let bindings = ACTIONS
+            .iter()
+            .map(|(a, _, _, keys)| (*a, keys.iter().map(|k| k.to_string()).collect()))
+            .collect();
+        Keymap { bindings }
+    }
+}
+
+impl Keymap {
+    /// The defaults with `overrides` (config name -> keys) in place; unknown actions, unknown
+    /// keys and a key bound twice are one-line errors.
+    pub fn with_overrides(overrides: &BTreeMap<String, Vec<String>>) -> Result<Keymap, String> {
+        let mut map = Keymap::default();
+        for (name, keys) in overrides {
+            let Some((action, ..)) = ACTIONS.iter().find(|(_, n, _, _)| n == name) else {
+                let known: Vec<&str> = ACTIONS.iter().map(|a| a.1).collect();
+                return Err(format!(
+                    "unknown action {name:?} in [keys] (known: {})",
+                    known.join(", ")
+                ));
+            };
+            for k in keys {
+                parse_key(k)?;
+            }
+            map.bindings.insert(*action, keys.clone());
+        }
+        let mut seen: BTreeMap<String, Action> = BTreeMap::new();
+        for (action, keys) in &map.bindings {
+            for k in keys {
+                if let Some(other) = seen.insert(k.clone(), *action) {
+                    return Err(format!(
+                        "key {k:?} is bound to both {} and {}",
+                        name_of(other),
+                        name_of(*action)
+                    ));
+                }
+            }
+        }
+        Ok(map)
+    }
+
+    /// The action of a key press, outside the text-input overlays.
+    pub fn action(&self, key: &KeyEvent) -> Option<Action> {
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        if ctrl && key.code == KeyCode::Char('c') {
+            return Some(Action::Quit);
+        }
+        self.bindings.iter().find_map(|(action, keys)| {
+            keys.iter()
+                .filter_map(|k| parse_key(k).ok())
+                .any(|k| k.code == key.code && k.ctrl == ctrl)
+                .then_some(*action)
+        })
+    }
+
+    /// (keys, help text, action) in help order.
+    pub fn help(&self) -> Vec<(String, &'static str, Action)> {
+        ACTIONS
+            .iter()
+            .map(|(a, _, text, _)| (self.bindings[a].join(" "), *text, *a))
+            .collect()
+    }
+}
+
+fn name_of(action: Action) -> &'static str {
+    ACTIONS
+        .iter()
+        .find(|(a, ..)| *a == action)
+        .map_or("?", |(_, n, _, _)| n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn press(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
     #[test]
-    fn every_help_line_names_a_key_that_maps_to_its_action() {
-        for (keys, _, action) in BINDINGS {
-            let first = keys.split(' ').next().unwrap();
-            let code = match first {
-                "↑" => KeyCode::Up,
-                "↓" => KeyCode::Down,
-                "PgUp" => KeyCode::PageUp,
-                "PgDn" => KeyCode::PageDown,
-                "Tab" => KeyCode::Tab,
-                "Esc" => KeyCode::Esc,
-                "space" => KeyCode::Char(' '),
-                "Ctrl-r" => {
-                    let k = KeyEvent::new(KeyCode::Char('r'), KeyModifiers::CONTROL);
-                    assert_eq!(action_for(&k), Some(*action));
-                    continue;
-                }
-                s => KeyCode::Char(s.chars().next().unwrap()),
-            };
-            let found = action_for(&KeyEvent::new(code, KeyModifiers::NONE));
-            // "+ -" documents both directions under one line.
-            if *action == Action::Slower {
-                assert!(matches!(found, Some(Action::Slower | Action::Faster)));
-            } else {
-                assert_eq!(found, Some(*action), "{keys}");
+    fn every_default_key_parses_and_maps_to_its_action() {
+        let map = Keymap::default();
+        for (action, _, _, keys) in ACTIONS {
+            for k in *keys {
+                let key = parse_key(k).unwrap();
+                let mods = if key.ctrl {
+                    KeyModifiers::CONTROL
+                } else {
+                    KeyModifiers::NONE
+                };
+                assert_eq!(
+                    map.action(&KeyEvent::new(key.code, mods)),
+                    Some(*action),
+                    "{k}"
+                );
             }
         }
+        assert_eq!(Keymap::with_overrides(&BTreeMap::new()), Ok(map));
+    }
+
+    #[test]
+    fn overrides_replace_a_binding_and_conflicts_are_refused() {
+        let mut o = BTreeMap::new();
+        o.insert(
+            "refresh".to_string(),
+            vec!["F5".to_string(), "x".to_string()],
+        );
+        let map = Keymap::with_overrides(&o).unwrap();
+        assert_eq!(map.action(&press(KeyCode::F(5))), Some(Action::Refresh));
+        assert_eq!(map.action(&press(KeyCode::Char('r'))), None);
+        o.insert("quit".to_string(), vec!["x".to_string()]);
+        let e = Keymap::with_overrides(&o).unwrap_err();
+        assert!(e.contains("\"x\" is bound to both"), "{e}");
+        let mut bad = BTreeMap::new();
+        bad.insert("fly".to_string(), vec!["f".to_string()]);
+        assert!(
+            Keymap::with_overrides(&bad)
+                .unwrap_err()
+                .starts_with("unknown action")
+        );
+        let mut bad_key = BTreeMap::new();
+        bad_key.insert("quit".to_string(), vec!["Hyper-q".to_string()]);
+        assert!(Keymap::with_overrides(&bad_key).is_err());
+    }
+
+    #[test]
+    fn ctrl_c_always_quits() {
+        let mut o = BTreeMap::new();
+        o.insert("quit".to_string(), vec!["Q".to_string()]);
+        let map = Keymap::with_overrides(&o).unwrap();
+        assert_eq!(
+            map.action(&KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+            Some(Action::Quit)
+        );
     }
 }

@@ -29,6 +29,7 @@ pub struct ConsoleOptions {
     pub ledger: Ledger,
     /// Refreshes at the same time.
     pub jobs: usize,
+    pub keymap: super::keymap::Keymap,
 }
 
 /// The one monitoring session (with the pulse prepared on it), reopened after it is lost.

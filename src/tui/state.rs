@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use super::keymap::Keymap;
 use crate::catalog::pulse::Fingerprint;
 use crate::catalog::{MatView, MvStatus, ServerFacts};
 use crate::ledger::{MemoryLog, RefreshRecord};
@@ -151,6 +152,7 @@ pub struct State {
     /// Polls failed in a row: the pause before the next one grows with it.
     pub poll_failures: u32,
     pub read_only: bool,
+    pub keymap: Keymap,
     /// The clock, as the last tick brought it: `update` and `render` never read one.
     pub now: DateTime<Utc>,
     /// A one-line message at the bottom (results, refusals, errors).
@@ -195,6 +197,7 @@ impl State {
             health: Health::Connecting,
             poll_failures: 0,
             read_only,
+            keymap: Keymap::default(),
             now,
             message: None,
             detail_scroll: 0,

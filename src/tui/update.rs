@@ -7,7 +7,7 @@ use std::time::Duration;
 use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use tui_input::backend::crossterm::EventHandler;
 
-use super::keymap::{Action, action_for, changes_database};
+use super::keymap::{Action, changes_database};
 use super::msg::{Effect, Msg};
 use super::state::{Column, Health, JobView, Overlay, Pane, PendingAction, State};
 use crate::catalog::MvStatus;
@@ -301,7 +301,7 @@ fn key_pressed(state: &mut State, key: KeyEvent) -> Vec<Effect> {
                 }
             }
         }
-        Overlay::None => match action_for(&key) {
+        Overlay::None => match state.keymap.action(&key) {
             Some(action) => act(state, action),
             None => Vec::new(),
         },

@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::Theme;
-use crate::tui::keymap::{BINDINGS, changes_database};
+use crate::tui::keymap::changes_database;
 use crate::tui::state::{Overlay, State};
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
@@ -31,24 +31,40 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
 }
 
 fn help(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
-    let lines: Vec<Line> = BINDINGS
-        .iter()
+    let lines: Vec<Line> = state
+        .keymap
+        .help()
+        .into_iter()
         .filter(|(_, _, action)| !(state.read_only && changes_database(*action)))
         .map(|(keys, what, _)| {
             Line::from(vec![
-                Span::styled(format!("{keys:>8}  "), theme.header()),
-                Span::raw(*what),
+                Span::styled(format!("{keys:>9}  "), theme.header()),
+                Span::raw(what),
             ])
         })
         .collect();
-    let height = lines.len() as u16 + 2;
-    let popup = centred(area, 72, height);
-    frame.render_widget(Clear, popup);
     let block = Block::default()
         .borders(Borders::ALL)
         .title(" keys (any key closes) ")
         .border_style(theme.focused_border());
-    frame.render_widget(Paragraph::new(lines).block(block), popup);
+    // Too short for one column: two, side by side.
+    let columns = if lines.len() as u16 + 2 > area.height {
+        2
+    } else {
+        1
+    };
+    let rows = lines.len().div_ceil(columns) as u16;
+    let popup = centred(area, 80 * columns as u16, rows + 2);
+    frame.render_widget(Clear, popup);
+    let inner = block.inner(popup);
+    frame.render_widget(block, popup);
+    let halves =
+        Layout::horizontal(vec![Constraint::Ratio(1, columns as u32); columns]).split(inner);
+    let mut lines = lines.into_iter();
+    for half in halves.iter() {
+        let part: Vec<Line> = lines.by_ref().take(rows as usize).collect();
+        frame.render_widget(Paragraph::new(part), *half);
+    }
 }
 
 fn centred(area: Rect, width: u16, height: u16) -> Rect {
