@@ -322,3 +322,39 @@ async fn a_queued_access_exclusive_lock_is_not_waited_for_either() {
         .unwrap()
         .expect("the refresh goes through once the reader is done");
 }
+
+#[tokio::test]
+async fn indexes_say_which_one_makes_concurrently_possible_and_why_others_do_not() {
+    let (_db, s) = setup("indexes").await;
+    let inv = inventory(&s).await;
+    let reasons = |name: &str| {
+        let oid = by_name(&inv, name).oid;
+        let client = &s.client;
+        async move {
+            mvtop::catalog::indexes::indexes_of(client, oid)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|i| (i.name, i.not_concurrent_because))
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        reasons("rpt.mv_region").await,
+        [("mv_region_uk".to_string(), None)]
+    );
+    assert_eq!(
+        reasons("rpt.mv_top").await,
+        [(
+            "mv_top_partial".to_string(),
+            Some("partial (has a WHERE clause)".to_string())
+        )]
+    );
+    assert_eq!(
+        reasons("rpt.mv_expr").await,
+        [(
+            "mv_expr_uk".to_string(),
+            Some("on an expression".to_string())
+        )]
+    );
+}

@@ -2,6 +2,7 @@
 
 pub mod graph;
 pub mod ident;
+pub mod indexes;
 pub mod inventory;
 pub mod names;
 pub mod pulse;

@@ -4,8 +4,17 @@ use chrono::{DateTime, Utc};
 use ratatui::crossterm::event::KeyEvent;
 
 use crate::catalog::Inventory;
+use crate::catalog::indexes::MvIndex;
 use crate::catalog::pulse::Pulse;
 use crate::ledger::RefreshRecord;
+
+/// What the detail pane reads for the selected MV only.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DetailData {
+    /// Newest first.
+    pub runs: Vec<RefreshRecord>,
+    pub indexes: Vec<MvIndex>,
+}
 use crate::refresh::{JobEvent, JobId, JobSpec};
 
 #[derive(Debug, Clone)]
@@ -25,10 +34,10 @@ pub enum Msg {
         generation: u64,
         result: Result<Pulse, String>,
     },
-    /// The recorded runs of one MV, for the detail pane.
-    History {
+    /// The recorded runs and the indexes of one MV, for the detail pane.
+    Detail {
         oid: u32,
-        result: Result<Vec<RefreshRecord>, String>,
+        result: Result<DetailData, String>,
     },
     /// A refresh job changed state.
     Job(JobEvent),
@@ -44,9 +53,11 @@ pub enum Effect {
     Pulse {
         generation: u64,
     },
-    /// Read the ledger's last runs of this MV; the answer comes back as `Msg::History`.
-    FetchHistory {
+    /// Read this MV's indexes and (from the ledger, when there is one) its last runs; the
+    /// answer comes back as `Msg::Detail`.
+    FetchDetail {
         oid: u32,
+        ledger: bool,
     },
     StartRefresh(JobSpec),
     /// `JobId`s are the executor's; it ignores unknown ones.

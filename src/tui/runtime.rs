@@ -10,7 +10,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{Mutex, mpsc};
 use tokio_postgres::Statement;
 
-use super::msg::{Effect, Msg};
+use super::msg::{DetailData, Effect, Msg};
 use super::state::State;
 use super::terminal::{TerminalGuard, copy_to_clipboard};
 use super::ui::{Theme, render};
@@ -111,25 +111,20 @@ pub async fn run(
                         results_tx.clone(),
                     ));
                 }
-                Effect::FetchHistory { oid } => {
+                Effect::FetchDetail {
+                    oid,
+                    ledger: with_ledger,
+                } => {
                     let (connector, monitor, ledger) =
                         (connector.clone(), monitor.clone(), options.ledger.clone());
                     let results = results_tx.clone();
                     tokio::spawn(async move {
                         let mut slot = monitor.lock().await;
-                        let filter = HistoryFilter {
-                            mv_oid: Some(oid),
-                            since: None,
-                            limit: Some(30),
-                        };
                         let result = match session(&connector, &mut slot).await {
-                            Ok((s, _)) => ledger
-                                .history(&s.client, &filter)
-                                .await
-                                .map_err(|e| crate::pgconn::one_line(&e)),
+                            Ok((s, _)) => read_detail(&s.client, &ledger, oid, with_ledger).await,
                             Err(e) => Err(e),
                         };
-                        let _ = results.send(Msg::History { oid, result }).await;
+                        let _ = results.send(Msg::Detail { oid, result }).await;
                     });
                 }
                 Effect::StartRefresh(spec) => {
@@ -145,6 +140,29 @@ pub async fn run(
     }
     drop(guard);
     Ok(())
+}
+
+async fn read_detail(
+    client: &tokio_postgres::Client,
+    ledger: &Ledger,
+    oid: u32,
+    with_ledger: bool,
+) -> Result<DetailData, String> {
+    let line = |e: tokio_postgres::Error| crate::pgconn::one_line(&e);
+    let indexes = crate::catalog::indexes::indexes_of(client, oid)
+        .await
+        .map_err(line)?;
+    let runs = if with_ledger {
+        let filter = HistoryFilter {
+            mv_oid: Some(oid),
+            since: None,
+            limit: Some(30),
+        };
+        ledger.history(client, &filter).await.map_err(line)?
+    } else {
+        Vec::new()
+    };
+    Ok(DetailData { runs, indexes })
 }
 
 /// The monitoring session, opened (and the pulse prepared) when there is none.

@@ -6,9 +6,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::keymap::Keymap;
+use super::msg::DetailData;
 use crate::catalog::pulse::Fingerprint;
 use crate::catalog::{MatView, MvStatus, ServerFacts};
-use crate::ledger::{MemoryLog, RefreshRecord};
+use crate::ledger::MemoryLog;
 use crate::refresh::plan::PlanRun;
 use crate::refresh::{JobId, JobSpec, JobState};
 
@@ -158,10 +159,10 @@ pub struct State {
     /// A one-line message at the bottom (results, refusals, errors).
     pub message: Option<String>,
     pub detail_scroll: u16,
-    /// The ledger's last runs of one MV (newest first), for the detail pane.
-    pub history: Option<(u32, Vec<RefreshRecord>)>,
-    /// The MV whose history is being read.
-    pub history_in_flight: Option<u32>,
+    /// What the detail pane read for one MV.
+    pub detail: Option<(u32, DetailData)>,
+    /// The MV whose detail is being read.
+    pub detail_in_flight: Option<u32>,
     pub quit: bool,
 }
 
@@ -201,8 +202,8 @@ impl State {
             now,
             message: None,
             detail_scroll: 0,
-            history: None,
-            history_in_flight: None,
+            detail: None,
+            detail_in_flight: None,
             quit: false,
         }
     }

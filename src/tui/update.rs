@@ -31,14 +31,14 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Tick(now) => {
             state.now = now;
             let mut effects = poll_if_due(state);
-            effects.extend(history_if_wanted(state));
+            effects.extend(detail_if_wanted(state));
             effects
         }
-        Msg::History { oid, result } => {
-            state.history_in_flight = None;
+        Msg::Detail { oid, result } => {
+            state.detail_in_flight = None;
             match result {
-                Ok(runs) => state.history = Some((oid, runs)),
-                Err(e) => state.message = Some(format!("history: {e}")),
+                Ok(detail) => state.detail = Some((oid, detail)),
+                Err(e) => state.message = Some(format!("detail: {e}")),
             }
             Vec::new()
         }
@@ -50,18 +50,23 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
     }
 }
 
-/// The selected MV's runs, read once the selection rested for a tick (not on every move).
-fn history_if_wanted(state: &mut State) -> Vec<Effect> {
+/// The selected MV's detail, read once the selection rested for a tick (not on every move).
+fn detail_if_wanted(state: &mut State) -> Vec<Effect> {
     let Some(oid) = state.selected else {
         return Vec::new();
     };
-    let ledger = state.facts.as_ref().is_some_and(|f| f.ledger_installed);
-    let have = state.history.as_ref().is_some_and(|(h, _)| *h == oid);
-    if !ledger || have || state.history_in_flight.is_some() {
+    let Some(facts) = &state.facts else {
+        return Vec::new();
+    };
+    let have = state.detail.as_ref().is_some_and(|(d, _)| *d == oid);
+    if have || state.detail_in_flight.is_some() {
         return Vec::new();
     }
-    state.history_in_flight = Some(oid);
-    vec![Effect::FetchHistory { oid }]
+    state.detail_in_flight = Some(oid);
+    vec![Effect::FetchDetail {
+        oid,
+        ledger: facts.ledger_installed,
+    }]
 }
 
 fn poll_if_due(state: &mut State) -> Vec<Effect> {
@@ -241,11 +246,11 @@ fn job_changed(state: &mut State, event: crate::refresh::JobEvent) -> Vec<Effect
         }
         state.plans.retain(|run| !run.is_done());
         if state
-            .history
+            .detail
             .as_ref()
             .is_some_and(|(oid, _)| *oid == event.spec.target.oid)
         {
-            state.history = None;
+            state.detail = None;
         }
         // The new figures (duration, last refresh) are in the next poll: make it now.
         state.last_poll_at = None;

@@ -24,7 +24,7 @@ fn typed(s: &mut super::state::State, text: &str) {
 fn tick(s: &mut super::state::State, at: chrono::DateTime<chrono::Utc>) -> Vec<Effect> {
     update(s, Msg::Tick(at))
         .into_iter()
-        .filter(|e| !matches!(e, Effect::FetchHistory { .. }))
+        .filter(|e| !matches!(e, Effect::FetchDetail { .. }))
         .collect()
 }
 
@@ -371,29 +371,33 @@ fn the_pulse_shows_activity_and_a_moved_fingerprint_reads_everything_again() {
 }
 
 #[test]
-fn the_selected_mvs_history_is_read_once_it_rests() {
+fn the_selected_mvs_detail_is_read_once_it_rests() {
     let mut s = fixture::state();
     let t = fixture::now() + chrono::Duration::seconds(1);
     let effects = update(&mut s, Msg::Tick(t));
     assert!(
-        effects.contains(&Effect::FetchHistory { oid: 3 }),
+        effects.contains(&Effect::FetchDetail {
+            oid: 3,
+            ledger: true
+        }),
         "{effects:?}"
     );
     let again = update(&mut s, Msg::Tick(t + chrono::Duration::milliseconds(500)));
     assert!(
         !again
             .iter()
-            .any(|e| matches!(e, Effect::FetchHistory { .. })),
+            .any(|e| matches!(e, Effect::FetchDetail { .. })),
         "one in flight"
     );
+    let detail = super::msg::DetailData::default();
     update(
         &mut s,
-        Msg::History {
+        Msg::Detail {
             oid: 3,
-            result: Ok(vec![]),
+            result: Ok(detail.clone()),
         },
     );
-    assert_eq!(s.history, Some((3, vec![])));
+    assert_eq!(s.detail, Some((3, detail)));
 }
 
 #[test]

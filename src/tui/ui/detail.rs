@@ -99,6 +99,7 @@ fn detail_lines<'a>(state: &State, v: &'a MatView, theme: &Theme) -> Vec<Line<'a
             theme,
         ),
     ];
+    lines.extend(index_lines(state, v, theme));
     lines.push(field("refreshes", refresh_summary(state, v), theme));
     lines.extend(recent_runs(state, v, theme));
     if let Some(e) = &v.last_refresh_error {
@@ -181,8 +182,9 @@ struct PastRun<'a> {
 /// A sparkline of the durations (oldest to newest) and the last runs, from the ledger, or
 /// from this process's own runs without one.
 fn recent_runs<'a>(state: &State, v: &MatView, theme: &Theme) -> Vec<Line<'a>> {
-    let runs: Vec<PastRun> = match &state.history {
-        Some((oid, runs)) if *oid == v.oid => runs
+    let runs: Vec<PastRun> = match &state.detail {
+        Some((oid, detail)) if *oid == v.oid && !detail.runs.is_empty() => detail
+            .runs
             .iter()
             .map(|r| PastRun {
                 at: r.finished_at.unwrap_or(r.started_at),
@@ -245,4 +247,34 @@ fn sparkline(values: &[f64]) -> String {
             }
         })
         .collect()
+}
+
+/// The MV's indexes: the one that makes CONCURRENTLY possible, and why the others do not.
+fn index_lines<'a>(state: &State, v: &MatView, theme: &Theme) -> Vec<Line<'a>> {
+    let Some((_, detail)) = state.detail.as_ref().filter(|(oid, _)| *oid == v.oid) else {
+        return Vec::new();
+    };
+    if detail.indexes.is_empty() {
+        return vec![field("indexes", "none".into(), theme)];
+    }
+    let mut lines = vec![Line::from(Span::styled("indexes:", theme.header()))];
+    for ix in &detail.indexes {
+        let (mark, why, style) = match &ix.not_concurrent_because {
+            None => ("◆", "makes CONCURRENTLY possible".to_string(), theme.ok()),
+            Some(why) if ix.unique => ("·", format!("unique, but {why}"), theme.warn()),
+            Some(_) => ("·", String::new(), theme.dim()),
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!("  {mark} {}", ix.name), style),
+            Span::styled(
+                if why.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({why})")
+                },
+                style,
+            ),
+        ]));
+    }
+    lines
 }

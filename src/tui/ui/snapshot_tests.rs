@@ -96,7 +96,7 @@ fn failed_status_is_red_unless_no_color() {
 }
 
 #[test]
-fn detail_with_refresh_history() {
+fn detail_with_indexes_and_refresh_history() {
     let mut s = fixture::state();
     let run =
         |minutes: i64, ms: f64, outcome: &str, error: Option<&str>| crate::ledger::RefreshRecord {
@@ -118,14 +118,31 @@ fn detail_with_refresh_history() {
             backend_pid: Some(1),
             client_application: None,
         };
-    s.history = Some((
+    let index = |name: &str, unique: bool, why: Option<&str>| crate::catalog::indexes::MvIndex {
+        name: name.into(),
+        definition: String::new(),
+        unique,
+        not_concurrent_because: why.map(str::to_string),
+    };
+    s.detail = Some((
         3,
-        vec![
-            run(1, 30.0, "failed", Some("division by zero")),
-            run(10, 120.0, "ok", None),
-            run(20, 60.0, "ok", None),
-            run(30, 240.0, "ok", None),
-        ],
+        crate::tui::msg::DetailData {
+            runs: vec![
+                run(1, 30.0, "failed", Some("division by zero")),
+                run(10, 120.0, "ok", None),
+                run(20, 60.0, "ok", None),
+                run(30, 240.0, "ok", None),
+            ],
+            indexes: vec![
+                index("builds_by_project_key", true, None),
+                index(
+                    "builds_by_project_recent",
+                    true,
+                    Some("partial (has a WHERE clause)"),
+                ),
+                index("builds_by_project_at", false, Some("not unique")),
+            ],
+        },
     ));
     let t = draw(&s, 120, 40, Theme::new(true));
     insta::assert_snapshot!(t.backend());
