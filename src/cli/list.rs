@@ -20,16 +20,6 @@ pub struct ListArgs {
     pub pattern: Option<String>,
 }
 
-impl Default for ListArgs {
-    fn default() -> Self {
-        ListArgs {
-            format: Format::Table,
-            schema: None,
-            pattern: None,
-        }
-    }
-}
-
 pub async fn run(conn: &ConnArgs, ledger: &Ledger, args: &ListArgs) -> Result<(), Failure> {
     let connector = conn.connector()?;
     let session = monitoring_session(&connector).await?;

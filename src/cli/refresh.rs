@@ -151,10 +151,7 @@ pub async fn run(conn: &ConnArgs, ledger: &Ledger, args: &RefreshArgs) -> Result
                 }
                 PlanStep::Skip { spec, because } => {
                     let oid = spec.target.oid;
-                    let why = format!(
-                        "skipped: {} did not refresh",
-                        by_oid[&because].qualified_name
-                    );
+                    let why = format!("{} did not refresh", by_oid[&because].qualified_name);
                     let line = result_line(by_oid[&oid], step_of[&oid], spec.mode, skipped(why));
                     emit(args.format, &line);
                     results.push(line);
@@ -197,7 +194,7 @@ pub async fn run(conn: &ConnArgs, ledger: &Ledger, args: &RefreshArgs) -> Result
 
 fn skipped(why: String) -> Outcome {
     Outcome {
-        kind: OutcomeKind::Refused,
+        kind: OutcomeKind::Skipped,
         duration_ms: None,
         attempts: 0,
         error: Some(why),

@@ -99,6 +99,8 @@ pub enum OutcomeKind {
     TimedOut,
     /// Nothing ran: another process refreshes it, a standby, not the owner, dropped.
     Refused,
+    /// Nothing ran: an MV it reads did not refresh (in a cascade).
+    Skipped,
 }
 
 impl OutcomeKind {
@@ -109,6 +111,7 @@ impl OutcomeKind {
             OutcomeKind::Cancelled => "cancelled",
             OutcomeKind::TimedOut => "timed_out",
             OutcomeKind::Refused => "refused",
+            OutcomeKind::Skipped => "skipped",
         }
     }
 }
