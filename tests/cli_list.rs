@@ -62,8 +62,7 @@ fn stdout(o: &Output) -> String {
 async fn json_has_every_contracted_field_with_the_right_types() {
     let db = db("json").await;
     let o = run(&db, &["--format", "json"]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let json = common::json_of(&o);
     let views = json.as_array().unwrap();
     assert_eq!(views.len(), 3);
     for v in views {
@@ -102,7 +101,7 @@ async fn json_has_every_contracted_field_with_the_right_types() {
 async fn pattern_and_schema_filter() {
     let db = db("pattern").await;
     let o = run(&db, &["--format", "json", "*_daily"]);
-    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let json = common::json_of(&o);
     let names: Vec<&str> = json
         .as_array()
         .unwrap()
@@ -111,7 +110,7 @@ async fn pattern_and_schema_filter() {
         .collect();
     assert_eq!(names, ["stats_daily"]);
     let o = run(&db, &["--format", "json", "--schema", "Reporting"]);
-    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let json = common::json_of(&o);
     assert_eq!(json.as_array().unwrap().len(), 1);
     let o = run(&db, &["rpt.builds_*"]);
     assert!(stdout(&o).contains("builds_hourly") && !stdout(&o).contains("stats_daily"));

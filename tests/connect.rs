@@ -75,14 +75,7 @@ fn stderr(o: &Output) -> String {
 }
 
 fn assert_listed(o: &Output) {
-    assert!(
-        o.status.success(),
-        "exit {:?}: {}",
-        o.status.code(),
-        stderr(o)
-    );
-    let json: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
-    assert!(json.is_array());
+    assert!(common::json_of(o).is_array());
 }
 
 fn assert_one_line_failure(o: &Output, code: i32, needle: &str) {

@@ -229,12 +229,7 @@ async fn history_from_the_command_line() {
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let runs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let runs = common::json_of(&out);
     let runs = runs.as_array().unwrap();
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0]["name"], "Sales by Region");
@@ -258,7 +253,7 @@ async fn history_from_the_command_line() {
         .args(["list", "--format", "json", "by_v"])
         .output()
         .unwrap();
-    let list: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    let list = common::json_of(&list);
     assert_eq!(list[0]["refresh_stats_source"], "ledger");
     let removed = common::mvtop(&db).arg("uninstall").output().unwrap();
     assert!(String::from_utf8_lossy(&removed.stdout).contains("removed the mvtop ledger"));

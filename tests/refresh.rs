@@ -325,12 +325,7 @@ async fn cascade_down_through_a_view_from_the_command_line() {
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let lines: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let lines = common::json_of(&out);
     let order: Vec<(&str, i64)> = lines
         .as_array()
         .unwrap()

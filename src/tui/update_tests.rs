@@ -28,6 +28,24 @@ fn tick(s: &mut super::state::State, at: chrono::DateTime<chrono::Utc>) -> Vec<E
         .collect()
 }
 
+/// A job of `spec` ended with `outcome`.
+fn finished(
+    s: &mut super::state::State,
+    id: u64,
+    spec: &crate::refresh::JobSpec,
+    outcome: Outcome,
+) -> Vec<Effect> {
+    let state = JobState::Finished(outcome);
+    update(
+        s,
+        Msg::Job(JobEvent {
+            id,
+            spec: Arc::new(spec.clone()),
+            state,
+        }),
+    )
+}
+
 fn names(s: &super::state::State) -> Vec<String> {
     s.visible.iter().map(|&i| s.views[i].name.clone()).collect()
 }
@@ -207,14 +225,7 @@ fn refresh_starts_a_job_and_a_second_one_is_refused() {
         error: None,
         recorded: Recorded::Memory,
     };
-    let after = update(
-        &mut s,
-        Msg::Job(JobEvent {
-            id: 7,
-            spec: Arc::new(spec.clone()),
-            state: JobState::Finished(done),
-        }),
-    );
+    let after = finished(&mut s, 7, spec, done);
     assert_eq!(
         after,
         [Effect::FetchInventory { generation: 2 }],
@@ -268,14 +279,7 @@ fn cascade_refresh_runs_upstream_first_then_the_rest() {
         error: None,
         recorded: Recorded::Ledger,
     };
-    let effects = update(
-        &mut s,
-        Msg::Job(JobEvent {
-            id: 1,
-            spec: Arc::new(first.clone()),
-            state: JobState::Finished(ok),
-        }),
-    );
+    let effects = finished(&mut s, 1, first, ok);
     assert!(
         effects
             .iter()

@@ -64,6 +64,17 @@ pub async fn fresh_db(tag: &str) -> (String, Session) {
     (name.clone(), session(&name).await)
 }
 
+/// The JSON a successful mvtop run printed; a failed run fails the test with its stderr.
+pub fn json_of(out: &std::process::Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON on stdout")
+}
+
 /// The mvtop binary, pointed at `db` on the shared cluster with `-d`.
 pub fn mvtop(db: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_mvtop"));
