@@ -11,4 +11,5 @@ pub mod format;
 pub mod ledger;
 pub mod pgconn;
 pub mod refresh;
+pub mod schedule;
 pub mod tui;

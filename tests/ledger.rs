@@ -5,7 +5,7 @@
 mod common;
 
 use mvtop::catalog::{FetchOptions, Inventory, StatsSource};
-use mvtop::ledger::{EventTriggers, HistoryFilter, Ledger, Retention};
+use mvtop::ledger::{EventTriggers, HistoryFilter, LATEST_VERSION, Ledger, Retention};
 use mvtop::pgconn::{Session, SessionSettings};
 
 const FIXTURE: &str = r#"
@@ -36,18 +36,25 @@ async fn install_is_versioned_and_idempotent_and_uninstall_removes_it_all() {
     assert_eq!(ledger.installed_version(&s.client).await.unwrap(), None);
     let first = ledger.install(&mut s.client, KEEP).await.unwrap();
     assert_eq!(first.from_version, None);
-    assert_eq!(first.to_version, 1);
+    assert_eq!(first.to_version, LATEST_VERSION);
     assert_eq!(first.event_triggers, EventTriggers::Installed);
     let again = ledger.install(&mut s.client, KEEP).await.unwrap();
-    assert_eq!(again.from_version, Some(1));
-    assert_eq!(ledger.installed_version(&s.client).await.unwrap(), Some(1));
+    assert_eq!(again.from_version, Some(LATEST_VERSION));
+    assert_eq!(
+        ledger.installed_version(&s.client).await.unwrap(),
+        Some(LATEST_VERSION)
+    );
     let versions: i64 = s
         .client
         .query_one("SELECT count(*) FROM mvtop.version", &[])
         .await
         .unwrap()
         .get(0);
-    assert_eq!(versions, 1, "a second install applies nothing");
+    assert_eq!(
+        versions,
+        i64::from(LATEST_VERSION),
+        "a second install applies nothing"
+    );
 
     assert!(ledger.uninstall(&mut s.client).await.unwrap());
     let left: i64 = s
@@ -157,7 +164,7 @@ async fn a_role_that_may_not_create_event_triggers_gets_the_rest() {
             .installed_version(&owner.client)
             .await
             .unwrap(),
-        Some(1)
+        Some(LATEST_VERSION)
     );
 }
 

@@ -33,6 +33,15 @@ ups AS (              -- upstream MVs, direct or through views; the MV itself me
   FROM reach r JOIN pg_class u ON u.oid = r.dep AND u.relkind = 'm'
   GROUP BY r.mv
 ),
+bases AS (            -- tables it reads, directly or through plain views; a partitioned
+                      -- table's writes are counted on its leaf partitions
+  SELECT r.mv, array_agg(DISTINCT coalesce(pt.relid, r.dep)) AS base_oids
+  FROM reach r
+  JOIN pg_class t ON t.oid = r.dep AND t.relkind IN ('r', 'p')
+  LEFT JOIN LATERAL (SELECT relid FROM pg_partition_tree(r.dep)
+                     WHERE isleaf AND t.relkind = 'p') pt ON true
+  GROUP BY r.mv
+),
 deps AS (
   SELECT e.relid,
          array_agg(format('%I.%I', n.nspname, c.relname) ORDER BY n.nspname, c.relname) AS direct_deps
@@ -93,11 +102,13 @@ SELECT mv.oid,
        u.upstream_oids,
        rf.pids                               AS refreshing_pids,
        coalesce(h.n, 0)::int8                AS lock_holders,
+       b.base_oids,
        CASE WHEN current_setting('track_commit_timestamp') = 'on'
             THEN pg_xact_commit_timestamp(mv.xmin) END AS committed_at
 FROM mv
 JOIN pg_namespace n  ON n.oid = mv.relnamespace
 LEFT JOIN ups u      ON u.mv = mv.oid
+LEFT JOIN bases b    ON b.mv = mv.oid
 LEFT JOIN deps d     ON d.relid = mv.oid
 LEFT JOIN funcs f    ON f.relid = mv.oid
 LEFT JOIN ukeys uk   ON uk.indrelid = mv.oid

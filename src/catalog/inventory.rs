@@ -12,6 +12,8 @@ use tokio_postgres::types::ToSql;
 use super::graph;
 use super::ident::quote_ident;
 use super::server::{PssAvailability, ServerFacts};
+use super::status::{MvStatus, StatusInput, status};
+use super::writes::{TableWrites, table_writes, writes_of};
 use crate::ledger::{Ledger, LedgerStats, MemoryLog};
 use crate::pgconn::Session;
 
@@ -28,31 +30,6 @@ pub enum StatsSource {
     Session,
     PgStatStatements,
     CommitTimestamp,
-}
-
-/// What the MV's state is, as far as this source of information can tell.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MvStatus {
-    /// Created or refreshed `WITH NO DATA`: reading it is an error.
-    NeverPopulated,
-    /// A REFRESH of it is running now.
-    Refreshing,
-    /// Populated; whether its base tables changed since is not known from the catalog alone.
-    Populated,
-    /// Its latest recorded refresh failed or timed out.
-    Failed,
-}
-
-impl MvStatus {
-    pub fn label(self) -> &'static str {
-        match self {
-            MvStatus::NeverPopulated => "never populated",
-            MvStatus::Refreshing => "refreshing",
-            MvStatus::Populated => "populated",
-            MvStatus::Failed => "failed",
-        }
-    }
 }
 
 /// One materialized view. Field names are the JSON contract of `mvtop list`: later work
@@ -100,12 +77,20 @@ pub struct MatView {
     pub last_refresh_error: Option<String>,
     pub refresh_stats_source: Option<StatsSource>,
     pub status: MvStatus,
+    /// Rows written to its base tables (read directly or through views) since statistics
+    /// were reset; compared with `base_writes_at_refresh` for fresh / stale.
+    pub base_writes: Option<i64>,
+    /// The same counters when its last successful refresh began (ledger, mvtop's runs).
+    pub base_writes_at_refresh: Option<i64>,
     /// Null while it, or a relation it reads, is under an ACCESS EXCLUSIVE lock: reading the
     /// definition locks them all and would wait.
     pub definition: Option<String>,
     pub definition_skipped_locked: bool,
     #[serde(skip)]
     pub upstream_oids: Vec<u32>,
+    /// The tables whose writes make it stale (leaf partitions for partitioned tables).
+    #[serde(skip)]
+    pub base_tables: Vec<u32>,
 }
 
 /// What to fetch beyond the catalog facts, and how.
@@ -183,9 +168,12 @@ impl MatView {
             last_refresh_error: None,
             refresh_stats_source: None,
             status: MvStatus::Populated,
+            base_writes: None,
+            base_writes_at_refresh: None,
             definition: None,
             definition_skipped_locked: false,
             upstream_oids: Vec::new(),
+            base_tables: Vec::new(),
         }
     }
 }
@@ -272,6 +260,14 @@ impl Inventory {
                 ));
                 HashMap::new()
             }
+            None if facts.ledger_outdated => {
+                hints.push(format!(
+                    "the refresh ledger in schema {} is of an older version: `mvtop install` \
+                     upgrades it",
+                    with.ledger.schema()
+                ));
+                HashMap::new()
+            }
             None => {
                 hints.push(format!(
                     "no refresh ledger in schema {}: `mvtop install` keeps a refresh history \
@@ -307,6 +303,13 @@ impl Inventory {
             );
         }
         let mut views: Vec<MatView> = rows?.iter().map(from_row).collect();
+        let tables: Vec<u32> = {
+            let mut all: Vec<u32> = views.iter().flat_map(|v| v.base_tables.clone()).collect();
+            all.sort_unstable();
+            all.dedup();
+            all
+        };
+        let writes = table_writes(main, &tables).await?;
         for v in &mut views {
             // An MV created after the catalog query ran has no row there; one dropped since
             // keeps nulls here. Both are ordinary races, not errors.
@@ -328,8 +331,10 @@ impl Inventory {
                 }
                 (None, None) => {}
             }
+            v.base_writes = writes_of(&v.base_tables, &writes);
         }
         link_graph(&mut views);
+        settle_statuses(&mut views, &writes, &HashMap::new());
         Ok(Inventory {
             facts,
             views,
@@ -354,13 +359,47 @@ fn apply_ledger(v: &mut MatView, l: &LedgerStats, source: StatsSource) {
     v.last_refresh_outcome = Some(l.last_outcome.clone());
     v.last_refresh_error = l.last_error.clone();
     v.refresh_stats_source = Some(source);
+    v.base_writes_at_refresh = l.base_writes;
     if l.last_refresh.is_some() {
         v.last_refresh = l.last_refresh;
         v.last_refresh_source = Some(source);
     }
-    if matches!(l.last_outcome.as_str(), "failed" | "timed_out") && v.status != MvStatus::Refreshing
-    {
-        v.status = MvStatus::Failed;
+}
+
+/// Each MV's status from what is known of it now: `writes` the base tables' counters,
+/// `at_refresh_start` the counters when each running refresh was first seen.
+pub fn settle_statuses(
+    views: &mut [MatView],
+    writes: &TableWrites,
+    at_refresh_start: &HashMap<u32, i64>,
+) {
+    let refreshed: HashMap<u32, Option<DateTime<Utc>>> =
+        views.iter().map(|v| (v.oid, v.last_refresh)).collect();
+    for v in views.iter_mut() {
+        if !v.base_tables.is_empty() && !writes.is_empty() {
+            v.base_writes = writes_of(&v.base_tables, writes);
+        }
+        let upstream_newer = v.last_refresh.is_some_and(|own| {
+            v.upstream_oids.iter().filter(|o| **o != v.oid).any(|o| {
+                refreshed
+                    .get(o)
+                    .copied()
+                    .flatten()
+                    .is_some_and(|up| up > own)
+            })
+        });
+        v.status = status(&StatusInput {
+            populated: v.populated,
+            refreshing: !v.refreshing_pids.is_empty(),
+            last_failed: matches!(
+                v.last_refresh_outcome.as_deref(),
+                Some("failed" | "timed_out")
+            ),
+            writes_now: v.base_writes,
+            writes_at_refresh: v.base_writes_at_refresh,
+            writes_at_refresh_start: at_refresh_start.get(&v.oid).copied(),
+            upstream_newer,
+        });
     }
 }
 
@@ -478,13 +517,6 @@ fn from_row(r: &tokio_postgres::Row) -> MatView {
         .get::<_, Option<Vec<i32>>>("refreshing_pids")
         .unwrap_or_default();
     let last_refresh: Option<DateTime<Utc>> = r.get("committed_at");
-    let status = if !refreshing_pids.is_empty() {
-        MvStatus::Refreshing
-    } else if !populated {
-        MvStatus::NeverPopulated
-    } else {
-        MvStatus::Populated
-    };
     MatView {
         owner: r.get("owner"),
         populated,
@@ -505,7 +537,9 @@ fn from_row(r: &tokio_postgres::Row) -> MatView {
         lock_holders: r.get("lock_holders"),
         last_refresh_source: last_refresh.map(|_| StatsSource::CommitTimestamp),
         last_refresh,
-        status,
+        base_tables: r
+            .get::<_, Option<Vec<u32>>>("base_oids")
+            .unwrap_or_default(),
         upstream_oids: r
             .get::<_, Option<Vec<u32>>>("upstream_oids")
             .unwrap_or_default(),

@@ -7,9 +7,12 @@ pub mod inventory;
 pub mod names;
 pub mod pulse;
 pub mod server;
+pub mod status;
+pub mod writes;
 
-pub use inventory::{FetchOptions, Inventory, MatView, MvStatus, StatsSource};
+pub use inventory::{FetchOptions, Inventory, MatView, StatsSource};
 pub use server::ServerFacts;
+pub use status::MvStatus;
 
 /// Whether a schema of that exact name exists.
 pub async fn schema_exists(

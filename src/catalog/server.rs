@@ -24,8 +24,10 @@ pub struct ServerFacts {
     pub mv_count: i64,
     /// With `mv_count`, the fingerprint the console's pulse compares against.
     pub mv_xmin_sum: String,
-    /// The refresh ledger is installed in the schema asked about.
+    /// The refresh ledger, at the version this mvtop needs, is in the schema asked about.
     pub ledger_installed: bool,
+    /// A ledger of an older version is there: `mvtop install` upgrades it.
+    pub ledger_outdated: bool,
 }
 
 /// Whether pg_stat_statements can be used, or a one-line reason why not.
@@ -41,8 +43,10 @@ impl ServerFacts {
         ledger: &Ledger,
     ) -> Result<ServerFacts, tokio_postgres::Error> {
         let version_table = format!("{}.version", quote_ident(ledger.schema()));
+        // Only the latest migration makes this one.
+        let latest_table = format!("{}.schedule", quote_ident(ledger.schema()));
         let row = client
-            .query_one(SERVER_FACTS_SQL, &[&version_table])
+            .query_one(SERVER_FACTS_SQL, &[&version_table, &latest_table])
             .await?;
         Ok(ServerFacts {
             version_num: row.get("version_num"),
@@ -57,6 +61,7 @@ impl ServerFacts {
             mv_count: row.get("mv_count"),
             mv_xmin_sum: row.get("mv_xmin_sum"),
             ledger_installed: row.get("ledger_installed"),
+            ledger_outdated: row.get("ledger_outdated"),
         })
     }
 

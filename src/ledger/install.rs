@@ -7,7 +7,10 @@ use tokio_postgres::error::SqlState;
 use super::Ledger;
 
 /// Ordered migrations; the ledger's version is the last one applied.
-const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("../../assets/sql/ledger/001_init.sql"))];
+const MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("../../assets/sql/ledger/001_init.sql")),
+    (2, include_str!("../../assets/sql/ledger/002_schedules.sql")),
+];
 const EVENT_TRIGGERS_SQL: &str = include_str!("../../assets/sql/ledger/event_triggers.sql");
 const PRUNE_SQL: &str = include_str!("../../assets/sql/ledger/prune.sql");
 
@@ -160,7 +163,8 @@ impl Ledger {
             "DROP EVENT TRIGGER IF EXISTS {start};
              DROP EVENT TRIGGER IF EXISTS {end};
              DROP FUNCTION IF EXISTS {schema}.record_external_refresh();
-             DROP TABLE IF EXISTS {schema}.refresh_log, {schema}.settings, {schema}.version;",
+             DROP TABLE IF EXISTS {schema}.schedule, {schema}.refresh_log, {schema}.settings,
+                                  {schema}.version;",
         ))
         .await?;
         tx.commit().await?;

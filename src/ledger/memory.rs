@@ -16,6 +16,7 @@ pub struct MemoryRun {
     /// `ok`, `failed`, `cancelled` or `timed_out`.
     pub outcome: String,
     pub error: Option<String>,
+    pub base_writes: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -69,6 +70,7 @@ fn stats_of(runs: &[&MemoryRun]) -> LedgerStats {
             .rev()
             .find(|r| r.outcome != "ok")
             .and_then(|r| r.error.clone()),
+        base_writes: ok.last().and_then(|r| r.base_writes),
     }
 }
 
@@ -93,6 +95,7 @@ mod tests {
             duration_ms: Some(ms),
             outcome: outcome.into(),
             error: (outcome != "ok").then(|| "boom".to_string()),
+            base_writes: None,
         }
     }
 

@@ -6,7 +6,7 @@ const INSERT_RUN_SQL: &str = include_str!("../../assets/sql/ledger/insert_run.sq
 
 impl Ledger {
     /// INSERT of one run; parameters: oid, schema, name, duration_ms, concurrent, with_data,
-    /// source, outcome, error, run token.
+    /// source, outcome, error, run token, base-table writes before the refresh.
     pub fn insert_sql(&self) -> String {
         self.sql(INSERT_RUN_SQL)
     }

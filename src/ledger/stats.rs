@@ -20,6 +20,8 @@ pub struct LedgerStats {
     /// `ok`, `failed`, `cancelled` or `timed_out`: the latest run's.
     pub last_outcome: String,
     pub last_error: Option<String>,
+    /// The base tables' write counters when the last successful run began (mvtop's runs).
+    pub base_writes: Option<i64>,
 }
 
 impl Ledger {
@@ -40,6 +42,7 @@ impl Ledger {
                     p95_ms: r.get("p95_ms"),
                     last_outcome: r.get("last_outcome"),
                     last_error: r.get("last_error"),
+                    base_writes: r.get("base_writes"),
                 };
                 (r.get("oid"), s)
             })

@@ -128,6 +128,7 @@ impl Executor {
                     attempts: 0,
                     error: Some("cancelled before it started".into()),
                     recorded: Recorded::Nowhere,
+                    base_writes: None,
                 },
             };
             if let Ok(mut cancels) = inner.cancels.lock() {

@@ -13,6 +13,7 @@ use tokio_postgres::Client;
 use tokio_postgres::error::SqlState;
 
 use super::statement::{Mode, Target, statement};
+use crate::catalog::writes::{table_writes, writes_of};
 use crate::ledger::Ledger;
 use crate::pgconn::{Connector, Session, SessionSettings, one_line};
 
@@ -135,6 +136,8 @@ pub struct Outcome {
     pub attempts: u32,
     pub error: Option<String>,
     pub recorded: Recorded,
+    /// The base tables' write counters just before the REFRESH: what it is fresh against.
+    pub base_writes: Option<i64>,
 }
 
 /// Asks a running job to stop; the job records itself as cancelled.
@@ -229,6 +232,7 @@ fn refused(why: String) -> Outcome {
         attempts: 0,
         error: Some(why),
         recorded: Recorded::Nowhere,
+        base_writes: None,
     }
 }
 
@@ -307,6 +311,7 @@ struct Done {
     recorded_in_tx: bool,
     /// The connection was lost during COMMIT: whether the refresh committed is unknown.
     commit_unknown: Option<String>,
+    base_writes: Option<i64>,
 }
 
 impl Done {
@@ -317,6 +322,7 @@ impl Done {
             error,
             recorded_in_tx: false,
             commit_unknown: None,
+            base_writes: None,
         }
     }
 }
@@ -349,6 +355,11 @@ async fn attempt_refresh(
     if let Err(e) = client.batch_execute("BEGIN").await {
         return Attempt::Finished(Done::new(OutcomeKind::Failed, None, Some(one_line(&e))));
     }
+    // Read in the refresh's transaction, before its snapshot: writes counted here are in it.
+    let base_writes = table_writes(client, &spec.target.base_tables)
+        .await
+        .ok()
+        .and_then(|w| writes_of(&spec.target.base_tables, &w));
     let sql = statement(&spec.target, spec.mode);
     let started = Instant::now();
     let mut cancelled = false;
@@ -371,8 +382,8 @@ async fn attempt_refresh(
         }
     };
     let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-    match result {
-        Ok(()) => commit(client, ledger, spec, duration_ms).await,
+    let attempt = match result {
+        Ok(()) => commit(client, ledger, spec, duration_ms, base_writes).await,
         Err(e) => {
             let _ = client.batch_execute("ROLLBACK").await;
             let line = one_line(&e);
@@ -387,6 +398,13 @@ async fn attempt_refresh(
             // COMMIT was never sent: whatever happened, the refresh did not take effect.
             Attempt::Finished(Done::new(kind, Some(duration_ms), Some(line)))
         }
+    };
+    match attempt {
+        Attempt::Finished(mut done) => {
+            done.base_writes = base_writes;
+            Attempt::Finished(done)
+        }
+        lock_timeout => lock_timeout,
     }
 }
 
@@ -396,12 +414,14 @@ async fn commit(
     ledger: Option<&Ledger>,
     spec: &JobSpec,
     duration_ms: f64,
+    base_writes: Option<i64>,
 ) -> Attempt {
     let token = run_token(spec);
     let mut done = Done::new(OutcomeKind::Ok, Some(duration_ms), None);
     if let Some(ledger) = ledger {
         let insert = ledger.insert_sql();
-        let row = LedgerRow::new(spec, OutcomeKind::Ok, Some(duration_ms), None, &token);
+        let mut row = LedgerRow::new(spec, OutcomeKind::Ok, Some(duration_ms), None, &token);
+        row.base_writes = base_writes;
         // A ledger that cannot be written must not undo a good refresh: savepoint.
         let _ = client.batch_execute("SAVEPOINT mvtop_record").await;
         match client.execute(&insert, &row.params()).await {
@@ -472,6 +492,7 @@ async fn finish(
         attempts,
         error: done.error,
         recorded,
+        base_writes: done.base_writes,
     }
 }
 
@@ -497,13 +518,14 @@ async fn record_separately(
     done: &Done,
 ) -> Recorded {
     let token = run_token(spec);
-    let row = LedgerRow::new(
+    let mut row = LedgerRow::new(
         spec,
         done.kind,
         done.duration_ms,
         done.error.clone(),
         &token,
     );
+    row.base_writes = done.base_writes;
     let insert = ledger.insert_sql();
     if !session.client.is_closed() && session.client.execute(&insert, &row.params()).await.is_ok() {
         return Recorded::Ledger;
@@ -529,6 +551,7 @@ struct LedgerRow {
     outcome: &'static str,
     error: Option<String>,
     token: String,
+    base_writes: Option<i64>,
 }
 
 impl LedgerRow {
@@ -550,10 +573,11 @@ impl LedgerRow {
             outcome: kind.as_str(),
             error,
             token: token.to_string(),
+            base_writes: None,
         }
     }
 
-    fn params(&self) -> [&(dyn tokio_postgres::types::ToSql + Sync); 10] {
+    fn params(&self) -> [&(dyn tokio_postgres::types::ToSql + Sync); 11] {
         [
             &self.oid,
             &self.schema,
@@ -565,6 +589,7 @@ impl LedgerRow {
             &self.outcome,
             &self.error,
             &self.token,
+            &self.base_writes,
         ]
     }
 }

@@ -48,6 +48,8 @@ pub struct Target {
     pub qualified_name: String,
     pub populated: bool,
     pub concurrent_ready: bool,
+    /// Tables whose write counters are recorded with the refresh (for fresh / stale).
+    pub base_tables: Vec<u32>,
 }
 
 impl From<&crate::catalog::MatView> for Target {
@@ -59,6 +61,7 @@ impl From<&crate::catalog::MatView> for Target {
             qualified_name: v.qualified_name.clone(),
             populated: v.populated,
             concurrent_ready: v.concurrent_ready,
+            base_tables: v.base_tables.clone(),
         }
     }
 }
@@ -119,6 +122,7 @@ mod tests {
             qualified_name: "\"Reporting\".\"top\"\"customers_é\"".into(),
             populated,
             concurrent_ready: ready,
+            base_tables: Vec::new(),
         }
     }
 

@@ -25,6 +25,7 @@ pub fn facts() -> ServerFacts {
         mv_count: 4,
         mv_xmin_sum: "1000".into(),
         ledger_installed: true,
+        ledger_outdated: false,
     }
 }
 

@@ -303,8 +303,11 @@ impl Filter {
 fn status_rank(s: MvStatus) -> u8 {
     match s {
         MvStatus::Failed => 0,
-        MvStatus::Refreshing => 1,
-        MvStatus::NeverPopulated => 2,
-        MvStatus::Populated => 3,
+        MvStatus::RefreshingStale => 1,
+        MvStatus::Refreshing => 2,
+        MvStatus::Stale => 3,
+        MvStatus::NeverPopulated => 4,
+        MvStatus::Populated => 5,
+        MvStatus::Fresh => 6,
     }
 }

@@ -235,6 +235,7 @@ fn job_changed(state: &mut State, event: crate::refresh::JobEvent) -> Vec<Effect
                 duration_ms: outcome.duration_ms,
                 outcome: outcome.kind.as_str().to_string(),
                 error: outcome.error.clone(),
+                base_writes: outcome.base_writes,
             });
         }
         let refreshed = outcome.kind == OutcomeKind::Ok;

@@ -224,6 +224,7 @@ fn refresh_starts_a_job_and_a_second_one_is_refused() {
         attempts: 1,
         error: None,
         recorded: Recorded::Memory,
+        base_writes: None,
     };
     let after = finished(&mut s, 7, spec, done);
     assert_eq!(
@@ -278,6 +279,7 @@ fn cascade_refresh_runs_upstream_first_then_the_rest() {
         attempts: 1,
         error: None,
         recorded: Recorded::Ledger,
+        base_writes: None,
     };
     let effects = finished(&mut s, 1, first, ok);
     assert!(

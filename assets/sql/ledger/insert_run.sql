@@ -3,11 +3,12 @@
 -- MV's lock (sizing never waits then).
 INSERT INTO {schema}.refresh_log
   (mv_oid, mv_schema, mv_name, started_at, finished_at, duration_ms, concurrent, with_data,
-   source, outcome, error, rows_after, bytes_after, backend_pid, client_application, run_token)
+   source, outcome, error, rows_after, bytes_after, backend_pid, client_application, run_token,
+   base_writes)
 SELECT $1, $2, $3,
        clock_timestamp() - make_interval(secs => coalesce($4::float8, 0) / 1000),
        clock_timestamp(), $4, $5, $6, $7, $8, $9,
        CASE WHEN $8 = 'ok' THEN (SELECT CASE WHEN c.reltuples >= 0 THEN c.reltuples::int8 END
                                  FROM pg_class c WHERE c.oid = $1) END,
        CASE WHEN $8 = 'ok' THEN pg_total_relation_size($1) END,
-       pg_backend_pid(), current_setting('application_name'), $10
+       pg_backend_pid(), current_setting('application_name'), $10, $11

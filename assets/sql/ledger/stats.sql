@@ -10,6 +10,8 @@ SELECT mv_oid                                                           AS oid,
        percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms)
           FILTER (WHERE outcome = 'ok')                                 AS p95_ms,
        (array_agg(outcome ORDER BY started_at DESC))[1]                 AS last_outcome,
+       (array_agg(base_writes ORDER BY started_at DESC)
+          FILTER (WHERE outcome = 'ok'))[1]                             AS base_writes,
        (array_agg(error ORDER BY started_at DESC)
           FILTER (WHERE outcome <> 'ok'))[1]                            AS last_error
 FROM {schema}.refresh_log

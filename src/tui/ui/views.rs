@@ -96,12 +96,12 @@ fn header_title(state: &State, column: Column) -> String {
 fn view_row<'a>(state: &State, v: &'a MatView, selected: bool, theme: &Theme) -> Row<'a> {
     let status_style = match v.status {
         MvStatus::Failed => theme.alert(),
-        MvStatus::Refreshing => theme.warn(),
-        MvStatus::NeverPopulated => theme.dim(),
-        MvStatus::Populated => theme.ok(),
+        MvStatus::Refreshing | MvStatus::RefreshingStale | MvStatus::Stale => theme.warn(),
+        MvStatus::NeverPopulated | MvStatus::Populated => theme.dim(),
+        MvStatus::Fresh => theme.ok(),
     };
     let status = match (state.active_job_for(v.oid), v.status) {
-        (Some(_), s) if s != MvStatus::Refreshing => "queued",
+        (Some(_), s) if !matches!(s, MvStatus::Refreshing | MvStatus::RefreshingStale) => "queued",
         (_, MvStatus::NeverPopulated) => "no data",
         (_, s) => s.label(),
     };

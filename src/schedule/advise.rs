@@ -1,0 +1,170 @@
+//! Strategy advice per MV, after the seed's tiers (mv-refresh-strategies): from the measured
+//! average refresh time and the base tables' write rate.
+
+use serde::Serialize;
+
+/// Under this, refresh on change (T1).
+const QUICK_MS: f64 = 8_000.0;
+/// Under this, every few minutes (T2); above, change-driven with a quiet period or off-peak.
+const MEDIUM_MS: f64 = 30_000.0;
+/// Row writes per hour under which base tables count as rarely written.
+const RARE_WRITES_PER_HOUR: f64 = 100.0;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Advice {
+    /// `t1`, `t2`, `t3`, or `unmeasured`.
+    pub tier: &'static str,
+    /// The suggested schedule, as `mvtop schedule set` flags.
+    pub suggest: Option<String>,
+    pub why: String,
+    /// Further advice: the unique index for CONCURRENTLY, ...
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AdviceInput {
+    pub avg_refresh_ms: Option<f64>,
+    /// Inserted, updated and deleted rows of its base tables per hour (since stats reset).
+    pub writes_per_hour: Option<f64>,
+    pub concurrent_ready: bool,
+    pub populated: bool,
+}
+
+pub fn advise(a: &AdviceInput) -> Advice {
+    let mut notes = Vec::new();
+    if !a.concurrent_ready {
+        notes.push(
+            "add a unique index on plain columns (no WHERE, no expressions) to refresh \
+             CONCURRENTLY: readers are then never blocked"
+                .to_string(),
+        );
+    } else if !a.populated {
+        notes.push("populate it once without CONCURRENTLY (it has never been refreshed)".into());
+    }
+    let rare = a.writes_per_hour.is_some_and(|w| w < RARE_WRITES_PER_HOUR);
+    let never = a.writes_per_hour.is_some_and(|w| w == 0.0);
+    let Some(avg) = a.avg_refresh_ms else {
+        return Advice {
+            tier: "unmeasured",
+            suggest: None,
+            why: "no refresh measured yet: refresh it once (mvtop refresh NAME) to get advice"
+                .into(),
+            notes,
+        };
+    };
+    let secs = avg / 1000.0;
+    let (tier, suggest, why) = if never {
+        (
+            tier_of(avg),
+            "--on-change --quiet 2m".to_string(),
+            format!(
+                "its base tables have not been written since statistics were reset; a \
+                 refresh of {secs:.1} s only when they change"
+            ),
+        )
+    } else if avg < QUICK_MS {
+        (
+            "t1",
+            "--on-change --quiet 30s --max-stale 15m".to_string(),
+            format!("refreshes in {secs:.1} s (under 8 s): refresh soon after every change"),
+        )
+    } else if avg < MEDIUM_MS {
+        if rare {
+            (
+                "t2",
+                "--on-change --quiet 2m --max-stale 30m".to_string(),
+                format!(
+                    "refreshes in {secs:.1} s (8–30 s) and its tables are rarely written: \
+                     refresh after writes go quiet"
+                ),
+            )
+        } else {
+            (
+                "t2",
+                "--every 5m".to_string(),
+                format!("refreshes in {secs:.1} s (8–30 s): every few minutes"),
+            )
+        }
+    } else if rare {
+        (
+            "t3",
+            "--on-change --quiet 5m --max-stale 1d".to_string(),
+            format!(
+                "refreshes in {secs:.0} s (over 30 s) and its tables are rarely written: \
+                 refresh after writes go quiet, at least daily"
+            ),
+        )
+    } else {
+        (
+            "t3",
+            "--cron '0 3 * * *'".to_string(),
+            format!(
+                "refreshes in {secs:.0} s (over 30 s) under frequent writes: off-peak, e.g. \
+                 nightly, or on change with a long quiet period if it must be fresher"
+            ),
+        )
+    };
+    Advice {
+        tier,
+        suggest: Some(suggest),
+        why,
+        notes,
+    }
+}
+
+fn tier_of(avg_ms: f64) -> &'static str {
+    if avg_ms < QUICK_MS {
+        "t1"
+    } else if avg_ms < MEDIUM_MS {
+        "t2"
+    } else {
+        "t3"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(avg: Option<f64>, writes: Option<f64>) -> AdviceInput {
+        AdviceInput {
+            avg_refresh_ms: avg,
+            writes_per_hour: writes,
+            concurrent_ready: true,
+            populated: true,
+        }
+    }
+
+    #[test]
+    fn the_seed_tiers() {
+        let quick = advise(&input(Some(2_000.0), Some(5_000.0)));
+        assert_eq!(quick.tier, "t1");
+        assert!(quick.suggest.unwrap().starts_with("--on-change"));
+        let medium = advise(&input(Some(15_000.0), Some(5_000.0)));
+        assert_eq!(
+            (medium.tier, medium.suggest.as_deref()),
+            ("t2", Some("--every 5m"))
+        );
+        let slow_busy = advise(&input(Some(120_000.0), Some(50_000.0)));
+        assert_eq!(slow_busy.tier, "t3");
+        assert!(slow_busy.suggest.unwrap().starts_with("--cron"));
+        let slow_rare = advise(&input(Some(120_000.0), Some(10.0)));
+        assert!(slow_rare.suggest.unwrap().starts_with("--on-change"));
+    }
+
+    #[test]
+    fn unmeasured_and_unindexed() {
+        let mut i = input(None, None);
+        i.concurrent_ready = false;
+        let a = advise(&i);
+        assert_eq!((a.tier, a.suggest), ("unmeasured", None));
+        assert!(a.notes[0].contains("unique index"));
+    }
+
+    #[test]
+    fn never_written_tables_refresh_on_change() {
+        let a = advise(&input(Some(60_000.0), Some(0.0)));
+        assert_eq!(a.tier, "t3");
+        assert_eq!(a.suggest.as_deref(), Some("--on-change --quiet 2m"));
+    }
+}

@@ -1,0 +1,12 @@
+//! The policy engine: when each MV should be refreshed (cron, interval, on change), pure
+//! functions of the schedules, what was observed and the clock; schedules stored in the
+//! ledger; and the driver that claims due runs and hands them to the refresh executor.
+
+pub mod advise;
+pub mod changes;
+pub mod cron;
+pub mod due;
+pub mod policy;
+
+pub use due::{Decision, Observed, decide};
+pub use policy::{Policy, PolicyInput, Schedule, Window};
