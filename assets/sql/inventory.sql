@@ -35,7 +35,7 @@ ups AS (              -- upstream MVs, direct or through views; the MV itself me
 ),
 bases AS (            -- tables it reads, directly or through plain views; a partitioned
                       -- table's writes are counted on its leaf partitions
-  SELECT r.mv, array_agg(DISTINCT coalesce(pt.relid, r.dep)) AS base_oids
+  SELECT r.mv, array_agg(DISTINCT coalesce(pt.relid::oid, r.dep)) AS base_oids
   FROM reach r
   JOIN pg_class t ON t.oid = r.dep AND t.relkind IN ('r', 'p')
   LEFT JOIN LATERAL (SELECT relid FROM pg_partition_tree(r.dep)

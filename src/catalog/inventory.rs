@@ -343,6 +343,17 @@ impl Inventory {
     }
 }
 
+impl Inventory {
+    /// The catalog part alone (names, readiness, dependencies, base tables): no sizes, no
+    /// definitions, no statistics. What the scheduler needs, at a fraction of the cost.
+    pub async fn catalog_only(client: &Client) -> Result<Vec<MatView>, tokio_postgres::Error> {
+        let rows = query_skipping_locks(client, INVENTORY_SQL, Vec::new()).await?;
+        let mut views: Vec<MatView> = rows.iter().map(from_row).collect();
+        link_graph(&mut views);
+        Ok(views)
+    }
+}
+
 type PerMv = (
     Result<HashMap<u32, Details>, tokio_postgres::Error>,
     Option<Result<HashMap<u32, PssStats>, tokio_postgres::Error>>,

@@ -44,12 +44,7 @@ pub async fn run(conn: &ConnArgs, ledger: &Ledger, args: &HistoryArgs) -> Result
     };
     let runs = ledger.history(client, &filter).await?;
     let text = match args.format {
-        Format::Json => {
-            let mut s = serde_json::to_string_pretty(&runs)
-                .map_err(|e| Failure::new(format!("could not encode JSON: {e}")))?;
-            s.push('\n');
-            s
-        }
+        Format::Json => super::output::json(&runs)?,
         Format::Csv => table(&runs, true).to_csv(),
         Format::Table if runs.is_empty() => String::new(),
         Format::Table => table(&runs, false).to_psql(),

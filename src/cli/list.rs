@@ -44,12 +44,7 @@ pub async fn run(conn: &ConnArgs, ledger: &Ledger, args: &ListArgs) -> Result<()
         .filter(|v| args.pattern.as_ref().is_none_or(|p| matches_pattern(p, v)))
         .collect();
     let text = match args.format {
-        Format::Json => {
-            let mut s = serde_json::to_string_pretty(&views)
-                .map_err(|e| Failure::new(format!("could not encode JSON: {e}")))?;
-            s.push('\n');
-            s
-        }
+        Format::Json => super::output::json(&views)?,
         Format::Csv => csv_table(&views).to_csv(),
         Format::Table => {
             if views.is_empty() {

@@ -1,12 +1,14 @@
 //! The command line: psql's connection flags, then one subcommand per screen.
 
 pub mod console;
+pub mod daemon;
 pub mod demo;
 pub mod history;
 pub mod install;
 pub mod list;
 pub mod output;
 pub mod refresh;
+pub mod schedule;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -76,6 +78,10 @@ pub enum Command {
     History(history::HistoryArgs),
     /// Refresh materialized views now, in dependency order
     Refresh(refresh::RefreshArgs),
+    /// Schedules: cron, intervals, on change; shared by every console and daemon
+    Schedule(schedule::ScheduleArgs),
+    /// Run the schedules with no terminal (several daemons may share one database)
+    Daemon(daemon::DaemonArgs),
 }
 
 /// One line on stderr. Never panics (`eprintln!` does when stderr is gone, e.g. after the
@@ -174,6 +180,8 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Some(Command::Uninstall(args)) => install::uninstall(&cli.conn, &args).await,
         Some(Command::History(args)) => history::run(&cli.conn, &ledger, &args).await,
         Some(Command::Refresh(args)) => refresh::run(&cli.conn, &ledger, &args).await,
+        Some(Command::Schedule(args)) => schedule::run(&cli.conn, &ledger, &args).await,
+        Some(Command::Daemon(args)) => daemon::run(&cli.conn, &ledger, &args).await,
         None => console::run(&cli.conn, &ledger, &cli.console).await,
     }
 }

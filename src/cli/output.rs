@@ -111,6 +111,14 @@ fn centre(s: &str, width: usize) -> String {
     format!("{}{s}{}", " ".repeat(left), " ".repeat(total - left))
 }
 
+/// Pretty JSON with a final newline, as every subcommand prints it.
+pub fn json<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, super::Failure> {
+    let mut s = serde_json::to_string_pretty(value)
+        .map_err(|e| super::Failure::new(format!("could not encode JSON: {e}")))?;
+    s.push('\n');
+    Ok(s)
+}
+
 pub fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))

@@ -178,9 +178,7 @@ pub async fn run(conn: &ConnArgs, ledger: &Ledger, args: &RefreshArgs) -> Result
         let _ = ledger.prune(&session.client).await;
     }
     if args.format == Format::Json {
-        let text = serde_json::to_string_pretty(&results)
-            .map_err(|e| Failure::new(format!("could not encode JSON: {e}")))?;
-        super::list::print_out(&format!("{text}\n"))?;
+        super::list::print_out(&super::output::json(&results)?)?;
     }
     let failed = results.iter().filter(|r| r.outcome != "ok").count();
     if failed > 0 {

@@ -31,7 +31,8 @@ struct Inner {
     connector: Connector,
     ledger: Option<Ledger>,
     permits: Semaphore,
-    events: mpsc::UnboundedSender<JobEvent>,
+    /// Every subscriber gets every event; closed ones are dropped.
+    events: Mutex<Vec<mpsc::UnboundedSender<JobEvent>>>,
     next_id: AtomicU64,
     cancels: Mutex<HashMap<JobId, CancelHandle>>,
     /// Jobs whose REFRESH is on the server now, watched for lock waits.
@@ -71,11 +72,17 @@ impl Inner {
                 running.remove(&id);
             }
         }
-        let _ = self.events.send(JobEvent {
+        self.send(JobEvent {
             id,
             spec: spec.clone(),
             state,
         });
+    }
+
+    fn send(&self, event: JobEvent) {
+        if let Ok(mut subscribers) = self.events.lock() {
+            subscribers.retain(|s| s.send(event.clone()).is_ok());
+        }
     }
 }
 
@@ -91,7 +98,7 @@ impl Executor {
             connector,
             ledger,
             permits: Semaphore::new(concurrency.max(1)),
-            events,
+            events: Mutex::new(vec![events]),
             next_id: AtomicU64::new(1),
             cancels: Mutex::new(HashMap::new()),
             running: Mutex::new(HashMap::new()),
@@ -99,6 +106,16 @@ impl Executor {
         let inner = Arc::new(inner);
         tokio::spawn(watch_lock_waits(Arc::downgrade(&inner)));
         (Executor { inner }, rx)
+    }
+
+    /// Another receiver of every job event from now on (the scheduler's, beside the
+    /// console's).
+    pub fn subscribe(&self) -> mpsc::UnboundedReceiver<JobEvent> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        if let Ok(mut subscribers) = self.inner.events.lock() {
+            subscribers.push(tx);
+        }
+        rx
     }
 
     /// Queues a refresh; its states arrive as events, the last one `Finished`.
@@ -205,7 +222,7 @@ async fn watch_lock_waits(inner: Weak<Inner>) {
                     attempt: w.attempt,
                 },
             };
-            let _ = inner.events.send(JobEvent {
+            inner.send(JobEvent {
                 id: *id,
                 spec: w.spec.clone(),
                 state,

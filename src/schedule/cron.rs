@@ -33,7 +33,7 @@ impl CronSpec {
         let tz = parse_tz(tz)?;
         let fields = expr.split_whitespace().count();
         let nickname = expr.trim_start().starts_with('@');
-        if !nickname && !(fields == 5 || fields == 6) {
+        if !(nickname || fields == 5 || fields == 6) {
             return Err(format!(
                 "invalid cron expression {expr:?}: it has {fields} fields; use 5 (minute hour \
                  day-of-month month day-of-week) or 6 (with seconds first)"

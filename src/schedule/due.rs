@@ -155,9 +155,9 @@ mod tests {
 
     #[test]
     fn cron_is_due_at_its_fire_not_before() {
-        let s = schedule(Policy::Cron(
+        let s = schedule(Policy::Cron(Box::new(
             CronSpec::parse("*/15 * * * *", "UTC").unwrap(),
-        ));
+        )));
         assert_eq!(
             decide(&s, &idle(), t(0, 14, 59)),
             Decision::Wait {
@@ -170,9 +170,9 @@ mod tests {
 
     #[test]
     fn missed_runs_run_once() {
-        let mut s = schedule(Policy::Cron(
+        let mut s = schedule(Policy::Cron(Box::new(
             CronSpec::parse("*/15 * * * *", "UTC").unwrap(),
-        ));
+        )));
         s.last_due = Some(t(1, 0, 0));
         // Down from 01:00 to 05:07: 16 fires missed, one run claimed for 05:00.
         let due = due_at(decide(&s, &idle(), t(5, 7, 0)));
@@ -228,7 +228,9 @@ mod tests {
 
     #[test]
     fn windows_hold_a_due_run_until_they_open() {
-        let mut s = schedule(Policy::Cron(CronSpec::parse("0 * * * *", "UTC").unwrap()));
+        let mut s = schedule(Policy::Cron(Box::new(
+            CronSpec::parse("0 * * * *", "UTC").unwrap(),
+        )));
         s.window = Some(Window::parse("01:00-05:00", Tz::UTC).unwrap());
         s.last_due = Some(t(5, 0, 0));
         assert_eq!(

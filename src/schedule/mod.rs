@@ -5,8 +5,11 @@
 pub mod advise;
 pub mod changes;
 pub mod cron;
+pub mod driver;
 pub mod due;
 pub mod policy;
+pub mod store;
 
+pub use driver::{SchedulerEvent, SchedulerOptions};
 pub use due::{Decision, Observed, decide};
 pub use policy::{Policy, PolicyInput, Schedule, Window};

@@ -17,7 +17,7 @@ pub const DEFAULT_MAX_STALE: Duration = Duration::from_secs(3600);
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Policy {
-    Cron(CronSpec),
+    Cron(Box<CronSpec>),
     Every(Duration),
     /// Refresh once writes to the base tables have been quiet for `quiet`, and at the latest
     /// `max_stale` after they first changed.
@@ -53,7 +53,7 @@ impl Policy {
 /// `90s` -> `1m30s`, `7200s` -> `2h`: the form `--every` accepts.
 pub fn short(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms % 1000 != 0 {
+    if !ms.is_multiple_of(1000) {
         return format!("{ms}ms");
     }
     let mut s = ms / 1000;
@@ -181,7 +181,7 @@ impl PolicyInput {
             return Err("--tz goes with --cron or --window".into());
         }
         let policy = if let Some(expr) = &self.cron {
-            Policy::Cron(CronSpec::parse(expr, tz_text)?)
+            Policy::Cron(Box::new(CronSpec::parse(expr, tz_text)?))
         } else if let Some(every) = &self.every {
             let d = parse_duration(every).map_err(|e| format!("--every: {e}"))?;
             if d < Duration::from_secs(1) {

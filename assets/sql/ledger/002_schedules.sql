@@ -14,8 +14,8 @@ CREATE TABLE {schema}.schedule (
   max_stale_ms  bigint      CHECK (max_stale_ms >= 0),
   window_start  time,
   window_end    time,
-  concurrently  text        NOT NULL DEFAULT 'auto'
-                CHECK (concurrently IN ('auto', 'always', 'never')),
+  concurrent_mode text      NOT NULL DEFAULT 'auto'   -- CONCURRENTLY is a reserved word
+                CHECK (concurrent_mode IN ('auto', 'always', 'never')),
   from_naming   boolean     NOT NULL DEFAULT false,
   created_at    timestamptz NOT NULL DEFAULT now(),
   created_by    text        NOT NULL DEFAULT session_user,

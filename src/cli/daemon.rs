@@ -1,0 +1,183 @@
+//! `mvtop daemon`: the schedules, with no terminal. One log line per event on stdout (text or
+//! JSON lines); SIGTERM or SIGINT lets running refreshes finish for a grace period, cancels
+//! the rest, records every outcome and exits 0.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use clap::{Args, ValueEnum};
+use serde_json::json;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::{mpsc, watch};
+
+use super::{ConnArgs, Failure, monitoring_session};
+use crate::format;
+use crate::ledger::Ledger;
+use crate::refresh::{Executor, JobState};
+use crate::schedule::driver::{self, SchedulerEvent, SchedulerOptions};
+
+#[derive(Debug, Clone, Args)]
+pub struct DaemonArgs {
+    /// Refreshes at the same time
+    #[arg(long, default_value_t = 2)]
+    pub jobs: usize,
+    #[arg(long, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+    /// After SIGTERM/SIGINT, running refreshes may finish this long before they are cancelled
+    #[arg(long, default_value = "30s", value_parser = format::parse_duration)]
+    pub grace: Duration,
+    /// A refresh waits at most this long for its MV's lock per attempt
+    #[arg(long, default_value = "5s", value_parser = format::parse_duration)]
+    pub lock_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+pub async fn run(conn: &ConnArgs, ledger: &Ledger, args: &DaemonArgs) -> Result<(), Failure> {
+    let connector = conn.connector()?;
+    // Fail at once on a wrong DSN or a missing ledger; later outages are logged and outlived.
+    let session = monitoring_session(&connector).await?;
+    match ledger.installed_version(&session.client).await? {
+        Some(v) if v >= crate::ledger::LATEST_VERSION => {}
+        _ => {
+            return Err(Failure::new(format!(
+                "no schedules to run: the ledger (schema {}) is missing or of an older version; \
+                 run `mvtop install`, then `mvtop schedule set`",
+                ledger.schema()
+            )));
+        }
+    }
+    drop(session);
+    let mut term = signal(SignalKind::terminate())
+        .map_err(|e| Failure::new(format!("cannot handle SIGTERM: {e}")))?;
+    let mut int = signal(SignalKind::interrupt())
+        .map_err(|e| Failure::new(format!("cannot handle SIGINT: {e}")))?;
+    // No console here: its receiver is dropped, and the scheduler subscribes its own.
+    let (executor, _) = Executor::new(connector.clone(), Some(ledger.clone()), args.jobs);
+    let mut options = SchedulerOptions::new(ledger.clone());
+    options.grace = args.grace;
+    options.limits.lock_timeout = args.lock_timeout;
+    let (report, mut events) = mpsc::unbounded_channel();
+    let (stop, stopped) = watch::channel(false);
+    let log = Log(args.log_format);
+    log.line(
+        "started",
+        json!({ "jobs": args.jobs, "claimant": options.claimant }),
+    );
+    let scheduler = tokio::spawn(driver::run(connector, executor, options, report, stopped));
+    let mut signalled = false;
+    loop {
+        tokio::select! {
+            event = events.recv() => match event {
+                Some(SchedulerEvent::Stopped) | None => break,
+                Some(e) => log.event(&e),
+            },
+            _ = term.recv(), if !signalled => {
+                signalled = true;
+                log.line("signal", json!({ "signal": "SIGTERM" }));
+                let _ = stop.send(true);
+            }
+            _ = int.recv(), if !signalled => {
+                signalled = true;
+                log.line("signal", json!({ "signal": "SIGINT" }));
+                let _ = stop.send(true);
+            }
+        }
+    }
+    let _ = scheduler.await;
+    log.line("stopped", json!({}));
+    Ok(())
+}
+
+/// One line per event: `2026-11-21T14:00:00.123Z claimed mv=... due=...` or a JSON object.
+struct Log(LogFormat);
+
+impl Log {
+    fn line(&self, event: &str, fields: serde_json::Value) {
+        let ts = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let text = match self.0 {
+            LogFormat::Json => {
+                let mut obj = json!({ "ts": ts, "event": event });
+                if let (Some(o), serde_json::Value::Object(f)) = (obj.as_object_mut(), fields) {
+                    o.extend(f);
+                }
+                obj.to_string()
+            }
+            LogFormat::Text => {
+                let mut line = format!("{ts} {event}");
+                if let serde_json::Value::Object(f) = fields {
+                    for (k, v) in f {
+                        match v {
+                            serde_json::Value::Null => {}
+                            serde_json::Value::String(s) => line.push_str(&format!(" {k}={s:?}")),
+                            other => line.push_str(&format!(" {k}={other}")),
+                        }
+                    }
+                }
+                line
+            }
+        };
+        // A closed stdout must not stop the refreshes: the line is lost, the daemon goes on.
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout().lock(), "{text}");
+    }
+
+    fn event(&self, e: &SchedulerEvent) {
+        match e {
+            SchedulerEvent::Loaded {
+                schedules,
+                problems,
+            } => {
+                self.line("schedules", json!({ "count": schedules }));
+                for p in problems {
+                    self.line("problem", json!({ "error": p }));
+                }
+            }
+            SchedulerEvent::Claimed { mv, due, why } => self.line(
+                "claimed",
+                json!({ "mv": mv, "due": due.to_rfc3339(), "why": why }),
+            ),
+            SchedulerEvent::Skipped { mv, why } => {
+                self.line("skipped", json!({ "mv": mv, "why": why }))
+            }
+            SchedulerEvent::Problem(p) => self.line("problem", json!({ "error": p })),
+            SchedulerEvent::Recovered => self.line("recovered", json!({})),
+            SchedulerEvent::Stopping { running } => {
+                self.line("stopping", json!({ "running": running }))
+            }
+            SchedulerEvent::Stopped | SchedulerEvent::NextRuns(_) => {}
+            SchedulerEvent::Job(job) => {
+                let mv = &job.spec.target.qualified_name;
+                match &job.state {
+                    JobState::Queued => {}
+                    JobState::Running { pid, attempt } => self.line(
+                        "refreshing",
+                        json!({ "mv": mv, "pid": pid, "attempt": attempt, "mode": job.spec.mode.label() }),
+                    ),
+                    JobState::WaitingForLock { blocked_by } => self.line(
+                        "waiting_for_lock",
+                        json!({ "mv": mv, "blocked_by": blocked_by }),
+                    ),
+                    JobState::Retrying { attempt, after } => self.line(
+                        "retrying",
+                        json!({ "mv": mv, "attempt": attempt, "after_ms": after.as_millis() as u64 }),
+                    ),
+                    JobState::Finished(o) => self.line(
+                        "finished",
+                        json!({
+                            "mv": mv,
+                            "outcome": o.kind.as_str(),
+                            "duration_ms": o.duration_ms,
+                            "error": o.error,
+                            "recorded": o.recorded,
+                        }),
+                    ),
+                }
+            }
+        }
+    }
+}
