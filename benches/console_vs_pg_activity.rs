@@ -8,7 +8,7 @@ use std::time::Duration;
 
 mod common;
 
-use common::{run_psql, setup_sql};
+use common::{cpu_seconds, peak_rss_mb, run_psql, setup_sql};
 use mvtop::cluster::{Cluster, ClusterOptions, psql_command};
 
 const DB: &str = "bench";
@@ -106,25 +106,6 @@ fn pane_pid(name: &str) -> u32 {
         .trim()
         .parse()
         .expect("pane pid")
-}
-
-/// utime + stime from /proc, in seconds.
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("process alive");
-    let after_name = &stat[stat.rfind(')').expect("stat format") + 2..];
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
-    // SAFETY: sysconf has no preconditions.
-    ticks / unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64
-}
-
-fn peak_rss_mb(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
 }
 
 fn server_ms(cluster: &Cluster, role: &str) -> f64 {

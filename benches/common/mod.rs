@@ -1,4 +1,5 @@
 //! What the benchmarks share: a database with many MVs in a throwaway cluster.
+#![allow(dead_code)] // each bench uses its own part
 
 use mvtop::cluster::{Cluster, psql_command};
 
@@ -39,4 +40,23 @@ pub fn run_psql(cluster: &Cluster, db: &str, sql: &str) {
         "setup failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// utime + stime from /proc, in seconds.
+pub fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("process alive");
+    let after_name = &stat[stat.rfind(')').expect("stat format") + 2..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+    // SAFETY: sysconf has no preconditions.
+    ticks / unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64
+}
+
+pub fn peak_rss_mb(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
 }
