@@ -149,7 +149,7 @@ impl Log {
             SchedulerEvent::Stopping { running } => {
                 self.line("stopping", json!({ "running": running }))
             }
-            SchedulerEvent::Stopped | SchedulerEvent::NextRuns(_) => {}
+            SchedulerEvent::Stopped => {}
             SchedulerEvent::Job(job) => {
                 let mv = &job.spec.target.qualified_name;
                 match &job.state {

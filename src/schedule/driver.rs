@@ -86,8 +86,6 @@ pub enum SchedulerEvent {
         running: usize,
     },
     Stopped,
-    /// The next run per MV, for the console's table (oid -> when; None: on change).
-    NextRuns(HashMap<u32, Option<DateTime<Utc>>>),
 }
 
 /// Runs until `stop` turns true, then lets its refreshes finish for the grace period,
@@ -137,7 +135,6 @@ struct Driver {
     loaded_at: Option<DateTime<Utc>>,
     catalog_at: Option<DateTime<Utc>>,
     problem: Option<String>,
-    next_runs: HashMap<u32, Option<DateTime<Utc>>>,
 }
 
 /// The longest sleep between two looks (writes are polled this often).
@@ -164,7 +161,6 @@ impl Driver {
             loaded_at: None,
             catalog_at: None,
             problem: None,
-            next_runs: HashMap::new(),
         }
     }
 
@@ -223,7 +219,6 @@ impl Driver {
         let seen = self.observe(now).await?;
         let mut due = Vec::new();
         let mut next_wake: Option<DateTime<Utc>> = None;
-        let mut next_runs = HashMap::new();
         for (i, sched) in self.schedules.iter().enumerate() {
             let Some(view) = self
                 .views
@@ -238,16 +233,11 @@ impl Driver {
             match decide(sched, &observed, now) {
                 Decision::Due { due: at, why } => due.push((i, view.oid, at, why)),
                 Decision::Wait { next, .. } => {
-                    next_runs.insert(view.oid, next);
                     if let Some(n) = next {
                         next_wake = Some(next_wake.map_or(n, |w: DateTime<Utc>| w.min(n)));
                     }
                 }
             }
-        }
-        if next_runs != self.next_runs {
-            self.next_runs = next_runs.clone();
-            self.say(SchedulerEvent::NextRuns(next_runs));
         }
         self.claim_and_start(due, &seen).await?;
         Ok(next_wake)

@@ -9,6 +9,7 @@ pub mod driver;
 pub mod due;
 pub mod policy;
 pub mod store;
+pub mod text;
 
 pub use driver::{SchedulerEvent, SchedulerOptions};
 pub use due::{Decision, Observed, decide};
