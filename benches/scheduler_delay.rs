@@ -27,12 +27,17 @@ fn main() {
     run_psql(
         &cluster,
         DB,
+        "CREATE EXTENSION pg_stat_statements;
+         CREATE ROLE sched LOGIN SUPERUSER;
+         CREATE TABLE src (id int PRIMARY KEY, v int);
+         INSERT INTO src SELECT g, g FROM generate_series(1, 100) g;",
+    );
+    // On its own: psql -c runs several statements in one transaction, and the loop commits.
+    run_psql(
+        &cluster,
+        DB,
         &format!(
-            "CREATE EXTENSION pg_stat_statements;
-             CREATE ROLE sched LOGIN SUPERUSER;
-             CREATE TABLE src (id int PRIMARY KEY, v int);
-             INSERT INTO src SELECT g, g FROM generate_series(1, 100) g;
-             DO $$ BEGIN FOR i IN 1..{mvs} LOOP
+            "DO $$ BEGIN FOR i IN 1..{mvs} LOOP
                EXECUTE format('CREATE MATERIALIZED VIEW mv_%s AS SELECT count(*) AS n FROM src WHERE v <> %s', i, i);
                IF i % 500 = 0 THEN COMMIT; END IF;
              END LOOP; END $$"
