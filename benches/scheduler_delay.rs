@@ -1,4 +1,4 @@
-//! The scheduler under load: 1,000 MVs each scheduled every 10 s, due instants spread over
+//! The scheduler under load: 1,000 MVs each scheduled every minute, due instants spread over
 //! the period, run by `mvtop daemon`; the delay from each due instant to its REFRESH start
 //! (from the ledger), then the daemon's idle cost with 1,000 schedules none of which is due:
 //! CPU seconds and peak RSS of the process, server time of its queries (pg_stat_statements).
@@ -13,12 +13,12 @@ use common::{cpu_seconds, peak_rss_mb, run_psql};
 use mvtop::cluster::{Cluster, ClusterOptions, psql_command};
 
 const DB: &str = "bench";
-const EVERY_S: i64 = 10;
+const EVERY_S: i64 = 60;
 
 fn main() {
     let mut args = std::env::args().skip(1).filter(|a| !a.starts_with("--"));
     let mvs: u32 = args.next().and_then(|a| a.parse().ok()).unwrap_or(1000);
-    let seconds: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(40);
+    let seconds: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(120);
     let cluster = Cluster::start(&ClusterOptions::default()).unwrap_or_else(|e| {
         eprintln!("bench: {e}");
         std::process::exit(1);

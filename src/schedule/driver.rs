@@ -28,8 +28,6 @@ pub struct SchedulerOptions {
     /// Who claims runs, as recorded in the schedule table (host and pid).
     pub claimant: String,
     pub limits: Limits,
-    /// Schedules are read again this often (others may change them).
-    pub reload_every: Duration,
     /// The MVs' catalog is read again this often (MVs come and go).
     pub catalog_every: Duration,
     /// After a stop is asked: running refreshes may finish this long, then are cancelled.
@@ -42,7 +40,6 @@ impl SchedulerOptions {
             ledger,
             claimant: claimant(),
             limits: Limits::default(),
-            reload_every: Duration::from_secs(5),
             catalog_every: Duration::from_secs(30),
             grace: Duration::from_secs(30),
         }
@@ -132,9 +129,14 @@ struct Driver {
     /// MV oid -> this scheduler's job on it, queued or running.
     running: HashMap<u32, JobId>,
     held: Vec<Held>,
-    loaded_at: Option<DateTime<Utc>>,
+    /// The schedules' version last read (None: read them again).
+    version: Option<String>,
+    /// Schedule -> (its last_due, its next run): not decided again before that time.
+    waiting: HashMap<(String, String), (Option<DateTime<Utc>>, DateTime<Utc>)>,
     catalog_at: Option<DateTime<Utc>>,
     problem: Option<String>,
+    /// A problem was met during this look (so the look's success does not clear it).
+    troubled: bool,
 }
 
 /// The longest sleep between two looks (writes are polled this often).
@@ -158,9 +160,11 @@ impl Driver {
             tracker: ChangeTracker::default(),
             running: HashMap::new(),
             held: Vec::new(),
-            loaded_at: None,
+            version: None,
+            waiting: HashMap::new(),
             catalog_at: None,
             problem: None,
+            troubled: false,
         }
     }
 
@@ -169,6 +173,7 @@ impl Driver {
     }
 
     fn trouble(&mut self, what: String) {
+        self.troubled = true;
         if self.problem.as_deref() != Some(what.as_str()) {
             self.say(SchedulerEvent::Problem(what.clone()));
             self.problem = Some(what);
@@ -177,9 +182,10 @@ impl Driver {
 
     /// One look at the world; returns how long to sleep before the next.
     async fn tick(&mut self, now: DateTime<Utc>) -> Duration {
+        self.troubled = false;
         match self.look(now).await {
             Ok(next) => {
-                if self.problem.take().is_some() {
+                if !self.troubled && self.problem.take().is_some() {
                     self.say(SchedulerEvent::Recovered);
                 }
                 next.map(|n| (n - Utc::now()).to_std().unwrap_or(Duration::ZERO))
@@ -208,9 +214,21 @@ impl Driver {
         let due_for = |at: Option<DateTime<Utc>>, every: Duration| {
             at.is_none_or(|t| now - t >= chrono::Duration::from_std(every).unwrap_or_default())
         };
-        if due_for(self.loaded_at, self.options.reload_every) {
-            self.load_schedules().await?;
-            self.loaded_at = Some(now);
+        let version = self
+            .options
+            .ledger
+            .schedules_version(self.client()?)
+            .await
+            .map_err(|e| self.ledger_error(&e));
+        match version {
+            Ok(v) if self.version.as_ref() != Some(&v) => {
+                self.load_schedules().await?;
+                self.version = Some(v);
+            }
+            Ok(_) => {}
+            Err(e) if self.schedules.is_empty() => return Err(e),
+            // The ledger is gone under us: keep to the schedules known, say so.
+            Err(e) => self.trouble(e),
         }
         if due_for(self.catalog_at, self.options.catalog_every) || self.unresolved() {
             self.load_catalog().await?;
@@ -219,11 +237,17 @@ impl Driver {
         let seen = self.observe(now).await?;
         let mut due = Vec::new();
         let mut next_wake: Option<DateTime<Utc>> = None;
+        let mut waiting = Vec::new();
         for (i, sched) in self.schedules.iter().enumerate() {
-            let Some(view) = self
-                .views
-                .get(&(sched.mv_schema.clone(), sched.mv_name.clone()))
-            else {
+            let key = (sched.mv_schema.clone(), sched.mv_name.clone());
+            if let Some((last_due, next)) = self.waiting.get(&key)
+                && *last_due == sched.last_due
+                && now < *next
+            {
+                next_wake = Some(next_wake.map_or(*next, |w: DateTime<Utc>| w.min(*next)));
+                continue;
+            }
+            let Some(view) = self.views.get(&key) else {
                 continue;
             };
             let observed = Observed {
@@ -235,10 +259,15 @@ impl Driver {
                 Decision::Wait { next, .. } => {
                     if let Some(n) = next {
                         next_wake = Some(next_wake.map_or(n, |w: DateTime<Utc>| w.min(n)));
+                        // Only time makes a timed schedule due; writes are looked at always.
+                        if !matches!(sched.policy, Policy::OnChange { .. }) {
+                            waiting.push((key, (sched.last_due, n)));
+                        }
                     }
                 }
             }
         }
+        self.waiting.extend(waiting);
         self.claim_and_start(due, &seen).await?;
         Ok(next_wake)
     }
@@ -258,27 +287,31 @@ impl Driver {
             .ok_or_else(|| "scheduler: not connected".to_string())
     }
 
+    fn ledger_error(&self, e: &tokio_postgres::Error) -> String {
+        let gone = [SqlState::UNDEFINED_TABLE, SqlState::INVALID_SCHEMA_NAME];
+        if e.code().is_some_and(|c| gone.contains(c)) {
+            format!(
+                "the ledger (schema {}) is missing or of an older version: `mvtop install` \
+                 creates or upgrades it; meanwhile the schedules last read run uncoordinated \
+                 and outcomes are kept in memory only",
+                self.options.ledger.schema()
+            )
+        } else {
+            format!("reading schedules: {}", one_line(e))
+        }
+    }
+
     async fn load_schedules(&mut self) -> Result<(), String> {
         let loaded = match self.options.ledger.schedules(self.client()?).await {
             Ok(l) => l,
-            Err(e) if e.code() == Some(&SqlState::UNDEFINED_TABLE) => {
-                self.schedules.clear();
-                return Err(format!(
-                    "no schedules: the ledger (schema {}) is not installed or is of an older \
-                     version; `mvtop install` creates or upgrades it",
-                    self.options.ledger.schema()
-                ));
-            }
-            Err(e) => return Err(format!("reading schedules: {}", one_line(&e))),
+            Err(e) => return Err(self.ledger_error(&e)),
         };
-        let changed = loaded.schedules.len() != self.schedules.len() || !loaded.problems.is_empty();
         self.schedules = loaded.schedules;
-        if changed || self.loaded_at.is_none() {
-            self.say(SchedulerEvent::Loaded {
-                schedules: self.schedules.len(),
-                problems: loaded.problems,
-            });
-        }
+        self.waiting.clear();
+        self.say(SchedulerEvent::Loaded {
+            schedules: self.schedules.len(),
+            problems: loaded.problems,
+        });
         Ok(())
     }
 
@@ -305,7 +338,7 @@ impl Driver {
                 .await
                 .map_err(|e| format!("naming convention: {}", one_line(&e)))?;
             if added > 0 {
-                self.loaded_at = None;
+                self.version = None;
             }
         }
         self.views = views
@@ -403,7 +436,7 @@ impl Driver {
                 Policy::OnChange { .. } => seen.get(&oid).map(|s| s.writes),
                 _ => None,
             };
-            let won = self
+            let claim = self
                 .options
                 .ledger
                 .claim(
@@ -414,11 +447,24 @@ impl Driver {
                     base_writes,
                     &self.options.claimant,
                 )
-                .await
-                .map_err(|e| format!("claiming a run: {}", one_line(&e)))?;
-            // Lost or not, the row moved on: read it again before the next decision.
-            self.loaded_at = None;
+                .await;
+            let won = match claim {
+                Ok(won) => won,
+                Err(e)
+                    if e.code().is_some_and(|c| {
+                        [SqlState::UNDEFINED_TABLE, SqlState::INVALID_SCHEMA_NAME].contains(c)
+                    }) =>
+                {
+                    // No ledger to coordinate through: this process alone decides.
+                    let why = self.ledger_error(&e);
+                    self.trouble(why);
+                    true
+                }
+                Err(e) => return Err(format!("claiming a run: {}", one_line(&e))),
+            };
             if !won {
+                // Another scheduler claimed it (or it is being refreshed): read them again.
+                self.version = None;
                 continue;
             }
             self.tracker.claimed(oid);

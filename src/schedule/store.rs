@@ -61,6 +61,21 @@ impl Ledger {
         Ok(loaded)
     }
 
+    /// Changes whenever a schedule is added, removed or redefined, not when a run is
+    /// claimed: a scheduler reads the schedules again only then (and after a lost claim).
+    pub async fn schedules_version(
+        &self,
+        client: &Client,
+    ) -> Result<String, tokio_postgres::Error> {
+        let sql = self.sql(
+            "SELECT count(*)::text || ':' || coalesce(sum(hashtext(concat_ws('|', mv_schema,
+                    mv_name, kind, cron, tz, every_ms, quiet_ms, max_stale_ms, window_start,
+                    window_end, concurrent_mode, created_at))::int8), 0)::text
+             FROM {schema}.schedule",
+        );
+        Ok(client.query_one(&sql, &[]).await?.get(0))
+    }
+
     /// Creates or replaces the schedule of one MV. Replacing keeps `last_due` (so a changed
     /// schedule does not fire at once for a run already made).
     pub async fn set_schedule(
