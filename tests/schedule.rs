@@ -439,3 +439,35 @@ async fn sigterm_mid_refresh_records_the_outcome() {
 async fn runs_named(s: &Session, mv: &str) -> Vec<String> {
     runs(s, mv).await.into_iter().map(|r| r.2).collect()
 }
+
+#[tokio::test]
+async fn a_dropped_ledger_is_reported_and_the_daemon_keeps_refreshing() {
+    let (db, s) = setup("sched_dropped").await;
+    mvtop_ok(&db, &["schedule", "set", "app.quick", "--every", "1s"]);
+    let daemon = Daemon::start(&db, &[]);
+    daemon.wait_for_event("finished", Duration::from_secs(10));
+    s.client
+        .batch_execute("DROP SCHEMA mvtop CASCADE")
+        .await
+        .unwrap();
+    let dropped_at = daemon.lines().len();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let (status, log) = daemon.terminate();
+    assert!(status.success(), "{log:?}");
+    let after = &log[dropped_at..];
+    let problem = after
+        .iter()
+        .find(|l| l["event"] == "problem")
+        .unwrap_or_else(|| panic!("no problem reported: {after:?}"));
+    assert!(
+        problem["error"].as_str().unwrap().contains("mvtop install"),
+        "{problem}"
+    );
+    let in_memory = after
+        .iter()
+        .filter(|l| l["event"] == "finished" && l["outcome"] == "ok" && l["recorded"] == "memory")
+        .count();
+    assert!(in_memory >= 2, "kept refreshing: {after:?}");
+    let problems = after.iter().filter(|l| l["event"] == "problem").count();
+    assert!(problems <= 2, "said once, not every tick: {after:?}");
+}
