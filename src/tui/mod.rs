@@ -6,6 +6,7 @@ mod fixture;
 pub mod keymap;
 pub mod msg;
 pub mod runtime;
+pub mod schedules;
 pub mod state;
 pub mod terminal;
 pub mod ui;

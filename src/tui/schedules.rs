@@ -1,0 +1,201 @@
+//! The console's side of the schedules: what it read from the ledger, the next run of each
+//! MV (decided with the same pure `decide` as the scheduler), the `s` form, and what the
+//! background scheduler last said.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+
+use crate::catalog::MatView;
+use crate::schedule::advise::{Advice, AdviceInput, advise};
+use crate::schedule::text::{Edit, parse, to_text};
+use crate::schedule::{Decision, Observed, Policy, Schedule, SchedulerEvent, decide};
+
+/// The schedules as the console knows them.
+#[derive(Debug, Clone, Default)]
+pub struct ScheduleBook {
+    pub rows: Vec<Schedule>,
+    /// (schema, name) -> index in `rows`.
+    by_name: HashMap<(String, String), usize>,
+    /// Why schedules could not be read (no ledger, an old one ...).
+    pub problem: Option<String>,
+    /// The background scheduler runs in this console.
+    pub scheduler_on: bool,
+    /// The scheduler's last words worth showing (claims, problems).
+    pub last_event: Option<String>,
+    /// Selected row of the schedules pane.
+    pub selected: usize,
+}
+
+/// When an MV refreshes next, as the views table and the schedules pane show it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NextRun {
+    At(DateTime<Utc>),
+    Now,
+    OnChange,
+    /// Waiting for the refresh that runs now.
+    AfterRunning,
+    Never,
+}
+
+impl NextRun {
+    /// `in 4m`, `now`, `on change`: what fits a narrow column.
+    pub fn short(&self, now: DateTime<Utc>) -> String {
+        match self {
+            NextRun::At(t) => {
+                let secs = (*t - now).num_seconds().max(0);
+                match secs {
+                    0 => "now".into(),
+                    s if s < 60 => format!("in {s}s"),
+                    s if s < 3600 => format!("in {}m", s / 60),
+                    s if s < 86_400 => format!("in {}h", s / 3600),
+                    s => format!("in {}d", s / 86_400),
+                }
+            }
+            NextRun::Now => "now".into(),
+            NextRun::OnChange => "on change".into(),
+            NextRun::AfterRunning => "running".into(),
+            NextRun::Never => "never".into(),
+        }
+    }
+}
+
+impl ScheduleBook {
+    pub fn set_rows(&mut self, rows: Vec<Schedule>) {
+        self.by_name = rows
+            .iter()
+            .enumerate()
+            .map(|(i, s)| ((s.mv_schema.clone(), s.mv_name.clone()), i))
+            .collect();
+        self.rows = rows;
+        self.selected = self.selected.min(self.rows.len().saturating_sub(1));
+    }
+
+    pub fn of(&self, v: &MatView) -> Option<&Schedule> {
+        let i = self.by_name.get(&(v.schema.clone(), v.name.clone()))?;
+        self.rows.get(*i)
+    }
+
+    /// The next run of `v`, when it has a schedule.
+    pub fn next_run(&self, v: &MatView, now: DateTime<Utc>) -> Option<NextRun> {
+        let s = self.of(v)?;
+        let observed = Observed {
+            running: !v.refreshing_pids.is_empty(),
+            changes: None,
+        };
+        Some(match decide(s, &observed, now) {
+            Decision::Due { .. } => NextRun::Now,
+            Decision::Wait { next: Some(t), .. } => NextRun::At(t),
+            Decision::Wait { .. } if observed.running => NextRun::AfterRunning,
+            Decision::Wait { .. } if matches!(s.policy, Policy::OnChange { .. }) => {
+                NextRun::OnChange
+            }
+            Decision::Wait { .. } => NextRun::Never,
+        })
+    }
+
+    /// One line on what the scheduler did, for the message line.
+    pub fn heard(&mut self, event: &SchedulerEvent) -> Option<String> {
+        let line = match event {
+            SchedulerEvent::Claimed { mv, why, .. } => format!("scheduled refresh of {mv} ({why})"),
+            SchedulerEvent::Skipped { mv, why } => {
+                format!("scheduled refresh of {mv} skipped: {why}")
+            }
+            SchedulerEvent::Problem(p) => format!("scheduler: {p}"),
+            SchedulerEvent::Recovered => "scheduler: working again".into(),
+            SchedulerEvent::Loaded { problems, .. } if !problems.is_empty() => {
+                format!("scheduler: {}", problems.join("; "))
+            }
+            _ => return None,
+        };
+        self.last_event = Some(line.clone());
+        Some(line)
+    }
+}
+
+/// The text the `s` form starts with for `v`.
+pub fn form_text(book: &ScheduleBook, v: &MatView) -> String {
+    book.of(v).map(to_text).unwrap_or_default()
+}
+
+/// Checks the form's line as it is typed: None when it would be accepted.
+pub fn form_error(text: &str, default_tz: &str) -> Option<String> {
+    match parse(text) {
+        Ok(Edit::Remove) => None,
+        Ok(Edit::Set { input, .. }) => input.parse(default_tz).err(),
+        Err(e) => Some(e),
+    }
+}
+
+/// Advice for the detail pane from what the console knows (no write rate: time tiers only).
+pub fn advice_for(v: &MatView) -> Advice {
+    advise(&AdviceInput {
+        avg_refresh_ms: v.avg_refresh_ms,
+        writes_per_hour: None,
+        concurrent_ready: v.concurrent_ready,
+        populated: v.populated,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::refresh::Concurrently;
+    use chrono::TimeZone;
+
+    fn schedule(name: &str, policy: Policy, last_due: Option<DateTime<Utc>>) -> Schedule {
+        Schedule {
+            mv_schema: "public".into(),
+            mv_name: name.into(),
+            policy,
+            window: None,
+            concurrently: Concurrently::Auto,
+            from_naming: false,
+            created_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+            last_due,
+            base_writes: None,
+        }
+    }
+
+    fn mv(name: &str) -> MatView {
+        MatView::named(1, "public".into(), name.into(), name.into())
+    }
+
+    #[test]
+    fn next_runs_per_policy() {
+        let t0 = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        let mut book = ScheduleBook::default();
+        book.set_rows(vec![
+            schedule(
+                "a",
+                Policy::Every(std::time::Duration::from_secs(600)),
+                Some(t0),
+            ),
+            schedule(
+                "b",
+                Policy::OnChange {
+                    quiet: std::time::Duration::from_secs(60),
+                    max_stale: std::time::Duration::from_secs(600),
+                },
+                None,
+            ),
+        ]);
+        let now = t0 + chrono::Duration::minutes(6);
+        let a = book.next_run(&mv("a"), now).unwrap();
+        assert_eq!(a, NextRun::At(t0 + chrono::Duration::minutes(10)));
+        assert_eq!(a.short(now), "in 4m");
+        assert_eq!(book.next_run(&mv("b"), now), Some(NextRun::OnChange));
+        assert_eq!(book.next_run(&mv("c"), now), None);
+        let mut running = mv("a");
+        running.refreshing_pids = vec![42];
+        assert_eq!(book.next_run(&running, now), Some(NextRun::AfterRunning));
+    }
+
+    #[test]
+    fn the_form_validates_as_it_is_typed() {
+        assert_eq!(form_error("every 15m", "UTC"), None);
+        assert_eq!(form_error("off", "UTC"), None);
+        assert!(form_error("every soon", "UTC").unwrap().contains("--every"));
+        assert!(form_error("cron 99 * * * *", "UTC").unwrap().contains("99"));
+    }
+}
