@@ -5,8 +5,10 @@ pub mod demo;
 pub mod history;
 pub mod install;
 pub mod list;
+pub mod locks;
 pub mod output;
 pub mod refresh;
+pub mod top;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -76,6 +78,10 @@ pub enum Command {
     History(history::HistoryArgs),
     /// Refresh materialized views now, in dependency order
     Refresh(refresh::RefreshArgs),
+    /// Sessions waiting for a lock, and who blocks them
+    Locks(locks::LocksArgs),
+    /// Statements running now, and the top statements by time (pg_stat_statements)
+    Top(top::TopArgs),
 }
 
 /// One line on stderr. Never panics (`eprintln!` does when stderr is gone, e.g. after the
@@ -174,6 +180,12 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Some(Command::Uninstall(args)) => install::uninstall(&cli.conn, &args).await,
         Some(Command::History(args)) => history::run(&cli.conn, &ledger, &args).await,
         Some(Command::Refresh(args)) => refresh::run(&cli.conn, &ledger, &args).await,
+        Some(Command::Locks(args)) => locks::run(&cli.conn, &args).await,
+        Some(Command::Top(mut args)) => {
+            // `--interval` is global (the console's poll interval); for `top` it is the window.
+            args.interval = cli.console.interval;
+            top::run(&cli.conn, &ledger, &args).await
+        }
         None => console::run(&cli.conn, &ledger, &cli.console).await,
     }
 }
