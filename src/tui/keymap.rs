@@ -18,10 +18,16 @@ pub enum Action {
     FocusViews,
     FocusDetail,
     FocusJobs,
+    FocusLocks,
+    FocusActivity,
     Mark,
     Refresh,
     RefreshCascade,
     CancelJob,
+    Terminate,
+    Expand,
+    ToggleCumulative,
+    RefreshOnly,
     Filter,
     Command,
     SortNext,
@@ -49,6 +55,13 @@ const ACTIONS: &[(Action, &str, &str, &[&str])] = &[
     (Action::FocusViews, "focus_views", "views pane", &["1"]),
     (Action::FocusDetail, "focus_detail", "detail pane", &["2"]),
     (Action::FocusJobs, "focus_jobs", "jobs pane", &["3"]),
+    (Action::FocusLocks, "focus_locks", "lock waits pane", &["4"]),
+    (
+        Action::FocusActivity,
+        "focus_activity",
+        "running statements and statement timing",
+        &["5"],
+    ),
     (Action::Mark, "mark", "mark / unmark the MV", &["Space"]),
     (
         Action::Refresh,
@@ -65,8 +78,32 @@ const ACTIONS: &[(Action, &str, &str, &[&str])] = &[
     (
         Action::CancelJob,
         "cancel",
-        "cancel the selected MV's job",
+        "cancel the selected MV's job (locks/activity: the session's query)",
         &["c"],
+    ),
+    (
+        Action::Terminate,
+        "terminate",
+        "terminate the selected session (locks/activity)",
+        &["K"],
+    ),
+    (
+        Action::Expand,
+        "expand",
+        "show the selected session whole (locks/activity)",
+        &["Enter"],
+    ),
+    (
+        Action::ToggleCumulative,
+        "statements_cumulative",
+        "statements: last interval / since reset",
+        &["t"],
+    ),
+    (
+        Action::RefreshOnly,
+        "statements_refresh_only",
+        "statements: REFRESH only / all",
+        &["f"],
     ),
     (
         Action::Filter,
@@ -127,7 +164,7 @@ const ACTIONS: &[(Action, &str, &str, &[&str])] = &[
 pub fn changes_database(action: Action) -> bool {
     matches!(
         action,
-        Action::Refresh | Action::RefreshCascade | Action::CancelJob
+        Action::Refresh | Action::RefreshCascade | Action::CancelJob | Action::Terminate
     )
 }
 

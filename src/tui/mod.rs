@@ -6,6 +6,8 @@ mod fixture;
 pub mod keymap;
 pub mod msg;
 pub mod runtime;
+pub mod sessions;
+mod sessions_io;
 pub mod state;
 pub mod terminal;
 pub mod ui;

@@ -46,7 +46,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         .map(|(row, &i)| view_row(state, &state.views[i], row == selected, theme))
         .collect();
     let header = Row::new(
-        [" ", "materialized view"]
+        [" ", " ", "materialized view"]
             .into_iter()
             .map(str::to_string)
             .chain(
@@ -64,6 +64,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     )
     .style(theme.header());
     let widths = [
+        Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Fill(1),
         Constraint::Length(7),
@@ -116,6 +117,7 @@ fn view_row<'a>(state: &State, v: &'a MatView, selected: bool, theme: &Theme) ->
         } else {
             " "
         }),
+        lock_mark(state, v.oid, theme),
         Cell::from(v.qualified_name.as_str()),
         Cell::from(size),
         Cell::from(v.rows_estimate.map(format::count).unwrap_or_default()),
@@ -137,5 +139,15 @@ fn view_row<'a>(state: &State, v: &'a MatView, selected: bool, theme: &Theme) ->
         row.style(theme.selected())
     } else {
         row
+    }
+}
+
+/// `L` when a lock wait involves the MV: sessions wait on it, or its refresh waits.
+fn lock_mark<'a>(state: &State, oid: u32, theme: &Theme) -> Cell<'a> {
+    match state.sessions.mv_locks.get(&oid) {
+        Some(m) if m.waiters > 0 || !m.refresh_waits_behind.is_empty() => {
+            Cell::from(Span::styled("L", theme.alert()))
+        }
+        _ => Cell::from(" "),
     }
 }
