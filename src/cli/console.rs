@@ -49,10 +49,10 @@ pub async fn open(
     let options = ConsoleOptions {
         keymap,
         read_only: args.read_only,
-        poll_every: args
-            .interval
-            .unwrap_or(DEFAULT_INTERVAL)
-            .clamp(std::time::Duration::from_secs(1), std::time::Duration::from_secs(60)),
+        poll_every: args.interval.unwrap_or(DEFAULT_INTERVAL).clamp(
+            std::time::Duration::from_secs(1),
+            std::time::Duration::from_secs(60),
+        ),
         ledger: ledger.clone(),
         jobs: 2,
     };

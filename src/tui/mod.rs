@@ -8,6 +8,8 @@ pub mod msg;
 pub mod runtime;
 pub mod sessions;
 mod sessions_io;
+#[cfg(test)]
+pub(crate) mod sessions_tests;
 pub mod state;
 pub mod terminal;
 pub mod ui;

@@ -11,10 +11,10 @@ use tokio::sync::{Mutex, mpsc};
 use tokio_postgres::Statement;
 
 use super::msg::{DetailData, Effect, Msg};
+use super::sessions_io::{self, Prepared};
 use super::state::State;
 use super::terminal::{TerminalGuard, copy_to_clipboard};
 use super::ui::{Theme, render};
-use super::sessions_io::{self, Prepared};
 use super::update::update;
 use crate::catalog::pulse::{PULSE_SQL, Pulse};
 use crate::catalog::{FetchOptions, Inventory};

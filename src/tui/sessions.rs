@@ -176,7 +176,8 @@ fn due(last: Option<DateTime<Utc>>, now: DateTime<Utc>, every: Duration) -> bool
 
 /// On every tick: the polls that fell due.
 pub fn tick(state: &mut State) -> Vec<Effect> {
-    if state.paused {
+    // While the connection is lost the inventory poll reconnects, with backoff; these wait.
+    if state.paused || matches!(state.health, super::state::Health::Lost { .. }) {
         return Vec::new();
     }
     let mut effects = Vec::new();
@@ -286,9 +287,12 @@ fn wanted_texts(st: &mut StatementsView) -> Vec<Effect> {
         return Vec::new();
     };
     let mut ids: Vec<i64> = Vec::new();
-    for c in [st.window.as_ref().map(|w| &w.1), st.latest.as_ref().map(|l| &l.1)]
-        .into_iter()
-        .flatten()
+    for c in [
+        st.window.as_ref().map(|w| &w.1),
+        st.latest.as_ref().map(|l| &l.1),
+    ]
+    .into_iter()
+    .flatten()
     {
         ids.extend(statements::heaviest(c, TOP_STATEMENTS));
     }

@@ -127,17 +127,16 @@ pub async fn statement_texts(
     results: mpsc::Sender<Msg>,
 ) {
     let mut slot = monitor.lock().await;
-    let result: Result<HashMap<i64, String>, String> =
-        match session(&connector, &mut slot).await {
-            Ok((session, _, prepared)) => match pss(&session.client, prepared, &source).await {
-                Ok(p) => {
-                    let work = p.texts(&session.client, &queryids);
-                    bounded(session, work, statements::error_line).await
-                }
-                Err(e) => Err(e),
-            },
+    let result: Result<HashMap<i64, String>, String> = match session(&connector, &mut slot).await {
+        Ok((session, _, prepared)) => match pss(&session.client, prepared, &source).await {
+            Ok(p) => {
+                let work = p.texts(&session.client, &queryids);
+                bounded(session, work, statements::error_line).await
+            }
             Err(e) => Err(e),
-        };
+        },
+        Err(e) => Err(e),
+    };
     drop(slot);
     let _ = results.send(Msg::StatementTexts(result)).await;
 }

@@ -63,7 +63,10 @@ fn running(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             theme.dim()
         });
     if s.data.is_none() {
-        let text = s.error.clone().unwrap_or_else(|| "reading sessions…".into());
+        let text = s
+            .error
+            .clone()
+            .unwrap_or_else(|| "reading sessions…".into());
         frame.render_widget(Paragraph::new(text).block(block), area);
         return;
     }
@@ -71,6 +74,7 @@ fn running(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let selected = s.running_row().unwrap_or(0);
     let offset = selected.saturating_sub(height.saturating_sub(1));
     let since = s.since_poll_ms(state.now);
+    let narrow = area.width < super::locks::NARROW;
     let rows: Vec<Row> = rows_all
         .iter()
         .enumerate()
@@ -94,20 +98,24 @@ fn running(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             let mv = refresh_of(state, r)
                 .map(|m| format!("↻ {m}"))
                 .unwrap_or_default();
-            let row = Row::new([
-                Cell::from(r.pid.to_string()),
-                Cell::from(r.user.clone().unwrap_or_default()),
-                Cell::from(r.application.clone()),
-                Cell::from(Span::styled(super::locks::state_label(r), state_style)),
-                Cell::from(Span::styled(wait, wait_style)),
-                Cell::from(
-                    r.elapsed_ms
-                        .map(|ms| format::duration_ms(ms + since))
-                        .unwrap_or_default(),
-                ),
-                Cell::from(Span::styled(mv, theme.keyword())),
-                Cell::from(flat(&r.query)),
-            ]);
+            let row = Row::new(narrowed(
+                narrow,
+                &[1, 2],
+                [
+                    Cell::from(r.pid.to_string()),
+                    Cell::from(r.user.clone().unwrap_or_default()),
+                    Cell::from(r.application.clone()),
+                    Cell::from(Span::styled(super::locks::state_label(r), state_style)),
+                    Cell::from(Span::styled(wait, wait_style)),
+                    Cell::from(
+                        r.elapsed_ms
+                            .map(|ms| format::duration_ms(ms + since))
+                            .unwrap_or_default(),
+                    ),
+                    Cell::from(Span::styled(mv, theme.keyword())),
+                    Cell::from(flat(&r.query)),
+                ],
+            ));
             if i == selected && state.pane == Pane::Activity {
                 row.style(theme.selected())
             } else {
@@ -115,27 +123,35 @@ fn running(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             }
         })
         .collect();
-    let header = Row::new([
-        "pid",
-        "user",
-        "application",
-        "state",
-        "wait",
-        "elapsed",
-        "refresh of",
-        "query",
-    ])
+    let header = Row::new(narrowed(
+        narrow,
+        &[1, 2],
+        [
+            "pid",
+            "user",
+            "application",
+            "state",
+            "wait",
+            "elapsed",
+            "refresh of",
+            "query",
+        ],
+    ))
     .style(theme.header());
-    let widths = [
-        Constraint::Length(7),
-        Constraint::Length(10),
-        Constraint::Length(12),
-        Constraint::Length(12),
-        Constraint::Length(16),
-        Constraint::Length(9),
-        Constraint::Length(18),
-        Constraint::Fill(1),
-    ];
+    let widths = narrowed(
+        narrow,
+        &[1, 2],
+        [
+            Constraint::Length(7),
+            Constraint::Length(10),
+            Constraint::Length(12),
+            Constraint::Length(12),
+            Constraint::Length(16),
+            Constraint::Length(9),
+            Constraint::Length(18),
+            Constraint::Fill(1),
+        ],
+    );
     let table = Table::new(rows, widths)
         .header(header)
         .block(block)
@@ -152,7 +168,11 @@ fn statements(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     };
     let title = format!(
         " statements by time, {over}{}  (t: interval/total, f: REFRESH only) ",
-        if st.refresh_only { ", REFRESH only" } else { "" }
+        if st.refresh_only {
+            ", REFRESH only"
+        } else {
+            ""
+        }
     );
     let block = Block::default()
         .borders(Borders::ALL)
@@ -188,10 +208,10 @@ fn statements(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         .map(|n| Line::from(Span::styled(n.clone(), theme.warn())))
         .collect();
     let [note_area, table_area] =
-        Layout::vertical([Constraint::Length(notes.len() as u16), Constraint::Min(1)])
-            .areas(inner);
+        Layout::vertical([Constraint::Length(notes.len() as u16), Constraint::Min(1)]).areas(inner);
     frame.render_widget(Paragraph::new(notes), note_area);
     let top = st.top();
+    let narrow = area.width < super::locks::NARROW;
     let height = table_area.height.saturating_sub(1) as usize;
     let rows: Vec<Row> = top
         .iter()
@@ -202,22 +222,26 @@ fn statements(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             } else {
                 flat(&s.query)
             };
-            Row::new([
-                Cell::from(s.calls.to_string()),
-                Cell::from(s.calls_per_s.map(|c| format!("{c:.1}")).unwrap_or_default()),
-                Cell::from(format::duration_ms(s.total_ms)),
-                Cell::from(format::duration_ms(s.mean_ms)),
-                Cell::from(format!("{:.1}%", s.share * 100.0)),
-                Cell::from(s.rows.to_string()),
-                Cell::from(Span::styled(
-                    s.refresh_of
-                        .as_ref()
-                        .map(|m| format!("↻ {m}"))
-                        .unwrap_or_default(),
-                    theme.keyword(),
-                )),
-                Cell::from(text),
-            ])
+            Row::new(narrowed(
+                narrow,
+                &[0, 5, 6],
+                [
+                    Cell::from(s.calls.to_string()),
+                    Cell::from(s.calls_per_s.map(|c| format!("{c:.1}")).unwrap_or_default()),
+                    Cell::from(format::duration_ms(s.total_ms)),
+                    Cell::from(format::duration_ms(s.mean_ms)),
+                    Cell::from(format!("{:.1}%", s.share * 100.0)),
+                    Cell::from(s.rows.to_string()),
+                    Cell::from(Span::styled(
+                        s.refresh_of
+                            .as_ref()
+                            .map(|m| format!("↻ {m}"))
+                            .unwrap_or_default(),
+                        theme.keyword(),
+                    )),
+                    Cell::from(text),
+                ],
+            ))
         })
         .collect();
     if rows.is_empty() {
@@ -226,26 +250,38 @@ fn statements(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         } else {
             "no statement ran in this window"
         };
-        frame.render_widget(
-            Paragraph::new(Span::styled(text, theme.dim())),
-            table_area,
-        );
+        frame.render_widget(Paragraph::new(Span::styled(text, theme.dim())), table_area);
         return;
     }
-    let header = Row::new([
-        "calls", "calls/s", "total", "mean", "share", "rows", "refresh of", "query",
-    ])
+    let header = Row::new(narrowed(
+        narrow,
+        &[0, 5, 6],
+        [
+            "calls",
+            "calls/s",
+            "total",
+            "mean",
+            "share",
+            "rows",
+            "refresh of",
+            "query",
+        ],
+    ))
     .style(theme.header());
-    let widths = [
-        Constraint::Length(7),
-        Constraint::Length(7),
-        Constraint::Length(9),
-        Constraint::Length(9),
-        Constraint::Length(6),
-        Constraint::Length(7),
-        Constraint::Length(18),
-        Constraint::Fill(1),
-    ];
+    let widths = narrowed(
+        narrow,
+        &[0, 5, 6],
+        [
+            Constraint::Length(7),
+            Constraint::Length(7),
+            Constraint::Length(9),
+            Constraint::Length(9),
+            Constraint::Length(6),
+            Constraint::Length(7),
+            Constraint::Length(18),
+            Constraint::Fill(1),
+        ],
+    );
     frame.render_widget(
         Table::new(rows, widths).header(header).column_spacing(1),
         table_area,
@@ -261,7 +297,10 @@ pub fn session_detail(
     theme: &Theme,
 ) {
     let since = state.sessions.since_poll_ms(state.now);
-    let ms = |v: Option<f64>| v.map(|v| format::duration_ms(v + since)).unwrap_or_default();
+    let ms = |v: Option<f64>| {
+        v.map(|v| format::duration_ms(v + since))
+            .unwrap_or_default()
+    };
     let mut lines = vec![Line::from(format!(
         "pid {}  user {}  application {}  client {}  database {}",
         row.pid,
@@ -298,7 +337,9 @@ pub fn session_detail(
         .title(" session (Enter closes) ")
         .border_style(theme.dim());
     frame.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: false }).block(block),
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(block),
         area,
     );
 }
@@ -315,4 +356,14 @@ pub fn footer_hint(read_only: bool) -> &'static str {
     } else {
         "j/k move  s sort  Enter whole  c cancel  K terminate  t interval/total  f REFRESH only  q quit"
     }
+}
+
+/// The columns of a table, without `dropped` ones when the terminal is narrow.
+fn narrowed<T, const N: usize>(narrow: bool, dropped: &[usize], columns: [T; N]) -> Vec<T> {
+    columns
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| !(narrow && dropped.contains(i)))
+        .map(|(_, c)| c)
+        .collect()
 }

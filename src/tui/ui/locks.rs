@@ -13,6 +13,9 @@ use crate::catalog::sessions::{SessionRow, Sessions};
 use crate::format;
 use crate::tui::state::{Pane, State};
 
+/// Narrower than this, the tables leave out user and application.
+pub const NARROW: u16 = 100;
+
 pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let s = &state.sessions;
     let waiting = s.waiting_count();
@@ -26,7 +29,10 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             theme.dim()
         });
     let Some(data) = &s.data else {
-        let text = s.error.clone().unwrap_or_else(|| "reading sessions…".into());
+        let text = s
+            .error
+            .clone()
+            .unwrap_or_else(|| "reading sessions…".into());
         frame.render_widget(Paragraph::new(text).block(block), area);
         return;
     };
@@ -43,7 +49,10 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     ])
     .areas(inner);
     if let Some(e) = &s.error {
-        frame.render_widget(Paragraph::new(Span::styled(e.as_str(), theme.alert())), errors);
+        frame.render_widget(
+            Paragraph::new(Span::styled(e.as_str(), theme.alert())),
+            errors,
+        );
     }
     frame.render_widget(Paragraph::new(mv_lines), summary);
     if s.tree.is_empty() {
@@ -112,6 +121,8 @@ fn tree_table(frame: &mut Frame, area: Rect, state: &State, data: &Sessions, the
     let selected = s.locks_row().unwrap_or(0);
     let offset = selected.saturating_sub(height.saturating_sub(1));
     let since = s.since_poll_ms(state.now);
+    // Narrow: who it is matters less than what it waits for, user and application go.
+    let keep = |column: usize| area.width >= NARROW || !(1..3).contains(&column);
     let rows: Vec<Row> = s
         .tree
         .iter()
@@ -119,7 +130,14 @@ fn tree_table(frame: &mut Frame, area: Rect, state: &State, data: &Sessions, the
         .skip(offset)
         .take(height)
         .map(|(i, line)| {
-            let row = tree_row(line, data, since, theme);
+            let cells = tree_cells(line, data, since, theme);
+            let row = Row::new(
+                cells
+                    .into_iter()
+                    .enumerate()
+                    .filter(|(c, _)| keep(*c))
+                    .map(|(_, cell)| cell),
+            );
             if i == selected && state.pane == Pane::Locks {
                 row.style(theme.selected())
             } else {
@@ -127,24 +145,45 @@ fn tree_table(frame: &mut Frame, area: Rect, state: &State, data: &Sessions, the
             }
         })
         .collect();
-    let header = Row::new(["pid", "user", "application", "state", "time", "lock", "query"])
-        .style(theme.header());
+    let titles = [
+        "pid",
+        "user",
+        "application",
+        "state",
+        "time",
+        "lock",
+        "query",
+    ];
     let widths = [
-        Constraint::Length(10),
+        Constraint::Length(9),
         Constraint::Length(10),
         Constraint::Length(12),
-        Constraint::Length(14),
+        Constraint::Length(12),
         Constraint::Length(10),
         Constraint::Fill(3),
         Constraint::Fill(2),
     ];
+    let header = Row::new(
+        titles
+            .into_iter()
+            .enumerate()
+            .filter(|(c, _)| keep(*c))
+            .map(|(_, t)| t),
+    )
+    .style(theme.header());
+    let widths: Vec<Constraint> = widths
+        .into_iter()
+        .enumerate()
+        .filter(|(c, _)| keep(*c))
+        .map(|(_, w)| w)
+        .collect();
     frame.render_widget(
         Table::new(rows, widths).header(header).column_spacing(1),
         area,
     );
 }
 
-fn tree_row<'a>(line: &TreeLine, data: &Sessions, since: f64, theme: &Theme) -> Row<'a> {
+fn tree_cells<'a>(line: &TreeLine, data: &Sessions, since: f64, theme: &Theme) -> Vec<Cell<'a>> {
     let indent = if line.depth == 0 {
         String::new()
     } else {
@@ -152,7 +191,9 @@ fn tree_row<'a>(line: &TreeLine, data: &Sessions, since: f64, theme: &Theme) -> 
     };
     let pid = format!("{indent}{}", line.pid);
     let Some(s) = data.get(line.pid) else {
-        return Row::new([Cell::from(pid), Cell::from("(gone)")]);
+        let mut cells = vec![Cell::from(pid)];
+        cells.extend((0..6).map(|_| Cell::from("(gone)")));
+        return cells;
     };
     let state_style = if s.idle_in_transaction() {
         theme.alert()
@@ -182,10 +223,10 @@ fn tree_row<'a>(line: &TreeLine, data: &Sessions, since: f64, theme: &Theme) -> 
             s.xact_age_ms
                 .map(|ms| format::duration_ms(ms + since))
                 .unwrap_or_default(),
-            "blocks the sessions below (time: its transaction's age)".to_string(),
+            "holds what those below want (time: xact age)".to_string(),
         ),
     };
-    Row::new([
+    vec![
         Cell::from(pid),
         Cell::from(s.user.clone().unwrap_or_default()),
         Cell::from(s.application.clone()),
@@ -193,7 +234,7 @@ fn tree_row<'a>(line: &TreeLine, data: &Sessions, since: f64, theme: &Theme) -> 
         Cell::from(time),
         Cell::from(lock),
         Cell::from(super::activity::flat(&s.query)),
-    ])
+    ]
 }
 
 pub fn state_label(s: &SessionRow) -> String {

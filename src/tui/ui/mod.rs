@@ -6,6 +6,8 @@ mod jobs;
 mod locks;
 mod overlay;
 #[cfg(test)]
+mod sessions_snapshots;
+#[cfg(test)]
 mod snapshot_tests;
 mod theme;
 mod views;
@@ -109,7 +111,10 @@ fn header_line<'a>(state: &'a State, theme: &Theme) -> Paragraph<'a> {
     let waiting = state.sessions.waiting_count();
     if waiting > 0 {
         spans.push(Span::styled(
-            format!("  {waiting} lock wait{} (4)", if waiting == 1 { "" } else { "s" }),
+            format!(
+                "  {waiting} lock wait{} (4)",
+                if waiting == 1 { "" } else { "s" }
+            ),
             theme.alert(),
         ));
     }

@@ -46,7 +46,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         .map(|(row, &i)| view_row(state, &state.views[i], row == selected, theme))
         .collect();
     let header = Row::new(
-        [" ", " ", "materialized view"]
+        [" ", "materialized view"]
             .into_iter()
             .map(str::to_string)
             .chain(
@@ -64,7 +64,6 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     )
     .style(theme.header());
     let widths = [
-        Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Fill(1),
         Constraint::Length(7),
@@ -112,12 +111,11 @@ fn view_row<'a>(state: &State, v: &'a MatView, selected: bool, theme: &Theme) ->
         None => String::new(),
     };
     let cells = vec![
-        Cell::from(if state.marked.contains(&v.oid) {
-            "*"
+        if state.marked.contains(&v.oid) {
+            Cell::from("*")
         } else {
-            " "
-        }),
-        lock_mark(state, v.oid, theme),
+            lock_mark(state, v.oid, theme)
+        },
         Cell::from(v.qualified_name.as_str()),
         Cell::from(size),
         Cell::from(v.rows_estimate.map(format::count).unwrap_or_default()),
@@ -131,7 +129,10 @@ fn view_row<'a>(state: &State, v: &'a MatView, selected: bool, theme: &Theme) ->
                 .map(format::duration_ms)
                 .unwrap_or_default(),
         ),
-        Cell::from(Span::styled(status, status_style)),
+        match lock_status(state, v.oid) {
+            Some(text) => Cell::from(Span::styled(text, theme.alert())),
+            None => Cell::from(Span::styled(status, status_style)),
+        },
         Cell::from(if v.concurrent_ready { "◆" } else { " " }),
     ];
     let row = Row::new(cells);
@@ -139,6 +140,19 @@ fn view_row<'a>(state: &State, v: &'a MatView, selected: bool, theme: &Theme) ->
         row.style(theme.selected())
     } else {
         row
+    }
+}
+
+/// In place of the status while a lock wait involves the MV: `lock wait` (its refresh
+/// waits), `N waiting` (sessions wait for a lock on it).
+fn lock_status(state: &State, oid: u32) -> Option<String> {
+    let m = state.sessions.mv_locks.get(&oid)?;
+    if !m.refresh_waits_behind.is_empty() {
+        Some("lock wait".into())
+    } else if m.waiters > 0 {
+        Some(format!("{} waiting", m.waiters))
+    } else {
+        None
     }
 }
 
