@@ -279,10 +279,18 @@ pub async fn signal_backend(client: &Client, pid: i32, signal: Signal) -> Result
         Signal::Cancel => "SELECT pg_cancel_backend($1)",
         Signal::Terminate => "SELECT pg_terminate_backend($1)",
     };
-    let row = client
-        .query_one(sql, &[&pid])
-        .await
-        .map_err(|e| format!("pid {pid}: {}", crate::pgconn::one_line(&e)))?;
+    let row = client.query_one(sql, &[&pid]).await.map_err(|e| {
+        let line = crate::pgconn::one_line(&e);
+        // PostgreSQL's own words vary by version ("must be a superuser to ...", "permission
+        // denied to ..."); say it plainly.
+        if e.code() == Some(&tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE)
+            && !line.contains("permission denied")
+        {
+            format!("pid {pid}: permission denied: {line}")
+        } else {
+            format!("pid {pid}: {line}")
+        }
+    })?;
     match (row.get::<_, bool>(0), signal) {
         (true, Signal::Cancel) => Ok(format!("pid {pid}: query cancelled")),
         (true, Signal::Terminate) => Ok(format!("pid {pid}: session terminated")),
