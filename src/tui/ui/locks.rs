@@ -161,7 +161,7 @@ fn tree_table(frame: &mut Frame, area: Rect, state: &State, data: &Sessions, the
         Constraint::Length(12),
         Constraint::Length(10),
         Constraint::Fill(3),
-        Constraint::Fill(2),
+        Constraint::Fill(1),
     ];
     let header = Row::new(
         titles
@@ -204,10 +204,11 @@ fn tree_cells<'a>(line: &TreeLine, data: &Sessions, since: f64, theme: &Theme) -
         Some(w) => {
             let mv = if w.on_mv() { " [MV]" } else { "" };
             let behind = match line.parent {
-                Some(p) if line.parent_holds.is_empty() => {
-                    format!(", behind {p} (queued ahead, holds nothing yet)")
+                // The parent is the line above, one level up.
+                Some(_) if line.parent_holds.is_empty() => {
+                    "; above: queued ahead, holds nothing yet".to_string()
                 }
-                Some(p) => format!(", behind {p} (holds {})", line.parent_holds.join(",")),
+                Some(_) => format!("; above holds {}", line.parent_holds.join(",")),
                 None => String::new(),
             };
             (
@@ -223,7 +224,7 @@ fn tree_cells<'a>(line: &TreeLine, data: &Sessions, since: f64, theme: &Theme) -
             s.xact_age_ms
                 .map(|ms| format::duration_ms(ms + since))
                 .unwrap_or_default(),
-            "holds what those below want (time: xact age)".to_string(),
+            "blocks those below (time: xact age)".to_string(),
         ),
     };
     vec![

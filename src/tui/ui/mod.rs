@@ -88,6 +88,17 @@ fn header_line<'a>(state: &'a State, theme: &Theme) -> Paragraph<'a> {
     // Most important first: a narrow terminal cuts the end.
     let mut spans = vec![Span::styled(" mvtop ", theme.title()), Span::raw(" ")];
     spans.push(Span::raw(state.target.clone()));
+    // Lock waits matter more than the facts that follow: before them, never cut.
+    let waiting = state.sessions.waiting_count();
+    if waiting > 0 {
+        spans.push(Span::styled(
+            format!(
+                "  {waiting} lock wait{} (4)",
+                if waiting == 1 { "" } else { "s" }
+            ),
+            theme.alert(),
+        ));
+    }
     if let Some(f) = &state.facts {
         spans.push(Span::raw(format!(
             "  PG {}  {}  ledger: {}",
@@ -107,16 +118,6 @@ fn header_line<'a>(state: &'a State, theme: &Theme) -> Paragraph<'a> {
     )));
     if state.read_only {
         spans.push(Span::styled("  READ-ONLY", theme.warn()));
-    }
-    let waiting = state.sessions.waiting_count();
-    if waiting > 0 {
-        spans.push(Span::styled(
-            format!(
-                "  {waiting} lock wait{} (4)",
-                if waiting == 1 { "" } else { "s" }
-            ),
-            theme.alert(),
-        ));
     }
     if state.health == Health::Connecting {
         spans.push(Span::styled("  connecting…", theme.dim()));
