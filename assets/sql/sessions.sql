@@ -1,19 +1,31 @@
 -- The sessions poll (running statements and lock waits), prepared once on the monitoring
--- session and run every console tick. It stays cheap when nothing waits:
--- pg_blocking_pids() runs only for sessions waiting on a heavyweight lock, and pg_locks is
--- read only when at least one does (the one-time filter skips the function scan).
--- Rows: every client backend that is not idle, except this session, plus every session
--- that blocks another (an idle one holding an advisory lock, autovacuum, ...).
--- {waitstart}: l.waitstart on PG 14+, NULL before (the caller falls back to query_start).
+-- session and run every console tick. It stays near the cost of reading pg_stat_activity:
+-- idle sessions are dropped first; pg_blocking_pids() runs only for sessions waiting on a
+-- heavyweight lock; pg_locks is read, and idle blockers looked up, only when one does (the
+-- one-time filters skip those scans); relation names are index lookups for waiters only.
+-- Rows: every session that is not idle, except this one, plus every session that blocks
+-- another (an idle one holding an advisory lock, autovacuum, ...).
+-- {waitstart}: l.waitstart on PG 14+, NULL before (the wait is then timed from query_start).
 WITH a AS MATERIALIZED (
   SELECT a.pid, a.usename::text AS usename, a.application_name, host(a.client_addr) AS client_addr,
          a.datname::text AS datname, a.backend_type, a.state, a.wait_event_type, a.wait_event,
          a.query, a.query_start, a.xact_start
   FROM pg_stat_activity a
-  WHERE a.pid <> pg_backend_pid()
+  WHERE a.state <> 'idle' AND a.pid <> pg_backend_pid()
 ),
 w AS MATERIALIZED (
   SELECT pid, pg_blocking_pids(pid) AS blockers FROM a WHERE wait_event_type = 'Lock'
+),
+s AS (
+  SELECT * FROM a
+  UNION ALL
+  -- blockers that are idle: looked up one by one (a second scan of every backend costs more)
+  SELECT b.pid, pg_get_userbyid(b.usesysid)::text, b.application_name, host(b.client_addr),
+         (SELECT datname::text FROM pg_database WHERE oid = b.datid), b.backend_type, b.state,
+         b.wait_event_type, b.wait_event, b.query, b.query_start, b.xact_start
+  FROM (SELECT DISTINCT unnest(blockers) AS pid FROM w) bp
+  CROSS JOIN LATERAL pg_stat_get_activity(bp.pid) b
+  WHERE bp.pid NOT IN (SELECT pid FROM a)
 ),
 l AS MATERIALIZED (
   SELECT locktype, database, relation, page, tuple, virtualxid, transactionid, classid, objid,
@@ -33,17 +45,15 @@ wl AS (                                   -- the lock each waiter waits for (one
                       LIMIT 1) tl ON l.relation IS NULL
   WHERE NOT l.granted AND l.pid IN (SELECT pid FROM w)
 )
-SELECT a.pid, a.usename, a.application_name, a.client_addr, a.datname, a.backend_type,
-       a.state, a.wait_event_type, a.wait_event, a.query,
-       (extract(epoch FROM clock_timestamp() - a.query_start) * 1000)::float8 AS query_ms,
-       (extract(epoch FROM clock_timestamp() - a.xact_start) * 1000)::float8  AS xact_ms,
+SELECT s.pid, s.usename, s.application_name, s.client_addr, s.datname, s.backend_type,
+       s.state, s.wait_event_type, s.wait_event, s.query,
+       (extract(epoch FROM clock_timestamp() - s.query_start) * 1000)::float8 AS query_ms,
+       (extract(epoch FROM clock_timestamp() - s.xact_start) * 1000)::float8  AS xact_ms,
        wl.locktype                                                          AS wait_locktype,
        wl.mode                                                              AS wait_mode,
-       CASE WHEN c.oid IS NOT NULL THEN format('%I.%I', n.nspname, c.relname)
-            WHEN wl.rel IS NOT NULL THEN 'relation ' || wl.rel || ' of another database'
-       END                                                                  AS wait_relation,
-       c.relkind::text                                                      AS wait_relkind,
-       c.oid                                                                AS wait_oid,
+       coalesce(cr.name, 'relation ' || wl.rel || ' of another database')    AS wait_relation,
+       cr.relkind                                                           AS wait_relkind,
+       cr.oid                                                               AS wait_oid,
        CASE wl.locktype
          WHEN 'transactionid' THEN 'transaction ' || wl.transactionid
          WHEN 'virtualxid'    THEN 'virtual transaction ' || wl.virtualxid
@@ -54,9 +64,10 @@ SELECT a.pid, a.usename, a.application_name, a.client_addr, a.datname, a.backend
        END                                                                  AS wait_object,
        CASE WHEN wl.pid IS NOT NULL THEN
          (extract(epoch FROM clock_timestamp()
-                  - coalesce(wl.waitstart, a.query_start)) * 1000)::float8
+                  - coalesce(wl.waitstart, s.query_start)) * 1000)::float8
        END                                                                  AS waited_ms,
        wl.waitstart IS NULL AND wl.pid IS NOT NULL                          AS waited_estimated,
+       CASE WHEN w.pid IS NOT NULL THEN
        (SELECT coalesce(json_agg(json_build_array(b.pid, (
                  SELECT coalesce(json_agg(DISTINCT h.mode), '[]') FROM l h
                  WHERE h.pid = b.pid AND h.granted
@@ -70,14 +81,16 @@ SELECT a.pid, a.usename, a.application_name, a.client_addr, a.datname, a.backend
                          AND h.objid IS NOT DISTINCT FROM wl.objid
                          AND h.objsubid IS NOT DISTINCT FROM wl.objsubid))))
                  ORDER BY b.pid), '[]')
-          FROM unnest(w.blockers) AS b(pid))                                AS blocked_by
-FROM a
-LEFT JOIN w ON w.pid = a.pid
-LEFT JOIN wl ON wl.pid = a.pid
-LEFT JOIN pg_class c ON c.oid = wl.rel
-                    AND wl.reldb = (SELECT oid FROM pg_database WHERE datname = current_database())
-LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE (a.backend_type = 'client backend' AND a.state <> 'idle')
-   OR w.pid IS NOT NULL
-   OR a.pid IN (SELECT unnest(blockers) FROM w)
-ORDER BY waited_ms DESC NULLS LAST, query_ms DESC NULLS LAST, a.pid
+          FROM unnest(w.blockers) AS b(pid))
+       END                                                                  AS blocked_by
+FROM s
+LEFT JOIN w ON w.pid = s.pid
+LEFT JOIN wl ON wl.pid = s.pid
+LEFT JOIN LATERAL (
+  SELECT format('%I.%I', n.nspname, c.relname) AS name, c.relkind::text AS relkind, c.oid
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.oid = wl.rel
+    AND wl.reldb = (SELECT oid FROM pg_database WHERE datname = current_database())
+  OFFSET 0                                -- an index lookup per waiter, never a pg_class scan
+) cr ON true
+ORDER BY waited_ms DESC NULLS LAST, query_ms DESC NULLS LAST, s.pid

@@ -170,8 +170,12 @@ impl SessionsView {
     }
 }
 
+/// Ticks come every second give or take a few milliseconds: a tick a hair early must not
+/// push a 1 s poll to 2 s.
+const TICK_SLACK: Duration = Duration::from_millis(100);
+
 fn due(last: Option<DateTime<Utc>>, now: DateTime<Utc>, every: Duration) -> bool {
-    last.is_none_or(|at| (now - at).to_std().unwrap_or_default() >= every)
+    last.is_none_or(|at| (now - at).to_std().unwrap_or_default() + TICK_SLACK >= every)
 }
 
 /// On every tick: the polls that fell due.

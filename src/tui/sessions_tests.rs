@@ -408,3 +408,22 @@ fn running_statements_sort_and_refreshes_and_waits_are_marked_on_the_mvs() {
         "pid 101 (loader, etl, idle in transaction 4 min 05 s)"
     );
 }
+
+#[test]
+fn a_tick_a_hair_early_still_polls_at_one_second() {
+    let mut s = fixture::state();
+    s.poll_every = std::time::Duration::from_secs(1);
+    update(&mut s, Msg::Tick(fixture::now()));
+    update(
+        &mut s,
+        Msg::Sessions {
+            generation: 1,
+            result: Ok(Sessions::default()),
+        },
+    );
+    let early = update(
+        &mut s,
+        Msg::Tick(fixture::now() + Duration::milliseconds(997)),
+    );
+    assert!(early.contains(&Effect::PollSessions { generation: 2 }));
+}
