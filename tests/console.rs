@@ -22,7 +22,10 @@ struct Tmux {
 
 impl Tmux {
     fn start(command: &str) -> Tmux {
-        let session = format!("mvtop-e2e-{}", std::process::id());
+        // Tests run in parallel: one tmux session each.
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let session = format!("mvtop-e2e-{}-{n}", std::process::id());
         let status = Command::new("tmux")
             .args([
                 "new-session",
@@ -147,4 +150,82 @@ async fn the_console_shows_filters_refreshes_helps_and_quits_cleanly() {
         "0 1",
         "normal screen, cursor visible"
     );
+}
+
+/// A session on `db` named `app` that waits for locks as long as it takes; and its pid.
+async fn named_session(db: &str, app: &str) -> (mvtop::pgconn::Session, i32) {
+    let s = common::session(db).await;
+    s.client
+        .batch_execute(&format!(
+            "SET lock_timeout = 0; SET application_name = '{app}'"
+        ))
+        .await
+        .unwrap();
+    let pid = s
+        .client
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    (s, pid)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_lock_wait_appears_names_its_blocker_and_disappears_when_it_is_terminated() {
+    let (db, s) = common::fresh_db("console_locks").await;
+    s.client.batch_execute(FIXTURE).await.unwrap();
+    let conninfo = common::cluster().conninfo(&db);
+    let command = format!(
+        "{} -d '{conninfo}' --interval 1; echo MVTOP_EXITED $?; sleep 30",
+        env!("CARGO_BIN_EXE_mvtop")
+    );
+    let tmux = Tmux::start(&command);
+    tmux.wait_for("rpt.by_v");
+    tmux.keys(&["4"]);
+    tmux.wait_for("no session waits for a lock");
+
+    // An idle-in-transaction reader holds the MV; a plain refresh queues behind it.
+    let (etl, etl_pid) = named_session(&db, "etl").await;
+    etl.client
+        .batch_execute("BEGIN; SELECT count(*) FROM rpt.by_v")
+        .await
+        .unwrap();
+    let (refresher, refresh_pid) = named_session(&db, "refresher").await;
+    let refresh = tokio::spawn(async move {
+        refresher
+            .client
+            .batch_execute("REFRESH MATERIALIZED VIEW rpt.by_v")
+            .await
+    });
+    let screen = tmux.wait_for("4 locks: 1 waiting");
+    assert!(
+        screen.contains(&format!(
+            "its refresh waits behind pid {etl_pid} (postgres, etl, idle in transaction"
+        )),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("wants AccessExclusiveLock on rpt.by_v [MV]"),
+        "{screen}"
+    );
+    assert!(screen.contains(&format!("└{refresh_pid}")), "{screen}");
+    assert!(screen.contains("1 lock wait (4)"), "{screen}");
+    tmux.keys(&["1"]);
+    let screen = tmux.wait_for("lock wait ");
+    assert!(
+        screen.contains("L rpt.by_v"),
+        "the views table marks it:\n{screen}"
+    );
+
+    // Terminate the blocker from the console: asked first, then done, then the wait is gone.
+    tmux.keys(&["4", "g", "K"]);
+    tmux.wait_for(&format!("Terminate pid {etl_pid}"));
+    tmux.keys(&["y"]);
+    tmux.wait_for(&format!("pid {etl_pid}: session terminated"));
+    let screen = tmux.wait_for("4 locks: 0 waiting");
+    assert!(screen.contains("no session waits for a lock"), "{screen}");
+    refresh.await.unwrap().unwrap();
+
+    tmux.keys(&["q"]);
+    tmux.wait_for("MVTOP_EXITED 0");
 }

@@ -4,9 +4,12 @@ pub mod graph;
 pub mod ident;
 pub mod indexes;
 pub mod inventory;
+pub mod locks;
 pub mod names;
 pub mod pulse;
 pub mod server;
+pub mod sessions;
+pub mod statements;
 pub mod status;
 pub mod writes;
 

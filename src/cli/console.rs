@@ -10,9 +10,23 @@ pub struct ConsoleArgs {
     /// Show, but change nothing: refresh and cancel are hidden and refused
     #[arg(long, global = true)]
     pub read_only: bool,
-    /// Seconds between inventory polls (+/- change it live)
-    #[arg(long, global = true, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=60))]
-    pub interval: u64,
+    /// Console: time between polls, 1s to 60s (default 2s; +/- change it live).
+    /// `mvtop top`: report what happened over this interval
+    #[arg(long, global = true, value_parser = poll_interval)]
+    pub interval: Option<std::time::Duration>,
+}
+
+/// The console's poll interval when `--interval` is not given.
+pub const DEFAULT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// A duration (`2`, `2s`, `500ms`, `1m`) of at most a minute; the console polls at least
+/// every second.
+fn poll_interval(text: &str) -> Result<std::time::Duration, String> {
+    let d = crate::format::parse_duration(text)?;
+    if d.is_zero() || d > std::time::Duration::from_secs(3600) {
+        return Err(format!("interval {text:?} out of range (1s to 1h)"));
+    }
+    Ok(d)
 }
 
 pub async fn run(conn: &ConnArgs, ledger: &Ledger, args: &ConsoleArgs) -> Result<(), Failure> {
@@ -35,7 +49,10 @@ pub async fn open(
     let options = ConsoleOptions {
         keymap,
         read_only: args.read_only,
-        poll_every: std::time::Duration::from_secs(args.interval),
+        poll_every: args.interval.unwrap_or(DEFAULT_INTERVAL).clamp(
+            std::time::Duration::from_secs(1),
+            std::time::Duration::from_secs(60),
+        ),
         ledger: ledger.clone(),
         jobs: 2,
     };

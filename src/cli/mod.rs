@@ -6,9 +6,11 @@ pub mod demo;
 pub mod history;
 pub mod install;
 pub mod list;
+pub mod locks;
 pub mod output;
 pub mod refresh;
 pub mod schedule;
+pub mod top;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -82,6 +84,10 @@ pub enum Command {
     Schedule(schedule::ScheduleArgs),
     /// Run the schedules with no terminal (several daemons may share one database)
     Daemon(daemon::DaemonArgs),
+    /// Sessions waiting for a lock, and who blocks them
+    Locks(locks::LocksArgs),
+    /// Statements running now, and the top statements by time (pg_stat_statements)
+    Top(top::TopArgs),
 }
 
 /// One line on stderr. Never panics (`eprintln!` does when stderr is gone, e.g. after the
@@ -182,6 +188,12 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Some(Command::Refresh(args)) => refresh::run(&cli.conn, &ledger, &args).await,
         Some(Command::Schedule(args)) => schedule::run(&cli.conn, &ledger, &args).await,
         Some(Command::Daemon(args)) => daemon::run(&cli.conn, &ledger, &args).await,
+        Some(Command::Locks(args)) => locks::run(&cli.conn, &args).await,
+        Some(Command::Top(mut args)) => {
+            // `--interval` is global (the console's poll interval); for `top` it is the window.
+            args.interval = cli.console.interval;
+            top::run(&cli.conn, &ledger, &args).await
+        }
         None => console::run(&cli.conn, &ledger, &cli.console).await,
     }
 }

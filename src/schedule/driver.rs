@@ -111,6 +111,9 @@ pub async fn run(
     s.shut_down(&mut jobs).await;
 }
 
+/// An MV by (schema, name), as schedules name it.
+type MvKey = (String, String);
+
 /// A claimed run waiting for the MVs it reads (due in the same set) to finish.
 struct Held {
     spec: JobSpec,
@@ -124,7 +127,7 @@ struct Driver {
     report: mpsc::UnboundedSender<SchedulerEvent>,
     session: Option<Session>,
     schedules: Vec<Schedule>,
-    views: HashMap<(String, String), MatView>,
+    views: HashMap<MvKey, MatView>,
     tracker: ChangeTracker,
     /// MV oid -> this scheduler's job on it, queued or running.
     running: HashMap<u32, JobId>,
@@ -132,7 +135,7 @@ struct Driver {
     /// The schedules' version last read (None: read them again).
     version: Option<String>,
     /// Schedule -> (its last_due, its next run): not decided again before that time.
-    waiting: HashMap<(String, String), (Option<DateTime<Utc>>, DateTime<Utc>)>,
+    waiting: HashMap<MvKey, (Option<DateTime<Utc>>, DateTime<Utc>)>,
     catalog_at: Option<DateTime<Utc>>,
     problem: Option<String>,
     /// A problem was met during this look (so the look's success does not clear it).

@@ -18,10 +18,16 @@ pub enum Action {
     FocusViews,
     FocusDetail,
     FocusJobs,
+    FocusLocks,
+    FocusActivity,
     Mark,
     Refresh,
     RefreshCascade,
     CancelJob,
+    Terminate,
+    Expand,
+    ToggleCumulative,
+    RefreshOnly,
     Filter,
     Command,
     SortNext,
@@ -49,6 +55,13 @@ const ACTIONS: &[(Action, &str, &str, &[&str])] = &[
     (Action::FocusViews, "focus_views", "views pane", &["1"]),
     (Action::FocusDetail, "focus_detail", "detail pane", &["2"]),
     (Action::FocusJobs, "focus_jobs", "jobs pane", &["3"]),
+    (Action::FocusLocks, "focus_locks", "locks pane", &["4"]),
+    (
+        Action::FocusActivity,
+        "focus_activity",
+        "activity pane",
+        &["5"],
+    ),
     (Action::Mark, "mark", "mark / unmark the MV", &["Space"]),
     (
         Action::Refresh,
@@ -65,8 +78,27 @@ const ACTIONS: &[(Action, &str, &str, &[&str])] = &[
     (
         Action::CancelJob,
         "cancel",
-        "cancel the selected MV's job",
+        "cancel the MV's job (4/5: the query)",
         &["c"],
+    ),
+    (
+        Action::Terminate,
+        "terminate",
+        "terminate the session (4/5)",
+        &["K"],
+    ),
+    (Action::Expand, "expand", "whole session (4/5)", &["Enter"]),
+    (
+        Action::ToggleCumulative,
+        "statements_cumulative",
+        "statements: interval/total",
+        &["t"],
+    ),
+    (
+        Action::RefreshOnly,
+        "statements_refresh_only",
+        "statements: REFRESH only",
+        &["f"],
     ),
     (
         Action::Filter,
@@ -127,7 +159,7 @@ const ACTIONS: &[(Action, &str, &str, &[&str])] = &[
 pub fn changes_database(action: Action) -> bool {
     matches!(
         action,
-        Action::Refresh | Action::RefreshCascade | Action::CancelJob
+        Action::Refresh | Action::RefreshCascade | Action::CancelJob | Action::Terminate
     )
 }
 

@@ -7,6 +7,10 @@ pub mod keymap;
 pub mod msg;
 pub mod runtime;
 pub mod schedules;
+pub mod sessions;
+mod sessions_io;
+#[cfg(test)]
+pub(crate) mod sessions_tests;
 pub mod state;
 pub mod terminal;
 pub mod ui;

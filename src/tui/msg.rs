@@ -41,6 +41,20 @@ pub enum Msg {
     },
     /// A refresh job changed state.
     Job(JobEvent),
+    /// A sessions poll (running statements, lock waits) ended.
+    Sessions {
+        generation: u64,
+        result: Result<crate::catalog::sessions::Sessions, String>,
+    },
+    /// A read of pg_stat_statements' counters ended.
+    Statements {
+        generation: u64,
+        result: Result<crate::catalog::statements::Counters, String>,
+    },
+    /// Query texts by queryid.
+    StatementTexts(Result<std::collections::HashMap<i64, String>, String>),
+    /// A cancel or terminate ended: the line to show.
+    Signalled(Result<String, String>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -62,6 +76,24 @@ pub enum Effect {
     StartRefresh(JobSpec),
     /// `JobId`s are the executor's; it ignores unknown ones.
     CancelJob(JobId),
+    /// Poll the sessions; the answer comes back as `Msg::Sessions`.
+    PollSessions {
+        generation: u64,
+    },
+    /// Read pg_stat_statements' counters; the answer comes back as `Msg::Statements`.
+    PollStatements {
+        generation: u64,
+        source: crate::catalog::statements::PssSource,
+    },
+    FetchStatementTexts {
+        source: crate::catalog::statements::PssSource,
+        queryids: Vec<i64>,
+    },
+    /// pg_cancel_backend / pg_terminate_backend; the answer comes back as `Msg::Signalled`.
+    Signal {
+        pid: i32,
+        signal: crate::catalog::sessions::Signal,
+    },
     /// Put text on the clipboard of the terminal (OSC 52: works over SSH).
     Copy(String),
     Quit,

@@ -11,6 +11,7 @@ use tokio::sync::{Mutex, mpsc};
 use tokio_postgres::Statement;
 
 use super::msg::{DetailData, Effect, Msg};
+use super::sessions_io::{self, Prepared};
 use super::state::State;
 use super::terminal::{TerminalGuard, copy_to_clipboard};
 use super::ui::{Theme, render};
@@ -32,8 +33,9 @@ pub struct ConsoleOptions {
     pub keymap: super::keymap::Keymap,
 }
 
-/// The one monitoring session (with the pulse prepared on it), reopened after it is lost.
-type Monitor = Arc<Mutex<Option<(Session, Statement)>>>;
+/// The one monitoring session (with the pulse and the sessions poll prepared on it),
+/// reopened after it is lost.
+pub(super) type Monitor = Arc<Mutex<Option<(Session, Statement, Prepared)>>>;
 
 pub async fn run(
     connector: Connector,
@@ -121,7 +123,7 @@ pub async fn run(
                     tokio::spawn(async move {
                         let mut slot = monitor.lock().await;
                         let result = match session(&connector, &mut slot).await {
-                            Ok((s, _)) => read_detail(&s.client, &ledger, oid, with_ledger).await,
+                            Ok((s, ..)) => read_detail(&s.client, &ledger, oid, with_ledger).await,
                             Err(e) => Err(e),
                         };
                         let _ = results.send(Msg::Detail { oid, result }).await;
@@ -134,6 +136,41 @@ pub async fn run(
                     executor.cancel(id);
                 }
                 Effect::Copy(text) => copy_to_clipboard(&text),
+                Effect::PollSessions { generation } => {
+                    tokio::spawn(sessions_io::poll_sessions(
+                        connector.clone(),
+                        monitor.clone(),
+                        generation,
+                        results_tx.clone(),
+                    ));
+                }
+                Effect::PollStatements { generation, source } => {
+                    tokio::spawn(sessions_io::poll_statements(
+                        connector.clone(),
+                        monitor.clone(),
+                        generation,
+                        source,
+                        results_tx.clone(),
+                    ));
+                }
+                Effect::FetchStatementTexts { source, queryids } => {
+                    tokio::spawn(sessions_io::statement_texts(
+                        connector.clone(),
+                        monitor.clone(),
+                        source,
+                        queryids,
+                        results_tx.clone(),
+                    ));
+                }
+                Effect::Signal { pid, signal } => {
+                    tokio::spawn(sessions_io::signal(
+                        connector.clone(),
+                        monitor.clone(),
+                        pid,
+                        signal,
+                        results_tx.clone(),
+                    ));
+                }
                 Effect::Quit => {}
             }
         }
@@ -165,12 +202,12 @@ async fn read_detail(
     Ok(DetailData { runs, indexes })
 }
 
-/// The monitoring session, opened (and the pulse prepared) when there is none.
-async fn session<'a>(
+/// The monitoring session, opened (and the polls prepared) when there is none.
+pub(super) async fn session<'a>(
     connector: &Connector,
-    slot: &'a mut Option<(Session, Statement)>,
-) -> Result<&'a (Session, Statement), String> {
-    if slot.as_ref().is_none_or(|(s, _)| s.client.is_closed()) {
+    slot: &'a mut Option<(Session, Statement, Prepared)>,
+) -> Result<&'a mut (Session, Statement, Prepared), String> {
+    if slot.as_ref().is_none_or(|(s, ..)| s.client.is_closed()) {
         let session = connector
             .connect(&SessionSettings::MONITORING)
             .await
@@ -180,9 +217,12 @@ async fn session<'a>(
             .prepare(PULSE_SQL)
             .await
             .map_err(|e| crate::pgconn::one_line(&e))?;
-        *slot = Some((session, statement));
+        let prepared = Prepared::new(&session.client)
+            .await
+            .map_err(|e| crate::pgconn::one_line(&e))?;
+        *slot = Some((session, statement, prepared));
     }
-    slot.as_ref().ok_or_else(|| "no session".to_string())
+    slot.as_mut().ok_or_else(|| "no session".to_string())
 }
 
 async fn pulse(
@@ -193,12 +233,12 @@ async fn pulse(
 ) {
     let mut slot = monitor.lock().await;
     let result = match session(&connector, &mut slot).await {
-        Ok((session, statement)) => Pulse::fetch(&session.client, statement)
+        Ok((session, statement, _)) => Pulse::fetch(&session.client, statement)
             .await
             .map_err(|e| crate::pgconn::one_line(&e)),
         Err(e) => Err(e),
     };
-    if result.is_err() && slot.as_ref().is_some_and(|(s, _)| s.client.is_closed()) {
+    if result.is_err() && slot.as_ref().is_some_and(|(s, ..)| s.client.is_closed()) {
         *slot = None;
     }
     let _ = results.send(Msg::Pulse { generation, result }).await;
@@ -213,13 +253,13 @@ async fn poll(
 ) {
     let mut slot = monitor.lock().await;
     let result = match session(&connector, &mut slot).await {
-        Ok((session, _)) => Inventory::fetch(&session.client, async || None, with)
+        Ok((session, ..)) => Inventory::fetch(&session.client, async || None, with)
             .await
             .map(Box::new)
             .map_err(|e| crate::pgconn::one_line(&e)),
         Err(e) => Err(e),
     };
-    if result.is_err() && slot.as_ref().is_some_and(|(s, _)| s.client.is_closed()) {
+    if result.is_err() && slot.as_ref().is_some_and(|(s, ..)| s.client.is_closed()) {
         *slot = None;
     }
     let _ = results.send(Msg::Inventory { generation, result }).await;

@@ -68,6 +68,10 @@ pub enum Pane {
     Views,
     Detail,
     Jobs,
+    /// Lock waits, as a tree of who blocks whom (in place of the views and detail).
+    Locks,
+    /// Running statements and pg_stat_statements (in place of the views and detail).
+    Activity,
 }
 
 /// What is drawn over the panes and takes the keys first.
@@ -90,6 +94,11 @@ pub enum Overlay {
 #[derive(Debug, Clone, PartialEq)]
 pub enum PendingAction {
     Refresh(Vec<JobSpec>),
+    /// Cancel the query of, or terminate, a session.
+    Signal {
+        pid: i32,
+        signal: crate::catalog::sessions::Signal,
+    },
     Quit,
 }
 
@@ -163,6 +172,8 @@ pub struct State {
     pub detail: Option<(u32, DetailData)>,
     /// The MV whose detail is being read.
     pub detail_in_flight: Option<u32>,
+    /// Sessions, lock waits and statement timing (the locks and activity panes).
+    pub sessions: super::sessions::SessionsView,
     pub quit: bool,
 }
 
@@ -204,6 +215,7 @@ impl State {
             detail_scroll: 0,
             detail: None,
             detail_in_flight: None,
+            sessions: Default::default(),
             quit: false,
         }
     }

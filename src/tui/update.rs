@@ -9,6 +9,7 @@ use tui_input::backend::crossterm::EventHandler;
 
 use super::keymap::{Action, changes_database};
 use super::msg::{Effect, Msg};
+use super::sessions;
 use super::state::{Column, Health, JobView, Overlay, Pane, PendingAction, State};
 use crate::catalog::MvStatus;
 use crate::refresh::plan::{Cascade, PlanRun, PlanStep, plan};
@@ -32,6 +33,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             state.now = now;
             let mut effects = poll_if_due(state);
             effects.extend(detail_if_wanted(state));
+            effects.extend(sessions::tick(state));
             effects
         }
         Msg::Detail { oid, result } => {
@@ -47,6 +49,17 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Pulse { generation, result } => pulse_arrived(state, generation, result),
         Msg::Job(event) => job_changed(state, event),
         Msg::Key(key) => key_pressed(state, key),
+        Msg::Sessions { generation, result } => {
+            sessions::sessions_arrived(state, generation, result)
+        }
+        Msg::Statements { generation, result } => {
+            sessions::statements_arrived(state, generation, result)
+        }
+        Msg::StatementTexts(result) => {
+            sessions::texts_arrived(state, result);
+            Vec::new()
+        }
+        Msg::Signalled(result) => sessions::signalled(state, result),
     }
 }
 
@@ -414,6 +427,9 @@ fn act(state: &mut State, action: Action) -> Vec<Effect> {
         state.message = Some("read-only: this console changes nothing in the database".into());
         return Vec::new();
     }
+    if let Some(effects) = sessions::act(state, action) {
+        return effects;
+    }
     match action {
         Action::Up => move_by(state, -1),
         Action::Down => move_by(state, 1),
@@ -425,12 +441,21 @@ fn act(state: &mut State, action: Action) -> Vec<Effect> {
             state.pane = match state.pane {
                 Pane::Views => Pane::Detail,
                 Pane::Detail => Pane::Jobs,
-                Pane::Jobs => Pane::Views,
+                Pane::Jobs => Pane::Locks,
+                Pane::Locks => Pane::Activity,
+                Pane::Activity => Pane::Views,
             };
         }
         Action::FocusViews => state.pane = Pane::Views,
         Action::FocusDetail => state.pane = Pane::Detail,
         Action::FocusJobs => state.pane = Pane::Jobs,
+        // The locks and activity panes' own keys (sessions::act answered them).
+        Action::FocusLocks
+        | Action::FocusActivity
+        | Action::Terminate
+        | Action::Expand
+        | Action::ToggleCumulative
+        | Action::RefreshOnly => {}
         Action::Mark => {
             if let Some(oid) = state.selected {
                 if !state.marked.remove(&oid) {
@@ -647,6 +672,7 @@ fn confirmed(state: &mut State, action: PendingAction) -> Vec<Effect> {
             state.quit = true;
             vec![Effect::Quit]
         }
+        PendingAction::Signal { pid, signal } => sessions::confirmed_signal(state, pid, signal),
         PendingAction::Refresh(specs) => {
             let targets: Vec<u32> = specs.iter().map(|s| s.target.oid).collect();
             let mut with_order = plan(&state.views, &targets, None);

@@ -20,11 +20,19 @@ fn typed(s: &mut super::state::State, text: &str) {
     }
 }
 
-/// A tick's poll effects (the history reads it may also ask for are tested on their own).
+/// A tick's poll effects (the history reads and the sessions polls it may also ask for are
+/// tested on their own).
 fn tick(s: &mut super::state::State, at: chrono::DateTime<chrono::Utc>) -> Vec<Effect> {
     update(s, Msg::Tick(at))
         .into_iter()
-        .filter(|e| !matches!(e, Effect::FetchDetail { .. }))
+        .filter(|e| {
+            !matches!(
+                e,
+                Effect::FetchDetail { .. }
+                    | Effect::PollSessions { .. }
+                    | Effect::PollStatements { .. }
+            )
+        })
         .collect()
 }
 

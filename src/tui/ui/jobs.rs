@@ -64,12 +64,8 @@ fn job_row<'a>(state: &State, job: &'a JobView, theme: &Theme) -> Row<'a> {
         JobState::WaitingForLock { blocked_by } => (
             String::new(),
             format!(
-                "waiting for lock behind pid {}",
-                blocked_by
-                    .iter()
-                    .map(i32::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                "waiting for lock behind {}",
+                crate::tui::sessions::blockers_phrase(state, blocked_by)
             ),
             theme.warn(),
         ),

@@ -1,8 +1,12 @@
 //! `render(frame, state)`: pure and cheap; only the visible rows are built.
 
+mod activity;
 mod detail;
 mod jobs;
+mod locks;
 mod overlay;
+#[cfg(test)]
+mod sessions_snapshots;
 #[cfg(test)]
 mod snapshot_tests;
 mod theme;
@@ -13,7 +17,7 @@ use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::state::{Health, Overlay, State};
+use super::state::{Health, Overlay, Pane, State};
 use crate::format;
 pub use theme::Theme;
 
@@ -47,9 +51,15 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme) {
         );
         frame.render_widget(Paragraph::new(Span::styled(text, theme.alert())), banner);
     }
-    let (table_area, detail_area) = split_body(body);
-    views::render(frame, table_area, state, theme);
-    detail::render(frame, detail_area, state, theme);
+    match state.pane {
+        Pane::Locks => locks::render(frame, body, state, theme),
+        Pane::Activity => activity::render(frame, body, state, theme),
+        Pane::Views | Pane::Detail | Pane::Jobs => {
+            let (table_area, detail_area) = split_body(body);
+            views::render(frame, table_area, state, theme);
+            detail::render(frame, detail_area, state, theme);
+        }
+    }
     jobs::render(frame, jobs_area, state, theme);
     frame.render_widget(footer_line(state, theme), footer);
     overlay::render(frame, area, state, theme);
@@ -78,6 +88,17 @@ fn header_line<'a>(state: &'a State, theme: &Theme) -> Paragraph<'a> {
     // Most important first: a narrow terminal cuts the end.
     let mut spans = vec![Span::styled(" mvtop ", theme.title()), Span::raw(" ")];
     spans.push(Span::raw(state.target.clone()));
+    // Lock waits matter more than the facts that follow: before them, never cut.
+    let waiting = state.sessions.waiting_count();
+    if waiting > 0 {
+        spans.push(Span::styled(
+            format!(
+                "  {waiting} lock wait{} (4)",
+                if waiting == 1 { "" } else { "s" }
+            ),
+            theme.alert(),
+        ));
+    }
     if let Some(f) = &state.facts {
         spans.push(Span::raw(format!(
             "  PG {}  {}  ledger: {}",
@@ -109,6 +130,10 @@ fn footer_line<'a>(state: &'a State, theme: &Theme) -> Paragraph<'a> {
         (Overlay::Filter, _) => format!("/{}", state.input.value()),
         (Overlay::Command, _) => format!(":{}", state.input.value()),
         (_, Some(m)) => m.clone(),
+        (_, None) if state.pane == Pane::Locks => locks::footer_hint(state.read_only).into(),
+        (_, None) if state.pane == Pane::Activity => {
+            activity::footer_hint(state.read_only).into()
+        }
         (_, None) if state.read_only => "? help  / filter  : command  s sort  q quit".into(),
         (_, None) => {
             "? help  / filter  : command  r refresh  R cascade  space mark  c cancel  s sort  q quit"

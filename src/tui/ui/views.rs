@@ -111,11 +111,11 @@ fn view_row<'a>(state: &State, v: &'a MatView, selected: bool, theme: &Theme) ->
         None => String::new(),
     };
     let cells = vec![
-        Cell::from(if state.marked.contains(&v.oid) {
-            "*"
+        if state.marked.contains(&v.oid) {
+            Cell::from("*")
         } else {
-            " "
-        }),
+            lock_mark(state, v.oid, theme)
+        },
         Cell::from(v.qualified_name.as_str()),
         Cell::from(size),
         Cell::from(v.rows_estimate.map(format::count).unwrap_or_default()),
@@ -129,7 +129,10 @@ fn view_row<'a>(state: &State, v: &'a MatView, selected: bool, theme: &Theme) ->
                 .map(format::duration_ms)
                 .unwrap_or_default(),
         ),
-        Cell::from(Span::styled(status, status_style)),
+        match lock_status(state, v.oid) {
+            Some(text) => Cell::from(Span::styled(text, theme.alert())),
+            None => Cell::from(Span::styled(status, status_style)),
+        },
         Cell::from(if v.concurrent_ready { "◆" } else { " " }),
     ];
     let row = Row::new(cells);
@@ -137,5 +140,28 @@ fn view_row<'a>(state: &State, v: &'a MatView, selected: bool, theme: &Theme) ->
         row.style(theme.selected())
     } else {
         row
+    }
+}
+
+/// In place of the status while a lock wait involves the MV: `lock wait` (its refresh
+/// waits), `N waiting` (sessions wait for a lock on it).
+fn lock_status(state: &State, oid: u32) -> Option<String> {
+    let m = state.sessions.mv_locks.get(&oid)?;
+    if !m.refresh_waits_behind.is_empty() {
+        Some("lock wait".into())
+    } else if m.waiters > 0 {
+        Some(format!("{} waiting", m.waiters))
+    } else {
+        None
+    }
+}
+
+/// `L` when a lock wait involves the MV: sessions wait on it, or its refresh waits.
+fn lock_mark<'a>(state: &State, oid: u32, theme: &Theme) -> Cell<'a> {
+    match state.sessions.mv_locks.get(&oid) {
+        Some(m) if m.waiters > 0 || !m.refresh_waits_behind.is_empty() => {
+            Cell::from(Span::styled("L", theme.alert()))
+        }
+        _ => Cell::from(" "),
     }
 }

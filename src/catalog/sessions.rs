@@ -1,0 +1,333 @@
+//! Sessions now: the running statements and the lock waits, from one prepared poll
+//! (`assets/sql/sessions.sql`), and the two actions on a session (cancel, terminate).
+
+use serde::Serialize;
+use tokio_postgres::{Client, Statement};
+
+const SESSIONS_SQL: &str = include_str!("../../assets/sql/sessions.sql");
+
+/// `pg_locks.waitstart` exists from PostgreSQL 14 on.
+const WAITSTART_FROM: i32 = 140000;
+
+/// The poll's text for a server version: before 14 the wait is timed from the query start.
+pub fn sessions_sql(version_num: i32) -> String {
+    let waitstart = if version_num >= WAITSTART_FROM {
+        "waitstart"
+    } else {
+        "NULL::timestamptz"
+    };
+    SESSIONS_SQL.replace("{waitstart}", waitstart)
+}
+
+/// The sessions poll, prepared once on a session (planning it every tick would cost more
+/// than running it).
+pub async fn prepare(client: &Client) -> Result<Statement, tokio_postgres::Error> {
+    let row = client
+        .query_one("SELECT current_setting('server_version_num')::int", &[])
+        .await?;
+    client.prepare(&sessions_sql(row.get(0))).await
+}
+
+/// One session as the poll saw it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SessionRow {
+    pub pid: i32,
+    pub user: Option<String>,
+    pub application: String,
+    pub client_addr: Option<String>,
+    pub database: Option<String>,
+    pub backend_type: Option<String>,
+    pub state: Option<String>,
+    pub wait_event_type: Option<String>,
+    pub wait_event: Option<String>,
+    pub query: String,
+    /// Since the query started (for an idle-in-transaction session: the last one).
+    pub elapsed_ms: Option<f64>,
+    pub xact_age_ms: Option<f64>,
+    /// Set when it waits for a heavyweight lock.
+    pub wait: Option<LockWait>,
+}
+
+/// What a session waits for, and behind whom.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LockWait {
+    pub locktype: String,
+    pub mode: String,
+    /// `schema.name`, quoted where SQL needs it; for a row-level wait, the row's table.
+    pub relation: Option<String>,
+    /// pg_class.relkind of that relation (`m`: a materialized view).
+    pub relkind: Option<String>,
+    pub oid: Option<u32>,
+    /// `relation`, `transaction 725`, `tuple (0,1)`, `advisory lock 0,42`, ...
+    pub object: String,
+    pub waiting_ms: f64,
+    /// Before PostgreSQL 14 (no `pg_locks.waitstart`): timed from the query start.
+    pub waiting_estimated: bool,
+    /// From `pg_blocking_pids`, with the modes each holds on the same object; a session
+    /// that holds nothing is ahead in the queue for a conflicting lock.
+    pub blocked_by: Vec<Blocker>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Blocker {
+    pub pid: i32,
+    pub holds_modes: Vec<String>,
+}
+
+impl LockWait {
+    pub fn on_mv(&self) -> bool {
+        self.relkind.as_deref() == Some("m")
+    }
+
+    /// What it waits on, for people: the relation when known, else the lock's object.
+    pub fn target(&self) -> String {
+        match (&self.relation, self.locktype.as_str()) {
+            (Some(r), "relation") => r.clone(),
+            (Some(r), _) => format!("{r} ({})", self.object),
+            (None, _) => self.object.clone(),
+        }
+    }
+}
+
+impl SessionRow {
+    pub fn idle_in_transaction(&self) -> bool {
+        self.state
+            .as_deref()
+            .is_some_and(|s| s.starts_with("idle in transaction"))
+    }
+
+    /// Not idle and a client's: what the running-statements list shows.
+    pub fn is_running(&self) -> bool {
+        self.backend_type.as_deref() == Some("client backend")
+            && self.state.as_deref().is_some_and(|s| s != "idle")
+    }
+
+    /// A REFRESH MATERIALIZED VIEW statement.
+    pub fn is_refresh(&self) -> bool {
+        refresh_target(&self.query).is_some()
+    }
+}
+
+/// Every session the poll returned: the running ones, the waiting ones and their blockers.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Sessions {
+    pub rows: Vec<SessionRow>,
+}
+
+impl Sessions {
+    pub async fn fetch(
+        client: &Client,
+        statement: &Statement,
+    ) -> Result<Sessions, tokio_postgres::Error> {
+        let rows = client.query(statement, &[]).await?;
+        Ok(Sessions {
+            rows: rows.iter().map(from_row).collect(),
+        })
+    }
+
+    pub fn get(&self, pid: i32) -> Option<&SessionRow> {
+        self.rows.iter().find(|r| r.pid == pid)
+    }
+
+    /// The sessions that wait for a lock, longest wait first.
+    pub fn waiting(&self) -> impl Iterator<Item = &SessionRow> {
+        self.rows.iter().filter(|r| r.wait.is_some())
+    }
+}
+
+fn from_row(r: &tokio_postgres::Row) -> SessionRow {
+    let locktype: Option<String> = r.get("wait_locktype");
+    let wait = locktype.map(|locktype| {
+        let blocked_by: serde_json::Value = r.get("blocked_by");
+        LockWait {
+            locktype,
+            mode: r.get::<_, Option<String>>("wait_mode").unwrap_or_default(),
+            relation: r.get("wait_relation"),
+            relkind: r.get("wait_relkind"),
+            oid: r.get("wait_oid"),
+            object: r
+                .get::<_, Option<String>>("wait_object")
+                .unwrap_or_default(),
+            waiting_ms: r.get::<_, Option<f64>>("waited_ms").unwrap_or(0.0),
+            waiting_estimated: r.get("waited_estimated"),
+            blocked_by: blockers(&blocked_by),
+        }
+    });
+    SessionRow {
+        pid: r.get("pid"),
+        user: r.get("usename"),
+        application: r
+            .get::<_, Option<String>>("application_name")
+            .unwrap_or_default(),
+        client_addr: r.get("client_addr"),
+        database: r.get("datname"),
+        backend_type: r.get("backend_type"),
+        state: r.get("state"),
+        wait_event_type: r.get("wait_event_type"),
+        wait_event: r.get("wait_event"),
+        query: r.get::<_, Option<String>>("query").unwrap_or_default(),
+        elapsed_ms: r.get("query_ms"),
+        xact_age_ms: r.get("xact_ms"),
+        wait,
+    }
+}
+
+/// `[[pid, ["Mode", ...]], ...]`.
+fn blockers(v: &serde_json::Value) -> Vec<Blocker> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|pair| {
+            let pid = pair.get(0)?.as_i64()? as i32;
+            let holds_modes = pair
+                .get(1)?
+                .as_array()?
+                .iter()
+                .filter_map(|m| m.as_str().map(str::to_string))
+                .collect();
+            Some(Blocker { pid, holds_modes })
+        })
+        .collect()
+}
+
+/// The MV name a `REFRESH MATERIALIZED VIEW [CONCURRENTLY] name` statement names, as
+/// written (leading comments and blanks skipped); None for any other statement.
+pub fn refresh_target(query: &str) -> Option<String> {
+    let mut rest = query.trim_start();
+    // Comments sent before the statement in the same batch.
+    loop {
+        if let Some(r) = rest.strip_prefix("--") {
+            rest = r
+                .split_once('\n')
+                .map_or("", |(_, after)| after)
+                .trim_start();
+        } else if let Some(r) = rest.strip_prefix("/*") {
+            rest = r
+                .split_once("*/")
+                .map_or("", |(_, after)| after)
+                .trim_start();
+        } else {
+            break;
+        }
+    }
+    for want in ["refresh", "materialized", "view"] {
+        let (word, after) = rest.split_once(char::is_whitespace)?;
+        if !word.eq_ignore_ascii_case(want) {
+            return None;
+        }
+        rest = after.trim_start();
+    }
+    let mut name = rest;
+    let (first, after) = name.split_once(char::is_whitespace).unwrap_or((name, ""));
+    if first.eq_ignore_ascii_case("concurrently") {
+        name = after.trim_start();
+    }
+    // The name runs to `;`, `WITH [NO] DATA` or the end; quoted parts may hold anything.
+    let mut end = name.len();
+    let mut quoted = false;
+    for (i, c) in name.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            ';' if !quoted => {
+                end = i;
+                break;
+            }
+            c if c.is_whitespace() && !quoted => {
+                let tail = name[i..].trim_start();
+                if !tail.starts_with('.') && !name[..i].ends_with('.') {
+                    end = i;
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    // Blanks around the dot go; blanks inside quotes stay.
+    let mut out = String::new();
+    let mut quoted = false;
+    for c in name[..end].chars() {
+        if c == '"' {
+            quoted = !quoted;
+        }
+        if quoted || !c.is_whitespace() {
+            out.push(c);
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// Cancel the query, or end the whole session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    Cancel,
+    Terminate,
+}
+
+impl Signal {
+    pub fn verb(self) -> &'static str {
+        match self {
+            Signal::Cancel => "cancel the query of",
+            Signal::Terminate => "terminate",
+        }
+    }
+}
+
+/// `pg_cancel_backend` / `pg_terminate_backend` on `pid`; the result in one line, an
+/// error ("permission denied ...") as well.
+pub async fn signal_backend(client: &Client, pid: i32, signal: Signal) -> Result<String, String> {
+    let sql = match signal {
+        Signal::Cancel => "SELECT pg_cancel_backend($1)",
+        Signal::Terminate => "SELECT pg_terminate_backend($1)",
+    };
+    let row = client.query_one(sql, &[&pid]).await.map_err(|e| {
+        let line = crate::pgconn::one_line(&e);
+        // PostgreSQL's own words vary by version ("must be a superuser to ...", "permission
+        // denied to ..."); say it plainly.
+        if e.code() == Some(&tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE)
+            && !line.contains("permission denied")
+        {
+            format!("pid {pid}: permission denied: {line}")
+        } else {
+            format!("pid {pid}: {line}")
+        }
+    })?;
+    match (row.get::<_, bool>(0), signal) {
+        (true, Signal::Cancel) => Ok(format!("pid {pid}: query cancelled")),
+        (true, Signal::Terminate) => Ok(format!("pid {pid}: session terminated")),
+        (false, _) => Err(format!(
+            "pid {pid}: no such session any more (nothing was signalled)"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waitstart_only_from_14() {
+        assert!(sessions_sql(140000).contains("waitstart AS waitstart"));
+        assert!(sessions_sql(130011).contains("NULL::timestamptz AS waitstart"));
+        assert!(!sessions_sql(120000).contains("{waitstart}"));
+    }
+
+    #[test]
+    fn refresh_targets_as_written() {
+        let t = |q: &str| refresh_target(q);
+        assert_eq!(
+            t("REFRESH MATERIALIZED VIEW rpt.by_v"),
+            Some("rpt.by_v".into())
+        );
+        assert_eq!(
+            t("refresh materialized view concurrently \"Reporting\".\"Sales by Region\";"),
+            Some("\"Reporting\".\"Sales by Region\"".into())
+        );
+        assert_eq!(
+            t("-- mvtop\n/* x */ REFRESH  MATERIALIZED VIEW \"top\"\"c\" WITH DATA"),
+            Some("\"top\"\"c\"".into())
+        );
+        assert_eq!(t("REFRESH MATERIALIZED VIEW s . n"), Some("s.n".into()));
+        assert_eq!(t("SELECT 'REFRESH MATERIALIZED VIEW x'"), None);
+        assert_eq!(t("REFRESH MATERIALIZED"), None);
+    }
+}
