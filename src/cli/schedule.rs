@@ -12,10 +12,10 @@ use crate::catalog::writes::{table_writes, writes_of};
 use crate::catalog::{FetchOptions, Inventory, MatView};
 use crate::format;
 use crate::ledger::Ledger;
-use crate::refresh::{Concurrently, Target, choose_mode};
+use crate::refresh::Concurrently;
 use crate::schedule::advise::{Advice, AdviceInput, advise};
+use crate::schedule::edit;
 use crate::schedule::policy::{PolicyInput, PolicyJson};
-use crate::schedule::store::NewSchedule;
 use crate::schedule::{Decision, Observed, Policy, Schedule, decide};
 
 #[derive(Debug, Clone, Args)]
@@ -104,22 +104,18 @@ pub async fn run(conn: &ConnArgs, ledger: &Ledger, args: &ScheduleArgs) -> Resul
         ScheduleCommand::Set(set) => set_schedule(client, ledger, set).await,
         ScheduleCommand::List(f) => list(client, ledger, f.format).await,
         ScheduleCommand::Rm { name } => {
-            let (schema, name) = mv_name(client, name).await?;
-            if ledger.remove_schedule(client, &schema, &name).await? {
-                Ok(())
-            } else {
-                Err(Failure::new(format!(
-                    "{} has no schedule",
-                    crate::catalog::ident::quote_qualified(&schema, &name)
-                )))
-            }
+            let mv = resolve_mv(client, name).await.map_err(Failure::new)?;
+            edit::remove(client, ledger, &mv.schema, &mv.name)
+                .await
+                .map(|_| ())
+                .map_err(Failure::new)
         }
         ScheduleCommand::Advise(a) => advise_all(&connector, client, ledger, a).await,
         ScheduleCommand::Naming(n) => {
             let tz = match (n.state.as_str(), &n.tz) {
                 ("off", _) => None,
                 (_, Some(tz)) => Some(tz.clone()),
-                (_, None) => Some(server_tz(client).await?),
+                (_, None) => Some(edit::server_tz(client).await.map_err(Failure::new)?),
             };
             if let Some(tz) = &tz {
                 crate::schedule::cron::parse_tz(tz).map_err(Failure::new)?;
@@ -145,20 +141,6 @@ async fn require_ledger(client: &tokio_postgres::Client, ledger: &Ledger) -> Res
     }
 }
 
-async fn server_tz(client: &tokio_postgres::Client) -> Result<String, Failure> {
-    let tz: String = client
-        .query_one("SELECT current_setting('TimeZone')", &[])
-        .await?
-        .get(0);
-    // "localtime" is the server's own zone file, which only the server can read.
-    Ok(if tz == "localtime" { "UTC".into() } else { tz })
-}
-
-async fn mv_name(client: &tokio_postgres::Client, text: &str) -> Result<(String, String), Failure> {
-    let mv = resolve_mv(client, text).await.map_err(Failure::new)?;
-    Ok((mv.schema, mv.name))
-}
-
 async fn set_schedule(
     client: &tokio_postgres::Client,
     ledger: &Ledger,
@@ -173,35 +155,15 @@ async fn set_schedule(
         max_stale: a.max_stale.clone(),
         window: a.window.clone(),
     };
-    let default_tz = server_tz(client).await?;
-    let (policy, window) = input.parse(&default_tz).map_err(Failure::new)?;
+    // The flags are checked before the name: a typo in either is named, the flag first.
+    input
+        .parse(&edit::server_tz(client).await.map_err(Failure::new)?)
+        .map_err(Failure::new)?;
     let named = resolve_mv(client, &a.name).await.map_err(Failure::new)?;
-    let views = Inventory::catalog_only(client).await?;
-    let view = views
-        .iter()
-        .find(|v| v.oid == named.oid)
-        .ok_or_else(|| Failure::new(format!("{} was dropped meanwhile", named.qualified_name)))?;
-    // A mode that can never work is refused now, not at 3 a.m.
-    choose_mode(&Target::from(view), a.concurrently, true).map_err(Failure::new)?;
-    let writes = table_writes(client, &view.base_tables).await?;
-    let new = NewSchedule {
-        mv_schema: named.schema,
-        mv_name: named.name,
-        policy,
-        window,
-        concurrently: a.concurrently,
-        base_writes: writes_of(&view.base_tables, &writes),
-    };
-    ledger.set_schedule(client, &new).await.map_err(|e| {
-        if e.code() == Some(&tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE) {
-            Failure::new(format!(
-                "{} (only the ledger's owner changes schedules: they make the daemon's role refresh)",
-                crate::pgconn::one_line(&e)
-            ))
-        } else {
-            e.into()
-        }
-    })
+    edit::set(client, ledger, named.oid, &input, a.concurrently)
+        .await
+        .map(|_| ())
+        .map_err(Failure::new)
 }
 
 /// One schedule as `schedule list` shows it.

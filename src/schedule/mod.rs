@@ -7,6 +7,7 @@ pub mod changes;
 pub mod cron;
 pub mod driver;
 pub mod due;
+pub mod edit;
 pub mod policy;
 pub mod store;
 pub mod text;
