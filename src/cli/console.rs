@@ -14,6 +14,9 @@ pub struct ConsoleArgs {
     /// `mvtop top`: report what happened over this interval
     #[arg(long, global = true, value_parser = poll_interval)]
     pub interval: Option<std::time::Duration>,
+    /// Console: do not run the schedules in the background (a daemon runs them)
+    #[arg(long, global = true)]
+    pub no_scheduler: bool,
 }
 
 /// The console's poll interval when `--interval` is not given.
@@ -55,6 +58,7 @@ pub async fn open(
         ),
         ledger: ledger.clone(),
         jobs: 2,
+        scheduler: !args.no_scheduler,
     };
     let target = short_target(&connector);
     tui::run(connector, target, options)

@@ -46,6 +46,7 @@ pub fn views() -> Vec<MatView> {
     hourly.last_refresh = Some(now() - chrono::Duration::minutes(3));
     hourly.avg_refresh_ms = Some(88.0);
     hourly.refresh_count = Some(12);
+    hourly.status = MvStatus::Fresh;
     hourly.definition = Some(" SELECT date_trunc('hour', t.at) AS hour, count(*) AS n\n   FROM ci.builds t\n  GROUP BY 1;".into());
     let mut big = mv(
         2,
@@ -59,6 +60,7 @@ pub fn views() -> Vec<MatView> {
     big.avg_refresh_ms = Some(1_480.0);
     big.last_refresh = Some(now() - chrono::Duration::hours(2));
     big.lock_holders = 2;
+    big.status = MvStatus::Stale;
     big.downstream_mvs = vec!["\"Reporting\".\"Builds by Project\"".into()];
     let mut odd = mv(
         3,
@@ -110,5 +112,57 @@ pub fn state() -> State {
             result: Ok(Box::new(inventory)),
         },
     );
+    let _ = super::update::update(&mut s, super::msg::Msg::Schedules(Ok(schedules())));
+    s.schedules.scheduler_on = true;
     s
+}
+
+/// An hourly interval, a change-driven one and a nightly cron with a window.
+pub fn schedules() -> Vec<crate::schedule::Schedule> {
+    use crate::schedule::policy::{Policy, PolicyInput};
+    let make = |schema: &str, name: &str, text: PolicyInput, last_due_min: Option<i64>| {
+        let (policy, window): (Policy, _) = text.parse("UTC").expect("fixture schedule");
+        crate::schedule::Schedule {
+            mv_schema: schema.into(),
+            mv_name: name.into(),
+            policy,
+            window,
+            concurrently: crate::refresh::Concurrently::Auto,
+            from_naming: false,
+            created_at: now() - chrono::Duration::days(1),
+            last_due: last_due_min.map(|m| now() - chrono::Duration::minutes(m)),
+            base_writes: Some(0),
+        }
+    };
+    vec![
+        make(
+            "reporting",
+            "builds_hourly",
+            PolicyInput {
+                every: Some("1h".into()),
+                ..PolicyInput::default()
+            },
+            Some(20),
+        ),
+        make(
+            "reporting",
+            "copr_target_builds",
+            PolicyInput {
+                on_change: true,
+                quiet: Some("2m".into()),
+                ..PolicyInput::default()
+            },
+            Some(120),
+        ),
+        make(
+            "Reporting",
+            "Builds by Project",
+            PolicyInput {
+                cron: Some("0 3 * * *".into()),
+                window: Some("01:00-05:00".into()),
+                ..PolicyInput::default()
+            },
+            None,
+        ),
+    ]
 }

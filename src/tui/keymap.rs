@@ -20,6 +20,8 @@ pub enum Action {
     FocusJobs,
     FocusLocks,
     FocusActivity,
+    FocusSchedules,
+    EditSchedule,
     Mark,
     Refresh,
     RefreshCascade,
@@ -61,6 +63,18 @@ const ACTIONS: &[(Action, &str, &str, &[&str])] = &[
         "focus_activity",
         "activity pane",
         &["5"],
+    ),
+    (
+        Action::FocusSchedules,
+        "focus_schedules",
+        "schedules pane",
+        &["6"],
+    ),
+    (
+        Action::EditSchedule,
+        "schedule",
+        "edit the MV's schedule: every 15m | cron EXPR [tz TZ] | on-change [quiet 2m] [window HH:MM-HH:MM] | off",
+        &["s"],
     ),
     (Action::Mark, "mark", "mark / unmark the MV", &["Space"]),
     (
@@ -116,13 +130,13 @@ const ACTIONS: &[(Action, &str, &str, &[&str])] = &[
         Action::SortNext,
         "sort_next",
         "sort by the next column",
-        &["s"],
+        &["o"],
     ),
     (
         Action::SortReverse,
         "sort_reverse",
         "reverse the sort",
-        &["S"],
+        &["O"],
     ),
     (Action::Pause, "pause", "pause / resume polling", &["p"]),
     (Action::Slower, "slower", "poll less often", &["+"]),
@@ -159,7 +173,11 @@ const ACTIONS: &[(Action, &str, &str, &[&str])] = &[
 pub fn changes_database(action: Action) -> bool {
     matches!(
         action,
-        Action::Refresh | Action::RefreshCascade | Action::CancelJob | Action::Terminate
+        Action::Refresh
+            | Action::RefreshCascade
+            | Action::CancelJob
+            | Action::Terminate
+            | Action::EditSchedule
     )
 }
 

@@ -7,6 +7,7 @@ pub mod keymap;
 pub mod msg;
 pub mod runtime;
 pub mod schedules;
+mod schedules_io;
 pub mod sessions;
 mod sessions_io;
 #[cfg(test)]

@@ -55,6 +55,12 @@ pub enum Msg {
     StatementTexts(Result<std::collections::HashMap<i64, String>, String>),
     /// A cancel or terminate ended: the line to show.
     Signalled(Result<String, String>),
+    /// The schedules, read from the ledger.
+    Schedules(Result<Vec<crate::schedule::Schedule>, String>),
+    /// A schedule was set or removed from the form: the line to show.
+    ScheduleSaved(Result<String, String>),
+    /// The background scheduler said something.
+    Scheduler(crate::schedule::SchedulerEvent),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -93,6 +99,16 @@ pub enum Effect {
     Signal {
         pid: i32,
         signal: crate::catalog::sessions::Signal,
+    },
+    /// Read the schedules; the answer comes back as `Msg::Schedules`.
+    FetchSchedules,
+    /// Set (or, with `off`, remove) the schedule of one MV from the form's line; the answer
+    /// comes back as `Msg::ScheduleSaved`.
+    SaveSchedule {
+        oid: u32,
+        schema: String,
+        name: String,
+        text: String,
     },
     /// Put text on the clipboard of the terminal (OSC 52: works over SSH).
     Copy(String),

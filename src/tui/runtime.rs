@@ -11,6 +11,7 @@ use tokio::sync::{Mutex, mpsc};
 use tokio_postgres::Statement;
 
 use super::msg::{DetailData, Effect, Msg};
+use super::schedules_io;
 use super::sessions_io::{self, Prepared};
 use super::state::State;
 use super::terminal::{TerminalGuard, copy_to_clipboard};
@@ -31,6 +32,8 @@ pub struct ConsoleOptions {
     /// Refreshes at the same time.
     pub jobs: usize,
     pub keymap: super::keymap::Keymap,
+    /// Run the schedules in the background while the console is open (never read-only).
+    pub scheduler: bool,
 }
 
 /// The one monitoring session (with the pulse and the sessions poll prepared on it),
@@ -55,6 +58,17 @@ pub async fn run(
         options.jobs,
     );
     let (results_tx, mut results) = mpsc::channel::<Msg>(64);
+    let (stop_scheduler, scheduler_stopped) = tokio::sync::watch::channel(false);
+    let scheduler = (options.scheduler && !options.read_only).then(|| {
+        schedules_io::start_scheduler(
+            connector.clone(),
+            executor.clone(),
+            options.ledger.clone(),
+            results_tx.clone(),
+            scheduler_stopped,
+        )
+    });
+    state.schedules.scheduler_on = scheduler.is_some();
     let monitor: Monitor = Arc::new(Mutex::new(None));
     let mut term = signal(SignalKind::terminate())?;
     let mut hup = signal(SignalKind::hangup())?;
@@ -171,11 +185,39 @@ pub async fn run(
                         results_tx.clone(),
                     ));
                 }
+                Effect::FetchSchedules => {
+                    tokio::spawn(schedules_io::fetch(
+                        connector.clone(),
+                        monitor.clone(),
+                        options.ledger.clone(),
+                        results_tx.clone(),
+                    ));
+                }
+                Effect::SaveSchedule {
+                    oid,
+                    schema,
+                    name,
+                    text,
+                } => {
+                    tokio::spawn(schedules_io::save(
+                        connector.clone(),
+                        monitor.clone(),
+                        options.ledger.clone(),
+                        (oid, schema, name, text),
+                        results_tx.clone(),
+                    ));
+                }
                 Effect::Quit => {}
             }
         }
     }
     drop(guard);
+    if let Some(handle) = scheduler {
+        // Scheduled refreshes get a short grace, then are cancelled; each outcome recorded.
+        let _ = stop_scheduler.send(true);
+        drop(results);
+        let _ = tokio::time::timeout(Duration::from_secs(10), handle).await;
+    }
     Ok(())
 }
 

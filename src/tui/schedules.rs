@@ -5,7 +5,12 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use ratatui::crossterm::event::{Event, KeyCode, KeyEvent};
+use tui_input::backend::crossterm::EventHandler;
 
+use super::keymap::Action;
+use super::msg::Effect;
+use super::state::{Overlay, Pane, State};
 use crate::catalog::MatView;
 use crate::schedule::advise::{Advice, AdviceInput, advise};
 use crate::schedule::text::{Edit, parse, to_text};
@@ -135,6 +140,153 @@ pub fn advice_for(v: &MatView) -> Advice {
         concurrent_ready: v.concurrent_ready,
         populated: v.populated,
     })
+}
+
+/// Schedules live in the ledger: read them when there is one.
+pub fn wanted(state: &State) -> Vec<Effect> {
+    match &state.facts {
+        Some(f) if f.ledger_installed => vec![Effect::FetchSchedules],
+        _ => Vec::new(),
+    }
+}
+
+pub fn arrived(state: &mut State, result: Result<Vec<Schedule>, String>) {
+    match result {
+        Ok(rows) => {
+            state.schedules.set_rows(rows);
+            state.schedules.problem = None;
+        }
+        Err(e) => state.schedules.problem = Some(e),
+    }
+}
+
+pub fn saved(state: &mut State, result: Result<String, String>) -> Vec<Effect> {
+    match result {
+        Ok(line) => {
+            state.message = Some(line);
+            vec![Effect::FetchSchedules]
+        }
+        Err(e) => {
+            state.message = Some(format!("schedule not saved: {e}"));
+            Vec::new()
+        }
+    }
+}
+
+pub fn heard(state: &mut State, event: &SchedulerEvent) -> Vec<Effect> {
+    let line = state.schedules.heard(event);
+    match event {
+        // Problems stay in the schedules pane: a console without a ledger is not an error.
+        SchedulerEvent::Problem(_) | SchedulerEvent::Recovered => Vec::new(),
+        SchedulerEvent::Claimed { .. } => {
+            state.message = line;
+            vec![Effect::FetchSchedules]
+        }
+        _ => {
+            if line.is_some() {
+                state.message = line;
+            }
+            Vec::new()
+        }
+    }
+}
+
+/// The schedules pane's keys and `s`; None: not for this pane.
+pub fn act(state: &mut State, action: Action) -> Option<Vec<Effect>> {
+    match action {
+        Action::FocusSchedules => {
+            state.pane = Pane::Schedules;
+            return Some(Vec::new());
+        }
+        Action::EditSchedule => return Some(open_form(state)),
+        _ => {}
+    }
+    if state.pane != Pane::Schedules {
+        return None;
+    }
+    let book = &mut state.schedules;
+    let last = book.rows.len().saturating_sub(1);
+    match action {
+        Action::Up => book.selected = book.selected.saturating_sub(1),
+        Action::Down => book.selected = (book.selected + 1).min(last),
+        Action::PageUp => book.selected = book.selected.saturating_sub(20),
+        Action::PageDown => book.selected = (book.selected + 20).min(last),
+        Action::Top => book.selected = 0,
+        Action::Bottom => book.selected = last,
+        _ => return None,
+    }
+    Some(Vec::new())
+}
+
+/// The MV `s` is about: the schedules pane's selected row, else the selected MV.
+fn form_target(state: &State) -> Option<&MatView> {
+    if state.pane == Pane::Schedules {
+        let s = state.schedules.rows.get(state.schedules.selected)?;
+        return state
+            .views
+            .iter()
+            .find(|v| v.schema == s.mv_schema && v.name == s.mv_name);
+    }
+    state.selected_view()
+}
+
+fn open_form(state: &mut State) -> Vec<Effect> {
+    if let Some(why) = &state.schedules.problem {
+        state.message = Some(format!("schedules: {why}"));
+        return Vec::new();
+    }
+    if !state.facts.as_ref().is_some_and(|f| f.ledger_installed) {
+        state.message =
+            Some("schedules live in the refresh ledger: run `mvtop install` first".into());
+        return Vec::new();
+    }
+    let Some(v) = form_target(state) else {
+        state.message = Some("select a materialized view first".into());
+        return Vec::new();
+    };
+    let (oid, text) = (v.oid, form_text(&state.schedules, v));
+    state.input = tui_input::Input::new(text);
+    state.overlay = Overlay::Schedule { oid, error: None };
+    Vec::new()
+}
+
+/// Keys of the open form: Enter saves a valid line, Esc closes, the rest edits it.
+pub fn form_key(state: &mut State, oid: u32, key: KeyEvent) -> Vec<Effect> {
+    let tz = "UTC";
+    match key.code {
+        KeyCode::Esc => {
+            state.overlay = Overlay::None;
+            Vec::new()
+        }
+        KeyCode::Enter => {
+            let text = state.input.value().to_string();
+            if let Some(error) = form_error(&text, tz) {
+                state.overlay = Overlay::Schedule {
+                    oid,
+                    error: Some(error),
+                };
+                return Vec::new();
+            }
+            state.overlay = Overlay::None;
+            let Some(v) = state.views.iter().find(|v| v.oid == oid) else {
+                state.message = Some("the materialized view is gone".into());
+                return Vec::new();
+            };
+            state.message = Some(format!("saving the schedule of {}…", v.qualified_name));
+            vec![Effect::SaveSchedule {
+                oid,
+                schema: v.schema.clone(),
+                name: v.name.clone(),
+                text,
+            }]
+        }
+        _ => {
+            state.input.handle_event(&Event::Key(key));
+            let error = form_error(state.input.value(), tz);
+            state.overlay = Overlay::Schedule { oid, error };
+            Vec::new()
+        }
+    }
 }
 
 #[cfg(test)]

@@ -397,7 +397,7 @@ fn running_statements_sort_and_refreshes_and_waits_are_marked_on_the_mvs() {
     press(&mut s, KeyCode::Char('5'));
     let order = |s: &State| -> Vec<i32> { s.sessions.running().iter().map(|r| r.pid).collect() };
     assert_eq!(order(&s), [105, 101, 102, 103, 104, 106], "longest first");
-    press(&mut s, KeyCode::Char('s'));
+    press(&mut s, KeyCode::Char('o'));
     assert_eq!(order(&s), [101, 102, 103, 104, 105, 106], "by pid");
     let m = &s.sessions.mv_locks[&2];
     assert_eq!(m.refresh_waits_behind, [101]);

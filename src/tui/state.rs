@@ -22,17 +22,19 @@ pub enum Column {
     LastRefresh,
     AvgRefresh,
     Status,
+    NextRun,
     Level,
 }
 
 impl Column {
-    pub const ALL: [Column; 7] = [
+    pub const ALL: [Column; 8] = [
         Column::Name,
         Column::Size,
         Column::Rows,
         Column::LastRefresh,
         Column::AvgRefresh,
         Column::Status,
+        Column::NextRun,
         Column::Level,
     ];
 
@@ -44,6 +46,7 @@ impl Column {
             Column::LastRefresh => "last refresh",
             Column::AvgRefresh => "avg refresh",
             Column::Status => "status",
+            Column::NextRun => "next run",
             Column::Level => "level",
         }
     }
@@ -72,6 +75,8 @@ pub enum Pane {
     Locks,
     /// Running statements and pg_stat_statements (in place of the views and detail).
     Activity,
+    /// Every schedule with its next run (in place of the views and detail).
+    Schedules,
 }
 
 /// What is drawn over the panes and takes the keys first.
@@ -83,6 +88,11 @@ pub enum Overlay {
     Filter,
     /// The `:` command line being typed.
     Command,
+    /// The `s` form: one MV's schedule being typed, checked as it is typed.
+    Schedule {
+        oid: u32,
+        error: Option<String>,
+    },
     /// A question; `y` does `then`.
     Confirm {
         question: String,
@@ -174,6 +184,7 @@ pub struct State {
     pub detail_in_flight: Option<u32>,
     /// Sessions, lock waits and statement timing (the locks and activity panes).
     pub sessions: super::sessions::SessionsView,
+    pub schedules: super::schedules::ScheduleBook,
     pub quit: bool,
 }
 
@@ -216,6 +227,7 @@ impl State {
             detail: None,
             detail_in_flight: None,
             sessions: Default::default(),
+            schedules: Default::default(),
             quit: false,
         }
     }
@@ -247,6 +259,18 @@ impl State {
             .collect();
         let views = &self.views;
         let sort = self.sort;
+        // Unscheduled last; waiting for writes after any timed run.
+        let next_key = |v: &MatView| {
+            use super::schedules::NextRun;
+            match self.schedules.next_run(v, self.now) {
+                Some(NextRun::Now) => (0, None),
+                Some(NextRun::At(t)) => (1, Some(t)),
+                Some(NextRun::AfterRunning) => (2, None),
+                Some(NextRun::OnChange) => (3, None),
+                Some(NextRun::Never) => (4, None),
+                None => (5, None),
+            }
+        };
         visible.sort_by(|&a, &b| {
             let (a, b) = (&views[a], &views[b]);
             let by_name = || (&a.schema, &a.name).cmp(&(&b.schema, &b.name));
@@ -261,6 +285,7 @@ impl State {
                     .total_cmp(&b.avg_refresh_ms.unwrap_or(-1.0)),
                 Column::Status => status_rank(a.status).cmp(&status_rank(b.status)),
                 Column::Level => a.refresh_level.cmp(&b.refresh_level),
+                Column::NextRun => next_key(a).cmp(&next_key(b)),
             };
             let ord = if sort.descending { ord.reverse() } else { ord };
             ord.then_with(by_name)

@@ -9,6 +9,7 @@ use tui_input::backend::crossterm::EventHandler;
 
 use super::keymap::{Action, changes_database};
 use super::msg::{Effect, Msg};
+use super::schedules;
 use super::sessions;
 use super::state::{Column, Health, JobView, Overlay, Pane, PendingAction, State};
 use crate::catalog::MvStatus;
@@ -60,6 +61,12 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Signalled(result) => sessions::signalled(state, result),
+        Msg::Schedules(result) => {
+            schedules::arrived(state, result);
+            Vec::new()
+        }
+        Msg::ScheduleSaved(result) => schedules::saved(state, result),
+        Msg::Scheduler(event) => schedules::heard(state, &event),
     }
 }
 
@@ -194,6 +201,8 @@ fn inventory_arrived(
             state.health = Health::Ok;
             state.poll_failures = 0;
             state.recompute_visible();
+            // MVs were refreshed, created or dropped: runs were claimed, names changed.
+            return schedules::wanted(state);
         }
         Err(error) => lost(state, error),
     }
@@ -309,6 +318,7 @@ fn key_pressed(state: &mut State, key: KeyEvent) -> Vec<Effect> {
             Vec::new()
         }
         Overlay::Filter => filter_key(state, key),
+        Overlay::Schedule { oid, .. } => schedules::form_key(state, oid, key),
         Overlay::Command => command_key(state, key),
         Overlay::Confirm { then, .. } => {
             state.overlay = Overlay::None;
@@ -430,6 +440,9 @@ fn act(state: &mut State, action: Action) -> Vec<Effect> {
     if let Some(effects) = sessions::act(state, action) {
         return effects;
     }
+    if let Some(effects) = schedules::act(state, action) {
+        return effects;
+    }
     match action {
         Action::Up => move_by(state, -1),
         Action::Down => move_by(state, 1),
@@ -443,13 +456,16 @@ fn act(state: &mut State, action: Action) -> Vec<Effect> {
                 Pane::Detail => Pane::Jobs,
                 Pane::Jobs => Pane::Locks,
                 Pane::Locks => Pane::Activity,
-                Pane::Activity => Pane::Views,
+                Pane::Activity => Pane::Schedules,
+                Pane::Schedules => Pane::Views,
             };
         }
         Action::FocusViews => state.pane = Pane::Views,
         Action::FocusDetail => state.pane = Pane::Detail,
         Action::FocusJobs => state.pane = Pane::Jobs,
         // The locks and activity panes' own keys (sessions::act answered them).
+        // The schedules pane's own keys (schedules::act answered them).
+        Action::FocusSchedules | Action::EditSchedule => {}
         Action::FocusLocks
         | Action::FocusActivity
         | Action::Terminate

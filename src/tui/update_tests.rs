@@ -70,10 +70,10 @@ fn rows_sort_by_name_then_by_any_column_both_ways() {
             "koji_builds_daily"
         ]
     );
-    press(&mut s, KeyCode::Char('s'));
+    press(&mut s, KeyCode::Char('o'));
     assert_eq!(s.sort.column, Column::Size);
     assert_eq!(names(&s)[0], "koji_builds_daily");
-    press(&mut s, KeyCode::Char('S'));
+    press(&mut s, KeyCode::Char('O'));
     assert_eq!(names(&s)[0], "copr_target_builds");
     let effects = super::update::run_command(&mut s, "sort status");
     assert!(effects.is_empty());
@@ -429,4 +429,101 @@ fn the_filter_takes_a_regex_when_it_looks_like_one() {
     );
     super::update::run_command(&mut s, "filter (unclosed");
     assert!(names(&s).is_empty(), "an invalid regex is a substring");
+}
+
+#[test]
+fn s_opens_the_schedule_form_prefilled_and_enter_saves_a_valid_line() {
+    let mut s = fixture::state();
+    // The first row by name is "Reporting"."Builds by Project", scheduled nightly.
+    press(&mut s, KeyCode::Char('s'));
+    assert_eq!(
+        s.overlay,
+        Overlay::Schedule {
+            oid: 3,
+            error: None
+        }
+    );
+    assert_eq!(s.input.value(), "cron 0 3 * * * tz UTC window 01:00-05:00");
+    // Typing is checked as it goes.
+    s.input = tui_input::Input::new("every 1h".into());
+    typed(&mut s, " parsecs");
+    match &s.overlay {
+        Overlay::Schedule { error: Some(e), .. } => assert!(e.contains("--every"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        press(&mut s, KeyCode::Enter).is_empty(),
+        "an invalid line is not sent"
+    );
+    s.input = tui_input::Input::new("every 15m window 01:00-05:00".into());
+    let effects = press(&mut s, KeyCode::Enter);
+    assert_eq!(
+        effects,
+        vec![Effect::SaveSchedule {
+            oid: 3,
+            schema: "Reporting".into(),
+            name: "Builds by Project".into(),
+            text: "every 15m window 01:00-05:00".into(),
+        }]
+    );
+    assert_eq!(s.overlay, Overlay::None);
+    let after = update(&mut s, Msg::ScheduleSaved(Ok("saved".into())));
+    assert_eq!(after, vec![Effect::FetchSchedules]);
+}
+
+#[test]
+fn read_only_refuses_the_schedule_form() {
+    let mut s = fixture::state();
+    s.read_only = true;
+    press(&mut s, KeyCode::Char('s'));
+    assert_eq!(s.overlay, Overlay::None);
+    assert!(s.message.unwrap().contains("read-only"));
+}
+
+#[test]
+fn the_schedules_pane_lists_them_and_a_claim_reads_them_again() {
+    let mut s = fixture::state();
+    press(&mut s, KeyCode::Char('6'));
+    assert_eq!(s.pane, Pane::Schedules);
+    press(&mut s, KeyCode::Char('j'));
+    assert_eq!(s.schedules.selected, 1);
+    // `s` in the pane edits the selected schedule's MV.
+    press(&mut s, KeyCode::Char('s'));
+    assert_eq!(
+        s.overlay,
+        Overlay::Schedule {
+            oid: 2,
+            error: None
+        }
+    );
+    assert_eq!(s.input.value(), "on-change quiet 2m max-stale 1h");
+    press(&mut s, KeyCode::Esc);
+    let claimed = crate::schedule::SchedulerEvent::Claimed {
+        mv: "reporting.builds_hourly".into(),
+        due: fixture::now(),
+        why: "interval".into(),
+    };
+    assert_eq!(
+        update(&mut s, Msg::Scheduler(claimed)),
+        vec![Effect::FetchSchedules]
+    );
+    assert!(s.message.unwrap().contains("builds_hourly"));
+}
+
+#[test]
+fn next_runs_show_and_sort() {
+    let mut s = fixture::state();
+    let hourly = s.views.iter().find(|v| v.oid == 1).unwrap();
+    // Every hour, last claimed 20 minutes ago: in 40 minutes.
+    assert_eq!(
+        s.schedules.next_run(hourly, s.now).unwrap().short(s.now),
+        "in 40m"
+    );
+    crate::tui::update::run_command(&mut s, "sort next");
+    assert_eq!(names(&s)[0], "builds_hourly", "the soonest first");
+    assert_eq!(
+        names(&s).last().unwrap(),
+        "koji_builds_daily",
+        "unscheduled last"
+    );
 }

@@ -352,9 +352,9 @@ pub fn flat(query: &str) -> String {
 /// The footer's key hint on this pane.
 pub fn footer_hint(read_only: bool) -> &'static str {
     if read_only {
-        "j/k move  s sort  Enter whole query  t interval/total  f REFRESH only  4 locks  q quit"
+        "j/k move  o sort  Enter whole query  t interval/total  f REFRESH only  4 locks  q quit"
     } else {
-        "j/k move  s sort  Enter whole  c cancel  K terminate  t interval/total  f REFRESH only  q quit"
+        "j/k move  o sort  Enter whole  c cancel  K terminate  t interval/total  f REFRESH only  q quit"
     }
 }
 

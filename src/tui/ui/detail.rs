@@ -108,6 +108,7 @@ fn detail_lines<'a>(state: &State, v: &'a MatView, theme: &Theme) -> Vec<Line<'a
             Span::raw(e.clone()),
         ]));
     }
+    lines.extend(schedule_lines(state, v, theme));
     lines.push(Line::from(""));
     match &v.definition {
         Some(def) => lines.extend(def.lines().map(|l| highlight(l, theme))),
@@ -120,6 +121,36 @@ fn detail_lines<'a>(state: &State, v: &'a MatView, theme: &Theme) -> Vec<Line<'a
         ))),
     }
     lines
+}
+
+/// Its schedule and next run, and what the seed's tiers advise for it.
+fn schedule_lines<'a>(state: &State, v: &MatView, theme: &Theme) -> Vec<Line<'a>> {
+    let book = &state.schedules;
+    let schedule = match book.of(v) {
+        Some(s) => {
+            let mut text = s.policy.describe();
+            if let Some(w) = s.window {
+                text.push_str(&format!(", window {}", w.describe()));
+            }
+            if let Some(next) = book.next_run(v, state.now) {
+                text.push_str(&format!(", next {}", next.short(state.now)));
+            }
+            text
+        }
+        None => "none (s sets one)".into(),
+    };
+    let advice = crate::tui::schedules::advice_for(v);
+    let mut advice_text = match &advice.suggest {
+        Some(flags) => format!("{}: {flags}", advice.tier),
+        None => advice.why.clone(),
+    };
+    if let Some(note) = advice.notes.first() {
+        advice_text.push_str(&format!("; {note}"));
+    }
+    vec![
+        field("schedule", schedule, theme),
+        field("advice", advice_text, theme),
+    ]
 }
 
 fn refresh_summary(state: &State, v: &MatView) -> String {

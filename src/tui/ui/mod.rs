@@ -5,6 +5,7 @@ mod detail;
 mod jobs;
 mod locks;
 mod overlay;
+mod schedules;
 #[cfg(test)]
 mod sessions_snapshots;
 #[cfg(test)]
@@ -54,6 +55,7 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme) {
     match state.pane {
         Pane::Locks => locks::render(frame, body, state, theme),
         Pane::Activity => activity::render(frame, body, state, theme),
+        Pane::Schedules => schedules::render(frame, body, state, theme),
         Pane::Views | Pane::Detail | Pane::Jobs => {
             let (table_area, detail_area) = split_body(body);
             views::render(frame, table_area, state, theme);
@@ -134,9 +136,9 @@ fn footer_line<'a>(state: &'a State, theme: &Theme) -> Paragraph<'a> {
         (_, None) if state.pane == Pane::Activity => {
             activity::footer_hint(state.read_only).into()
         }
-        (_, None) if state.read_only => "? help  / filter  : command  s sort  q quit".into(),
+        (_, None) if state.read_only => "? help  / filter  : command  o sort  q quit".into(),
         (_, None) => {
-            "? help  / filter  : command  r refresh  R cascade  space mark  c cancel  s sort  q quit"
+            "? help  / filter  : command  r refresh  R cascade  space mark  c cancel  s schedule  o sort  q quit"
                 .into()
         }
     };

@@ -26,6 +26,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                 popup,
             );
         }
+        Overlay::Schedule { oid, error } => schedule_form(frame, area, state, *oid, error, theme),
         Overlay::None | Overlay::Filter | Overlay::Command => {}
     }
 }
@@ -65,6 +66,54 @@ fn help(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         let part: Vec<Line> = lines.by_ref().take(rows as usize).collect();
         frame.render_widget(Paragraph::new(part), *half);
     }
+}
+
+/// The `s` form: the line being typed, and what is wrong with it (or what it means).
+fn schedule_form(
+    frame: &mut Frame,
+    area: Rect,
+    state: &State,
+    oid: u32,
+    error: &Option<String>,
+    theme: &Theme,
+) {
+    let name = state
+        .views
+        .iter()
+        .find(|v| v.oid == oid)
+        .map(|v| v.qualified_name.as_str())
+        .unwrap_or("?");
+    let popup = centred(area, 90, 8);
+    frame.render_widget(Clear, popup);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(format!(" schedule of {name} (Enter saves, Esc closes) "))
+        .border_style(theme.focused_border());
+    let status = match error {
+        Some(e) => Span::styled(e.clone(), theme.alert()),
+        None => Span::styled("ok", theme.ok()),
+    };
+    let lines = vec![
+        Line::from(vec![
+            Span::styled("> ", theme.header()),
+            Span::raw(state.input.value()),
+        ]),
+        Line::from(status),
+        Line::from(Span::styled(
+            "every 15m | cron 0 3 * * * [tz Europe/Paris] | on-change [quiet 2m] [max-stale 1h]",
+            theme.dim(),
+        )),
+        Line::from(Span::styled(
+            "[window 01:00-05:00] [concurrently auto|always|never] | off (remove)",
+            theme.dim(),
+        )),
+    ];
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(block),
+        popup,
+    );
 }
 
 fn centred(area: Rect, width: u16, height: u16) -> Rect {

@@ -27,6 +27,25 @@ fn main_screen() {
 }
 
 #[test]
+fn schedules_pane() {
+    let mut s = fixture::state();
+    s.pane = crate::tui::state::Pane::Schedules;
+    s.schedules.last_event = Some("scheduled refresh of reporting.builds_hourly (interval)".into());
+    snapshot("schedules", &s);
+}
+
+#[test]
+fn schedule_form_with_an_error() {
+    let mut s = fixture::state();
+    s.input = tui_input::Input::new("every 15 parsecs".into());
+    s.overlay = Overlay::Schedule {
+        oid: 1,
+        error: crate::tui::schedules::form_error("every 15 parsecs", "UTC"),
+    };
+    snapshot("schedule_form", &s);
+}
+
+#[test]
 fn help_overlay() {
     let mut s = fixture::state();
     s.overlay = Overlay::Help;

@@ -37,42 +37,23 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let inner_height = area.height.saturating_sub(3) as usize; // borders + header row
     let selected = state.selected_row().unwrap_or(0);
     let offset = selected.saturating_sub(inner_height.saturating_sub(1));
+    let shown = columns_for(area.width);
     let rows: Vec<Row> = state
         .visible
         .iter()
         .enumerate()
         .skip(offset)
         .take(inner_height)
-        .map(|(row, &i)| view_row(state, &state.views[i], row == selected, theme))
+        .map(|(row, &i)| view_row(state, &state.views[i], row == selected, &shown, theme))
         .collect();
-    let header = Row::new(
-        [" ", "materialized view"]
-            .into_iter()
-            .map(str::to_string)
-            .chain(
-                [
-                    Column::Size,
-                    Column::Rows,
-                    Column::LastRefresh,
-                    Column::AvgRefresh,
-                    Column::Status,
-                ]
-                .into_iter()
-                .map(|c| header_title(state, c)),
-            )
-            .chain(["C".to_string()]),
-    )
+    let header = Row::new(shown.iter().map(|c| match c {
+        Shown::Mark => " ".to_string(),
+        Shown::Name => "materialized view".to_string(),
+        Shown::Sorted(column) => header_title(state, *column),
+        Shown::Concurrent => "C".to_string(),
+    }))
     .style(theme.header());
-    let widths = [
-        Constraint::Length(1),
-        Constraint::Fill(1),
-        Constraint::Length(7),
-        Constraint::Length(6),
-        Constraint::Length(9),
-        Constraint::Length(8),
-        Constraint::Length(10),
-        Constraint::Length(1),
-    ];
+    let widths: Vec<Constraint> = shown.iter().map(|c| c.width()).collect();
     let table = Table::new(rows, widths)
         .header(header)
         .block(block)
@@ -80,10 +61,53 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     frame.render_widget(table, area);
 }
 
+/// A column of the table as drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shown {
+    Mark,
+    Name,
+    Sorted(Column),
+    Concurrent,
+}
+
+impl Shown {
+    fn width(self) -> Constraint {
+        match self {
+            Shown::Mark | Shown::Concurrent => Constraint::Length(1),
+            Shown::Name => Constraint::Fill(1),
+            Shown::Sorted(Column::Size) => Constraint::Length(7),
+            Shown::Sorted(Column::Rows) => Constraint::Length(6),
+            Shown::Sorted(Column::LastRefresh) => Constraint::Length(9),
+            Shown::Sorted(Column::AvgRefresh) => Constraint::Length(8),
+            Shown::Sorted(Column::Status) => Constraint::Length(10),
+            Shown::Sorted(_) => Constraint::Length(9),
+        }
+    }
+}
+
+/// Narrow tables leave out rows, then the next run, then the average: the name keeps room.
+fn columns_for(width: u16) -> Vec<Shown> {
+    let mut shown = vec![Shown::Mark, Shown::Name, Shown::Sorted(Column::Size)];
+    if width >= 90 {
+        shown.push(Shown::Sorted(Column::Rows));
+    }
+    shown.push(Shown::Sorted(Column::LastRefresh));
+    if width >= 60 {
+        shown.push(Shown::Sorted(Column::AvgRefresh));
+    }
+    shown.push(Shown::Sorted(Column::Status));
+    if width >= 75 {
+        shown.push(Shown::Sorted(Column::NextRun));
+    }
+    shown.push(Shown::Concurrent);
+    shown
+}
+
 fn header_title(state: &State, column: Column) -> String {
     let title = match column {
         Column::LastRefresh => "refreshed",
         Column::AvgRefresh => "avg",
+        Column::NextRun => "next",
         c => c.title(),
     };
     if state.sort.column == column {
@@ -93,7 +117,13 @@ fn header_title(state: &State, column: Column) -> String {
     }
 }
 
-fn view_row<'a>(state: &State, v: &'a MatView, selected: bool, theme: &Theme) -> Row<'a> {
+fn view_row<'a>(
+    state: &State,
+    v: &'a MatView,
+    selected: bool,
+    shown: &[Shown],
+    theme: &Theme,
+) -> Row<'a> {
     let status_style = match v.status {
         MvStatus::Failed => theme.alert(),
         MvStatus::Refreshing | MvStatus::RefreshingStale | MvStatus::Stale => theme.warn(),
@@ -103,6 +133,8 @@ fn view_row<'a>(state: &State, v: &'a MatView, selected: bool, theme: &Theme) ->
     let status = match (state.active_job_for(v.oid), v.status) {
         (Some(_), s) if !matches!(s, MvStatus::Refreshing | MvStatus::RefreshingStale) => "queued",
         (_, MvStatus::NeverPopulated) => "no data",
+        // Ten columns: the detail pane spells it out.
+        (_, MvStatus::RefreshingStale) => "refr+stale",
         (_, s) => s.label(),
     };
     let size = match v.total_bytes {
@@ -110,31 +142,38 @@ fn view_row<'a>(state: &State, v: &'a MatView, selected: bool, theme: &Theme) ->
         None if v.size_skipped_locked => "locked".into(),
         None => String::new(),
     };
-    let cells = vec![
-        if state.marked.contains(&v.oid) {
-            Cell::from("*")
-        } else {
-            lock_mark(state, v.oid, theme)
-        },
-        Cell::from(v.qualified_name.as_str()),
-        Cell::from(size),
-        Cell::from(v.rows_estimate.map(format::count).unwrap_or_default()),
-        Cell::from(
+    let cells = shown.iter().map(|c| match c {
+        Shown::Mark if state.marked.contains(&v.oid) => Cell::from("*"),
+        Shown::Mark => lock_mark(state, v.oid, theme),
+        Shown::Name => Cell::from(v.qualified_name.as_str()),
+        Shown::Sorted(Column::Size) => Cell::from(size.clone()),
+        Shown::Sorted(Column::Rows) => {
+            Cell::from(v.rows_estimate.map(format::count).unwrap_or_default())
+        }
+        Shown::Sorted(Column::LastRefresh) => Cell::from(
             v.last_refresh
                 .map(|t| format::age(t, state.now))
                 .unwrap_or_default(),
         ),
-        Cell::from(
+        Shown::Sorted(Column::AvgRefresh) => Cell::from(
             v.avg_refresh_ms
                 .map(format::duration_ms)
                 .unwrap_or_default(),
         ),
-        match lock_status(state, v.oid) {
+        Shown::Sorted(Column::Status) => match lock_status(state, v.oid) {
             Some(text) => Cell::from(Span::styled(text, theme.alert())),
             None => Cell::from(Span::styled(status, status_style)),
         },
-        Cell::from(if v.concurrent_ready { "◆" } else { " " }),
-    ];
+        Shown::Sorted(Column::NextRun) => Cell::from(
+            state
+                .schedules
+                .next_run(v, state.now)
+                .map(|n| n.short(state.now))
+                .unwrap_or_default(),
+        ),
+        Shown::Sorted(_) => Cell::from(""),
+        Shown::Concurrent => Cell::from(if v.concurrent_ready { "◆" } else { " " }),
+    });
     let row = Row::new(cells);
     if selected {
         row.style(theme.selected())

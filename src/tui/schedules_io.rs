@@ -1,0 +1,77 @@
+//! The console's I/O for schedules: read them, save the form's line (through the one
+//! implementation in `schedule::edit`), and the background scheduler.
+
+use tokio::sync::{mpsc, watch};
+
+use super::msg::Msg;
+use super::runtime::{Monitor, session};
+use crate::ledger::Ledger;
+use crate::pgconn::Connector;
+use crate::refresh::Executor;
+use crate::schedule::driver::{self, SchedulerOptions};
+use crate::schedule::edit;
+use crate::schedule::text::{Edit, parse};
+
+pub async fn fetch(
+    connector: Connector,
+    monitor: Monitor,
+    ledger: Ledger,
+    results: mpsc::Sender<Msg>,
+) {
+    let mut slot = monitor.lock().await;
+    let result = match session(&connector, &mut slot).await {
+        Ok((s, ..)) => ledger
+            .schedules(&s.client)
+            .await
+            .map(|loaded| loaded.schedules)
+            .map_err(|e| crate::pgconn::one_line(&e)),
+        Err(e) => Err(e),
+    };
+    let _ = results.send(Msg::Schedules(result)).await;
+}
+
+pub async fn save(
+    connector: Connector,
+    monitor: Monitor,
+    ledger: Ledger,
+    (oid, schema, name, text): (u32, String, String, String),
+    results: mpsc::Sender<Msg>,
+) {
+    let mut slot = monitor.lock().await;
+    let result = match session(&connector, &mut slot).await {
+        Ok((s, ..)) => match parse(&text) {
+            Ok(Edit::Remove) => edit::remove(&s.client, &ledger, &schema, &name).await,
+            Ok(Edit::Set {
+                input,
+                concurrently,
+            }) => edit::set(&s.client, &ledger, oid, &input, concurrently).await,
+            Err(e) => Err(e),
+        },
+        Err(e) => Err(e),
+    };
+    let _ = results.send(Msg::ScheduleSaved(result)).await;
+}
+
+/// Runs the scheduler beside the console on its executor (one concurrency limit for both);
+/// its events come in as `Msg::Scheduler`. Stops, letting its refreshes finish for a short
+/// grace, when `stop` turns true.
+pub fn start_scheduler(
+    connector: Connector,
+    executor: Executor,
+    ledger: Ledger,
+    results: mpsc::Sender<Msg>,
+    stop: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    let (report, mut events) = mpsc::unbounded_channel();
+    let mut options = SchedulerOptions::new(ledger);
+    options.grace = std::time::Duration::from_secs(2);
+    tokio::spawn(async move {
+        let scheduler = tokio::spawn(driver::run(connector, executor, options, report, stop));
+        while let Some(event) = events.recv().await {
+            if results.send(Msg::Scheduler(event)).await.is_err() {
+                break;
+            }
+        }
+        let _ = scheduler.await;
+    })
+}

@@ -1,0 +1,111 @@
+//! The schedules pane: every schedule with its next run, and what the scheduler last said.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Span;
+use ratatui::widgets::{Block, Borders, Paragraph, Row, Table};
+
+use super::Theme;
+use crate::format;
+use crate::tui::schedules::NextRun;
+use crate::tui::state::{Pane, State};
+
+pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let book = &state.schedules;
+    let scheduler = if book.scheduler_on {
+        "scheduler on"
+    } else {
+        "scheduler off in this console"
+    };
+    let title = format!(" 6 schedules: {}  ({scheduler}) ", book.rows.len());
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(title)
+        .border_style(if state.pane == Pane::Schedules {
+            theme.focused_border()
+        } else {
+            theme.dim()
+        });
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let [notes, table_area] =
+        Layout::vertical([Constraint::Length(1), Constraint::Min(2)]).areas(inner);
+    let note = match (&book.problem, &book.last_event) {
+        (Some(p), _) => Span::styled(format!("schedules: {p}"), theme.alert()),
+        (None, Some(e)) => Span::styled(e.clone(), theme.dim()),
+        (None, None) if book.rows.is_empty() => Span::styled(
+            "no schedules: `s` on an MV sets one (every 15m, cron 0 3 * * *, on-change ...)",
+            theme.dim(),
+        ),
+        (None, None) => Span::styled("s edits the selected schedule", theme.dim()),
+    };
+    frame.render_widget(Paragraph::new(note), notes);
+    let visible_rows = table_area.height.saturating_sub(1) as usize;
+    let offset = book.selected.saturating_sub(visible_rows.saturating_sub(1));
+    let rows: Vec<Row> = book
+        .rows
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(visible_rows)
+        .map(|(i, s)| {
+            let view = state
+                .views
+                .iter()
+                .find(|v| v.schema == s.mv_schema && v.name == s.mv_name);
+            let next = match view {
+                Some(v) => book
+                    .next_run(v, state.now)
+                    .map(|n| match n {
+                        NextRun::At(t) => {
+                            format!("{} ({})", t.format("%H:%M:%S"), n.short(state.now))
+                        }
+                        other => other.short(state.now),
+                    })
+                    .unwrap_or_default(),
+                None => "MV missing".into(),
+            };
+            let status = view.map(|v| v.status.label()).unwrap_or("");
+            let name = view.map(|v| v.qualified_name.clone()).unwrap_or_else(|| {
+                crate::catalog::ident::quote_qualified(&s.mv_schema, &s.mv_name)
+            });
+            let origin = if s.from_naming { " (naming)" } else { "" };
+            let row = Row::new(vec![
+                name,
+                format!("{}{origin}", s.policy.describe()),
+                s.window.map(|w| w.describe()).unwrap_or_default(),
+                s.last_due
+                    .map(|d| format::age(d, state.now))
+                    .unwrap_or_default(),
+                next,
+                status.to_string(),
+            ]);
+            if i == book.selected && state.pane == Pane::Schedules {
+                row.style(theme.selected())
+            } else {
+                row
+            }
+        })
+        .collect();
+    let header = Row::new([
+        "materialized view",
+        "policy",
+        "window",
+        "last run",
+        "next run",
+        "status",
+    ])
+    .style(theme.header());
+    let widths = [
+        Constraint::Fill(2),
+        Constraint::Fill(3),
+        Constraint::Length(11),
+        Constraint::Length(9),
+        Constraint::Length(18),
+        Constraint::Length(16),
+    ];
+    frame.render_widget(
+        Table::new(rows, widths).header(header).column_spacing(1),
+        table_area,
+    );
+}
