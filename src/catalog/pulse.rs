@@ -5,7 +5,26 @@ use std::collections::HashMap;
 
 use tokio_postgres::{Client, Statement};
 
+use super::writes::{TABLE_WRITES_SQL, TableWrites};
+
 pub const PULSE_SQL: &str = include_str!("../../assets/sql/pulse.sql");
+
+/// The pulse's statements, prepared once on the monitoring session (planning them every
+/// tick would cost more than running them).
+#[derive(Debug, Clone)]
+pub struct PulseStatements {
+    pulse: Statement,
+    writes: Statement,
+}
+
+impl PulseStatements {
+    pub async fn prepare(client: &Client) -> Result<PulseStatements, tokio_postgres::Error> {
+        Ok(PulseStatements {
+            pulse: client.prepare(PULSE_SQL).await?,
+            writes: client.prepare(TABLE_WRITES_SQL).await?,
+        })
+    }
+}
 
 /// Changes when any MV is refreshed, created, dropped or altered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,16 +40,24 @@ pub struct Pulse {
     pub refreshing: HashMap<u32, Vec<i32>>,
     /// MV oid -> other sessions holding a lock on it now.
     pub lock_holders: HashMap<u32, i64>,
+    /// Write counters of the MVs' base tables (asked for): fresh or stale, live.
+    pub writes: TableWrites,
 }
 
 impl Pulse {
-    /// `statement`: PULSE_SQL prepared once on this session (planning it every tick would
-    /// cost more than running it).
+    /// `tables`: the base tables whose write counters to read with it.
     pub async fn fetch(
         client: &Client,
-        statement: &Statement,
+        statements: &PulseStatements,
+        tables: &[u32],
     ) -> Result<Pulse, tokio_postgres::Error> {
-        let row = client.query_one(statement, &[]).await?;
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&tables];
+        let (row, writes) = tokio::join!(
+            client.query_one(&statements.pulse, &[]),
+            client.query(&statements.writes, &params)
+        );
+        let row = row?;
+        let writes = writes?.iter().map(|r| (r.get(0), r.get(1))).collect();
         let refreshing: serde_json::Value = row.get("refreshing");
         let holders: serde_json::Value = row.get("holders");
         Ok(Pulse {
@@ -51,6 +78,7 @@ impl Pulse {
             lock_holders: pairs(&holders)
                 .filter_map(|(oid, v)| Some((oid, v.as_i64()?)))
                 .collect(),
+            writes,
         })
     }
 }

@@ -47,6 +47,7 @@ pub fn views() -> Vec<MatView> {
     hourly.avg_refresh_ms = Some(88.0);
     hourly.refresh_count = Some(12);
     hourly.status = MvStatus::Fresh;
+    (hourly.base_writes, hourly.base_writes_at_refresh) = (Some(10), Some(10));
     hourly.definition = Some(" SELECT date_trunc('hour', t.at) AS hour, count(*) AS n\n   FROM ci.builds t\n  GROUP BY 1;".into());
     let mut big = mv(
         2,
@@ -61,6 +62,7 @@ pub fn views() -> Vec<MatView> {
     big.last_refresh = Some(now() - chrono::Duration::hours(2));
     big.lock_holders = 2;
     big.status = MvStatus::Stale;
+    (big.base_writes, big.base_writes_at_refresh) = (Some(12), Some(10));
     big.downstream_mvs = vec!["\"Reporting\".\"Builds by Project\"".into()];
     let mut odd = mv(
         3,
@@ -77,6 +79,7 @@ pub fn views() -> Vec<MatView> {
     odd.upstream_oids = vec![2];
     odd.upstream_mvs = vec!["reporting.copr_target_builds".into()];
     odd.status = MvStatus::Failed;
+    odd.last_refresh_outcome = Some("failed".into());
     odd.last_refresh_error = Some("division by zero".into());
     let mut empty = mv(
         4,

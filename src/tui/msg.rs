@@ -69,9 +69,11 @@ pub enum Effect {
     FetchInventory {
         generation: u64,
     },
-    /// The cheap poll; the answer comes back as `Msg::Pulse`.
+    /// The cheap poll, with the write counters of these base tables; the answer comes back
+    /// as `Msg::Pulse`.
     Pulse {
         generation: u64,
+        tables: Vec<u32>,
     },
     /// Read this MV's indexes and (from the ledger, when there is one) its last runs; the
     /// answer comes back as `Msg::Detail`.

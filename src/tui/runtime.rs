@@ -8,7 +8,6 @@ use futures_util::StreamExt;
 use ratatui::crossterm::event::{Event, EventStream, KeyEventKind};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{Mutex, mpsc};
-use tokio_postgres::Statement;
 
 use super::msg::{DetailData, Effect, Msg};
 use super::schedules_io;
@@ -17,7 +16,7 @@ use super::state::State;
 use super::terminal::{TerminalGuard, copy_to_clipboard};
 use super::ui::{Theme, render};
 use super::update::update;
-use crate::catalog::pulse::{PULSE_SQL, Pulse};
+use crate::catalog::pulse::{Pulse, PulseStatements};
 use crate::catalog::{FetchOptions, Inventory};
 use crate::ledger::{HistoryFilter, Ledger};
 use crate::pgconn::{Connector, Session, SessionSettings};
@@ -38,7 +37,7 @@ pub struct ConsoleOptions {
 
 /// The one monitoring session (with the pulse and the sessions poll prepared on it),
 /// reopened after it is lost.
-pub(super) type Monitor = Arc<Mutex<Option<(Session, Statement, Prepared)>>>;
+pub(super) type Monitor = Arc<Mutex<Option<(Session, PulseStatements, Prepared)>>>;
 
 pub async fn run(
     connector: Connector,
@@ -119,11 +118,11 @@ pub async fn run(
                         results_tx.clone(),
                     ));
                 }
-                Effect::Pulse { generation } => {
+                Effect::Pulse { generation, tables } => {
                     tokio::spawn(pulse(
                         connector.clone(),
                         monitor.clone(),
-                        generation,
+                        (generation, tables),
                         results_tx.clone(),
                     ));
                 }
@@ -247,16 +246,14 @@ async fn read_detail(
 /// The monitoring session, opened (and the polls prepared) when there is none.
 pub(super) async fn session<'a>(
     connector: &Connector,
-    slot: &'a mut Option<(Session, Statement, Prepared)>,
-) -> Result<&'a mut (Session, Statement, Prepared), String> {
+    slot: &'a mut Option<(Session, PulseStatements, Prepared)>,
+) -> Result<&'a mut (Session, PulseStatements, Prepared), String> {
     if slot.as_ref().is_none_or(|(s, ..)| s.client.is_closed()) {
         let session = connector
             .connect(&SessionSettings::MONITORING)
             .await
             .map_err(|e| e.to_string())?;
-        let statement = session
-            .client
-            .prepare(PULSE_SQL)
+        let statement = PulseStatements::prepare(&session.client)
             .await
             .map_err(|e| crate::pgconn::one_line(&e))?;
         let prepared = Prepared::new(&session.client)
@@ -270,12 +267,12 @@ pub(super) async fn session<'a>(
 async fn pulse(
     connector: Connector,
     monitor: Monitor,
-    generation: u64,
+    (generation, tables): (u64, Vec<u32>),
     results: mpsc::Sender<Msg>,
 ) {
     let mut slot = monitor.lock().await;
     let result = match session(&connector, &mut slot).await {
-        Ok((session, statement, _)) => Pulse::fetch(&session.client, statement)
+        Ok((session, statements, _)) => Pulse::fetch(&session.client, statements, &tables)
             .await
             .map_err(|e| crate::pgconn::one_line(&e)),
         Err(e) => Err(e),

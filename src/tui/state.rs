@@ -1,6 +1,6 @@
 //! Everything the console shows, as plain data. `update` changes it, `render` reads it.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -185,6 +185,8 @@ pub struct State {
     /// Sessions, lock waits and statement timing (the locks and activity panes).
     pub sessions: super::sessions::SessionsView,
     pub schedules: super::schedules::ScheduleBook,
+    /// MV oid -> its base tables' write counters when its running refresh was first seen.
+    pub writes_at_refresh_start: HashMap<u32, i64>,
     pub quit: bool,
 }
 
@@ -228,6 +230,7 @@ impl State {
             detail_in_flight: None,
             sessions: Default::default(),
             schedules: Default::default(),
+            writes_at_refresh_start: HashMap::new(),
             quit: false,
         }
     }

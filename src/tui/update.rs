@@ -12,7 +12,6 @@ use super::msg::{Effect, Msg};
 use super::schedules;
 use super::sessions;
 use super::state::{Column, Health, JobView, Overlay, Pane, PendingAction, State};
-use crate::catalog::MvStatus;
 use crate::refresh::plan::{Cascade, PlanRun, PlanStep, plan};
 use crate::refresh::{
     Concurrently, JobSpec, JobState, Limits, OutcomeKind, Source, Target, choose_mode,
@@ -121,7 +120,14 @@ fn start_poll(state: &mut State) -> Vec<Effect> {
     if state.full_wanted || stale || state.fingerprint.is_none() {
         vec![Effect::FetchInventory { generation }]
     } else {
-        vec![Effect::Pulse { generation }]
+        let mut tables: Vec<u32> = state
+            .views
+            .iter()
+            .flat_map(|v| v.base_tables.iter().copied())
+            .collect();
+        tables.sort_unstable();
+        tables.dedup();
+        vec![Effect::Pulse { generation, tables }]
     }
 }
 
@@ -147,18 +153,42 @@ fn pulse_arrived(
             for v in &mut state.views {
                 v.refreshing_pids = pulse.refreshing.get(&v.oid).cloned().unwrap_or_default();
                 v.lock_holders = pulse.lock_holders.get(&v.oid).copied().unwrap_or(0);
-                v.status = match (v.refreshing_pids.is_empty(), v.status) {
-                    (false, _) => MvStatus::Refreshing,
-                    (true, MvStatus::Refreshing) if !v.populated => MvStatus::NeverPopulated,
-                    (true, MvStatus::Refreshing) => MvStatus::Populated,
-                    (true, s) => s,
-                };
             }
+            note_refresh_starts(state, &pulse.writes);
+            crate::catalog::inventory::settle_statuses(
+                &mut state.views,
+                &pulse.writes,
+                &state.writes_at_refresh_start,
+            );
             Vec::new()
         }
         Err(error) => {
             lost(state, error);
             Vec::new()
+        }
+    }
+}
+
+/// The base tables' counters when each running refresh was first seen: writes after that
+/// make it refreshing-stale.
+fn note_refresh_starts(state: &mut State, writes: &crate::catalog::writes::TableWrites) {
+    let running: HashMap<u32, Option<i64>> = state
+        .views
+        .iter()
+        .filter(|v| !v.refreshing_pids.is_empty())
+        .map(|v| {
+            (
+                v.oid,
+                crate::catalog::writes::writes_of(&v.base_tables, writes),
+            )
+        })
+        .collect();
+    state
+        .writes_at_refresh_start
+        .retain(|oid, _| running.contains_key(oid));
+    for (oid, now) in running {
+        if let Some(now) = now {
+            state.writes_at_refresh_start.entry(oid).or_insert(now);
         }
     }
 }

@@ -147,7 +147,10 @@ fn stale_poll_results_are_dropped_and_polls_never_overlap() {
     let effects = tick(&mut s, later);
     assert_eq!(
         effects,
-        [Effect::Pulse { generation: 2 }],
+        [Effect::Pulse {
+            generation: 2,
+            tables: vec![]
+        }],
         "the cheap poll between full reads"
     );
     assert!(
@@ -347,14 +350,62 @@ fn pulse(count: i64, xmin_sum: &str, refreshing: &[(u32, i32)]) -> crate::catalo
             .map(|&(oid, pid)| (oid, vec![pid]))
             .collect(),
         lock_holders: Default::default(),
+        writes: Default::default(),
     }
+}
+
+#[test]
+fn the_pulse_turns_fresh_to_stale_and_a_refresh_under_writes_to_refreshing_stale() {
+    let mut s = fixture::state();
+    for v in &mut s.views {
+        if v.oid == 1 {
+            v.base_tables = vec![100, 101];
+        }
+    }
+    let t = fixture::now() + chrono::Duration::seconds(3);
+    assert_eq!(
+        tick(&mut s, t),
+        [Effect::Pulse {
+            generation: 2,
+            tables: vec![100, 101]
+        }]
+    );
+    let status = |s: &super::state::State| s.views.iter().find(|v| v.oid == 1).unwrap().status;
+    let arrive = |s: &mut super::state::State, generation, p| {
+        update(
+            s,
+            Msg::Pulse {
+                generation,
+                result: Ok(p),
+            },
+        );
+    };
+    // Its refresh saw 10 writes; now there are 13: stale.
+    let mut p = pulse(4, "1000", &[]);
+    p.writes = [(100, 4), (101, 9)].into();
+    arrive(&mut s, 2, p);
+    assert_eq!(status(&s), crate::catalog::MvStatus::Stale);
+    // A refresh starts at 13 writes, one more arrives meanwhile.
+    for (generation, writes) in [(3, 9), (4, 10)] {
+        tick(&mut s, t + chrono::Duration::seconds(3 * (generation - 1)));
+        let mut p = pulse(4, "1000", &[(1, 77)]);
+        p.writes = [(100, 4), (101, writes)].into();
+        arrive(&mut s, generation as u64, p);
+    }
+    assert_eq!(status(&s), crate::catalog::MvStatus::RefreshingStale);
 }
 
 #[test]
 fn the_pulse_shows_activity_and_a_moved_fingerprint_reads_everything_again() {
     let mut s = fixture::state();
     let t = fixture::now() + chrono::Duration::seconds(3);
-    assert_eq!(tick(&mut s, t), [Effect::Pulse { generation: 2 }]);
+    assert_eq!(
+        tick(&mut s, t),
+        [Effect::Pulse {
+            generation: 2,
+            tables: vec![]
+        }]
+    );
     let same = pulse(4, "1000", &[(2, 4242)]);
     assert!(
         update(
@@ -372,7 +423,13 @@ fn the_pulse_shows_activity_and_a_moved_fingerprint_reads_everything_again() {
         (crate::catalog::MvStatus::Refreshing, vec![4242])
     );
     let t = t + chrono::Duration::seconds(3);
-    assert_eq!(tick(&mut s, t), [Effect::Pulse { generation: 3 }]);
+    assert_eq!(
+        tick(&mut s, t),
+        [Effect::Pulse {
+            generation: 3,
+            tables: vec![]
+        }]
+    );
     let moved = pulse(4, "1007", &[]);
     let effects = update(
         &mut s,
