@@ -216,11 +216,11 @@ async fn history_from_the_command_line() {
         "{}",
         String::from_utf8_lossy(&install.stderr)
     );
-    assert!(
-        String::from_utf8_lossy(&install.stdout).contains("installed the mvtop ledger (version 1)")
-    );
+    let installed = format!("installed the mvtop ledger (version {LATEST_VERSION})");
+    assert!(String::from_utf8_lossy(&install.stdout).contains(&installed));
     let again = common::mvtop(&db).arg("install").output().unwrap();
-    assert!(String::from_utf8_lossy(&again.stdout).contains("is current (version 1)"));
+    let current = format!("is current (version {LATEST_VERSION})");
+    assert!(String::from_utf8_lossy(&again.stdout).contains(&current));
 
     s.client
         .batch_execute(r#"REFRESH MATERIALIZED VIEW rpt.by_v; REFRESH MATERIALIZED VIEW "Reporting"."Sales by Region""#)
