@@ -32,6 +32,49 @@ pub async fn load(client: &Client, scale: u32) -> Result<Duration, tokio_postgre
     Ok(started.elapsed())
 }
 
+/// Installs the ledger and a few schedules that show each policy: an interval, a cron
+/// expression, and a change-driven one on tables the write load keeps writing.
+pub async fn schedule(client: &mut Client, ledger: &crate::ledger::Ledger) -> Result<(), String> {
+    use crate::schedule::policy::PolicyInput;
+    let keep = crate::ledger::Retention {
+        keep_runs_per_mv: None,
+        keep_days: None,
+    };
+    ledger
+        .install(client, keep)
+        .await
+        .map_err(|e| one_line(&e))?;
+    let every = |text: &str| PolicyInput {
+        every: Some(text.into()),
+        ..PolicyInput::default()
+    };
+    let plans = [
+        ("reporting.builds_hourly", every("1m")),
+        (
+            "reporting.chroot_stats",
+            PolicyInput {
+                cron: Some("*/2 * * * *".into()),
+                ..PolicyInput::default()
+            },
+        ),
+        (
+            "reporting.test_runs_daily",
+            PolicyInput {
+                on_change: true,
+                quiet: Some("20s".into()),
+                max_stale: Some("2m".into()),
+                ..PolicyInput::default()
+            },
+        ),
+    ];
+    for (name, input) in plans {
+        let mv = crate::catalog::names::resolve_mv(client, name).await?;
+        let auto = crate::refresh::Concurrently::Auto;
+        crate::schedule::edit::set(client, ledger, mv.oid, &input, auto).await?;
+    }
+    Ok(())
+}
+
 /// Runs the write load every `every` on its own session until aborted; a failed round is
 /// reported once through `on_error` and retried on the next tick.
 pub fn spawn_write_load(

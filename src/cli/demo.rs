@@ -18,6 +18,9 @@ pub struct DemoArgs {
     /// Leave the cluster running and its directory in place on exit
     #[arg(long)]
     pub keep: bool,
+    /// Do not install the refresh ledger nor the demo's schedules
+    #[arg(long)]
+    pub no_ledger: bool,
 }
 
 pub async fn run(
@@ -58,6 +61,13 @@ pub async fn run(
         "mvtop demo: loaded in {:.1} s",
         took.as_secs_f64()
     ));
+    if !args.no_ledger {
+        let mut session = session;
+        demo::schedule(&mut session.client, ledger)
+            .await
+            .map_err(|e| Failure::new(format!("demo ledger: {e}")))?;
+        super::say("mvtop demo: ledger installed, three MVs scheduled (mvtop schedule list)");
+    }
     let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     // Nothing may write to the terminal under the console: there, load errors stay silent.
     let load = demo::spawn_write_load(connector, Duration::from_millis(500), move |m| {
