@@ -42,7 +42,7 @@ impl Ledger {
 
     /// A SQL template with `{schema}`, `{start}` and `{end}` (the event trigger names)
     /// filled in, every one quoted.
-    fn sql(&self, template: &str) -> String {
+    pub(crate) fn sql(&self, template: &str) -> String {
         template
             .replace("{schema}", &quote_ident(&self.schema))
             .replace("{start}", &quote_ident(&self.event_trigger_name("start")))
