@@ -81,20 +81,27 @@ pub struct Usage {
     pub refresh_interval_secs: Option<f64>,
 }
 
+/// Scans a refresh makes of the MV itself: a plain one rebuilds each index (a scan of
+/// the new heap, counted as the MV's), a concurrent one reads the MV to diff it. At least
+/// one for any MV with an index; only that much is discounted, so a rarely read MV is
+/// never taken for a read one.
+pub const SCANS_PER_REFRESH: f64 = 1.0;
+
 /// Reads per refresh: counted over one window when the history covers it, else the read
 /// rate times the refresh interval. None when neither is known.
 pub fn reads_per_refresh(u: &Usage) -> Option<f64> {
-    match (
+    let scans_per_refresh = match (
         u.refreshes_in_window,
         u.window_secs,
         u.refresh_interval_secs,
     ) {
-        (Some(n), _, _) if n > 0 => Some(u.scans as f64 / n as f64),
+        (Some(n), _, _) if n > 0 => u.scans as f64 / n as f64,
         (_, Some(window), Some(interval)) if window > 0.0 && interval > 0.0 => {
-            Some(u.scans as f64 / window * interval)
+            u.scans as f64 / window * interval
         }
-        _ => None,
-    }
+        _ => return None,
+    };
+    Some((scans_per_refresh - SCANS_PER_REFRESH).max(0.0))
 }
 
 /// The runs of two cases overlap or either is widely spread.
@@ -319,20 +326,29 @@ mod tests {
 
     #[test]
     fn reads_per_refresh_from_one_window_or_from_rate_times_interval() {
+        // 400 scans, 10 of them by the refreshes themselves.
         let counted = Usage {
-            scans: 400,
+            scans: 410,
             window_secs: Some(3600.0),
             refreshes_in_window: Some(10),
             refresh_interval_secs: None,
         };
         assert_eq!(reads_per_refresh(&counted), Some(40.0));
-        // The history is younger than the statistics: 400 reads/h, refreshed every 15 min.
+        // The history is younger than the statistics: 404 scans/h, refreshed every 15 min.
         let rate = Usage {
             refreshes_in_window: None,
             refresh_interval_secs: Some(900.0),
             ..counted
         };
+        let rate = Usage { scans: 404, ..rate };
         assert_eq!(reads_per_refresh(&rate), Some(100.0));
+        // Scanned only by its refreshes: never read.
+        let unread = Usage {
+            scans: 3,
+            refreshes_in_window: Some(3),
+            ..counted
+        };
+        assert_eq!(reads_per_refresh(&unread), Some(0.0));
         assert_eq!(reads_per_refresh(&Usage::default()), None);
         let no_window = Usage {
             window_secs: None,

@@ -1,5 +1,6 @@
 //! The command line: psql's connection flags, then one subcommand per screen.
 
+pub mod bench;
 pub mod console;
 pub mod demo;
 pub mod history;
@@ -76,6 +77,8 @@ pub enum Command {
     History(history::HistoryArgs),
     /// Refresh materialized views now, in dependency order
     Refresh(refresh::RefreshArgs),
+    /// Benchmark a view against its materialized view: is the MV worth it?
+    Bench(bench::BenchArgs),
 }
 
 /// One line on stderr. Never panics (`eprintln!` does when stderr is gone, e.g. after the
@@ -174,6 +177,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Some(Command::Uninstall(args)) => install::uninstall(&cli.conn, &args).await,
         Some(Command::History(args)) => history::run(&cli.conn, &ledger, &args).await,
         Some(Command::Refresh(args)) => refresh::run(&cli.conn, &ledger, &args).await,
+        Some(Command::Bench(args)) => bench::run(&cli.conn, &ledger, &args).await,
         None => console::run(&cli.conn, &ledger, &cli.console).await,
     }
 }
