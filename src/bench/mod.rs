@@ -12,7 +12,7 @@ pub mod subject;
 pub mod usage;
 pub mod verdict;
 
-pub use measure::measure;
+pub use measure::{measure, measure_on_own_thread};
 pub use report::{BenchReport, CaseReport, RefreshSource, assemble};
 pub use runner::{BenchError, CaseRuns, Measurements, Options, Progress, RefreshPlan, run};
 pub use stats::Summary;

@@ -126,14 +126,8 @@ pub async fn run(conn: &ConnArgs, ledger: &Ledger, args: &BenchArgs) -> Result<(
             );
         }
     };
-    let work = bench::measure(
-        &connector,
-        subject,
-        &options,
-        recording.as_ref(),
-        history_ms,
-        cancelled,
-        &show,
+    let work = bench::measure_on_own_thread(
+        connector, subject, options, recording, history_ms, cancelled, show,
     );
     tokio::pin!(work);
     // Ctrl-C cancels the statement on the server before mvtop exits.

@@ -22,6 +22,7 @@ pub enum Action {
     Refresh,
     RefreshCascade,
     CancelJob,
+    Bench,
     Filter,
     Command,
     SortNext,
@@ -67,6 +68,12 @@ const ACTIONS: &[(Action, &str, &str, &[&str])] = &[
         "cancel",
         "cancel the selected MV's job",
         &["c"],
+    ),
+    (
+        Action::Bench,
+        "bench",
+        "benchmark the selected MV against its view (Esc cancels)",
+        &["b"],
     ),
     (
         Action::Filter,

@@ -41,6 +41,8 @@ pub enum Msg {
     },
     /// A refresh job changed state.
     Job(JobEvent),
+    /// A benchmark moved on or ended.
+    Bench(super::bench::BenchMsg),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -62,6 +64,8 @@ pub enum Effect {
     StartRefresh(JobSpec),
     /// `JobId`s are the executor's; it ignores unknown ones.
     CancelJob(JobId),
+    /// Start or cancel a benchmark.
+    Bench(super::bench::BenchEffect),
     /// Put text on the clipboard of the terminal (OSC 52: works over SSH).
     Copy(String),
     Quit,

@@ -163,6 +163,8 @@ pub struct State {
     pub detail: Option<(u32, DetailData)>,
     /// The MV whose detail is being read.
     pub detail_in_flight: Option<u32>,
+    /// Benchmarks of this session, per MV.
+    pub benches: super::bench::Benches,
     pub quit: bool,
 }
 
@@ -204,6 +206,7 @@ impl State {
             detail_scroll: 0,
             detail: None,
             detail_in_flight: None,
+            benches: super::bench::Benches::default(),
             quit: false,
         }
     }

@@ -1,5 +1,8 @@
 //! `render(frame, state)`: pure and cheap; only the visible rows are built.
 
+mod bench;
+#[cfg(test)]
+mod bench_snapshots;
 mod detail;
 mod jobs;
 mod overlay;
