@@ -74,8 +74,11 @@ pub struct CaseRuns {
     pub client_ms: Vec<f64>,
     /// Execution time from EXPLAIN ANALYZE, per measured run (reads only).
     pub server_ms: Vec<f64>,
-    /// Rows and bytes (values as text) of the last measured run (reads only).
+    /// Rows of the last measured run (reads only).
     pub rows: Option<i64>,
+    /// Bytes of the values as text (reads only). Counted in the first run only (a warm-up
+    /// when there is one): looking at every value costs the client time of its own, 5-8%
+    /// of a read of a few hundred thousand rows.
     pub bytes: Option<u64>,
     /// Shared buffers hit and read by the last EXPLAIN ANALYZE (reads only).
     pub shared_hit: Option<i64>,
@@ -144,11 +147,11 @@ struct Bench<'a> {
     total: u32,
 }
 
-/// One read: its client time, rows and bytes.
+/// One read: its client time, rows and (when counted) bytes.
 struct Read {
     ms: f64,
     rows: i64,
-    bytes: u64,
+    bytes: Option<u64>,
 }
 
 impl Bench<'_> {
@@ -345,9 +348,18 @@ impl Bench<'_> {
         own_transaction: bool,
     ) -> Result<(), BenchError> {
         self.step(c.name, warmup);
+        let kind = ReadKind::Timed {
+            count_bytes: c.bytes.is_none(),
+        };
         let read = self
-            .in_read_only(own_transaction, c.name, ReadKind::Timed, &c.statement)
+            .in_read_only(own_transaction, c.name, kind, &c.statement)
             .await?;
+        if let Outcome::Read(Read {
+            bytes: Some(bytes), ..
+        }) = &read
+        {
+            c.bytes = Some(*bytes);
+        }
         self.step(c.name, warmup);
         let explained = self
             .in_read_only(own_transaction, c.name, ReadKind::Explain, &c.statement)
@@ -358,7 +370,6 @@ impl Bench<'_> {
         if let Outcome::Read(r) = read {
             c.client_ms.push(r.ms);
             c.rows = Some(r.rows);
-            c.bytes = Some(r.bytes);
         }
         if let Outcome::Explained(e) = explained {
             c.server_ms.push(e.execution_ms);
@@ -383,7 +394,10 @@ impl Bench<'_> {
                 .map_err(|e| BenchError::Failed(one_line(&e)))?;
         }
         let result = match kind {
-            ReadKind::Timed => self.timed_read(case, statement).await.map(Outcome::Read),
+            ReadKind::Timed { count_bytes } => self
+                .timed_read(case, statement, count_bytes)
+                .await
+                .map(Outcome::Read),
             ReadKind::Explain => self.explain(case, statement).await.map(Outcome::Explained),
         };
         if own_transaction {
@@ -397,8 +411,13 @@ impl Bench<'_> {
     }
 
     /// The statement as an application runs it (simple query protocol, text results, as
-    /// psql does), every row fetched and its values' bytes counted.
-    async fn timed_read(&mut self, case: &str, statement: &str) -> Result<Read, BenchError> {
+    /// psql does), every row fetched, and its values' bytes counted when asked.
+    async fn timed_read(
+        &mut self,
+        case: &str,
+        statement: &str,
+        count_bytes: bool,
+    ) -> Result<Read, BenchError> {
         let client = &self.session.client;
         let started = Instant::now();
         let fetch = async {
@@ -408,8 +427,10 @@ impl Bench<'_> {
             while let Some(message) = stream.next().await {
                 if let SimpleQueryMessage::Row(row) = message? {
                     rows += 1;
-                    for i in 0..row.len() {
-                        bytes += row.try_get(i)?.map_or(0, |v| v.len() as u64);
+                    if count_bytes {
+                        for i in 0..row.len() {
+                            bytes += row.try_get(i)?.map_or(0, |v| v.len() as u64);
+                        }
                     }
                 }
             }
@@ -420,7 +441,7 @@ impl Bench<'_> {
         Ok(Read {
             ms: ms_since(started),
             rows,
-            bytes,
+            bytes: count_bytes.then_some(bytes),
         })
     }
 
@@ -480,7 +501,7 @@ impl Bench<'_> {
 }
 
 enum ReadKind {
-    Timed,
+    Timed { count_bytes: bool },
     Explain,
 }
 
