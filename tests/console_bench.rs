@@ -120,6 +120,15 @@ async fn b_benchmarks_in_the_background_and_esc_cancels_it_read_only() {
         "{screen}"
     );
 
+    // Quitting during a benchmark cancels it rather than waiting for it (~24 s here).
+    tmux.keys(&[":", "filter sleepy", "Enter", "b"]);
+    tmux.wait_for("Esc or c cancels");
+    let quit_at = Instant::now();
     tmux.keys(&["q"]);
     tmux.wait_for("MVTOP_EXITED 0");
+    assert!(
+        quit_at.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        quit_at.elapsed()
+    );
 }

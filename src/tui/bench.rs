@@ -185,6 +185,16 @@ pub struct BenchTasks {
     running: Option<(u64, CancelHandle)>,
 }
 
+/// Quitting the console cancels a running benchmark: its thread would otherwise hold the
+/// process (the runtime waits for blocking tasks) until the benchmark ends.
+impl Drop for BenchTasks {
+    fn drop(&mut self) {
+        if let Some((_, handle)) = &self.running {
+            handle.cancel();
+        }
+    }
+}
+
 impl BenchTasks {
     pub fn handle(
         &mut self,
