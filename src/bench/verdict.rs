@@ -6,9 +6,12 @@ use serde::Serialize;
 
 use super::stats::Summary;
 
-/// Spread beyond which a case's runs are too noisy for a firm verdict: the middle half of
-/// the runs spans more than a quarter of the median.
-pub const WIDE_RELATIVE_IQR: f64 = 0.25;
+/// A verdict is uncertain when the noise of the runs could change it: the view's and the
+/// MV's runs overlap (the speed-up itself is in doubt), the read rate lies within the
+/// break-even's range, or, with no read rate to compare, that range is this wide (its
+/// ends more than 1.5× apart). Noise that cannot change the conclusion (a 0.4 ms read
+/// varying by half against a 150 ms view) leaves it certain.
+pub const WIDE_BREAK_EVEN: f64 = 1.5;
 
 /// What the verdict rests on.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -104,10 +107,9 @@ pub fn reads_per_refresh(u: &Usage) -> Option<f64> {
     Some((scans_per_refresh - SCANS_PER_REFRESH).max(0.0))
 }
 
-/// The runs of two cases overlap or either is widely spread.
-fn noisy(a: &Summary, b: &Summary) -> bool {
-    let overlap = a.min <= b.max && b.min <= a.max;
-    overlap || a.relative_iqr() > WIDE_RELATIVE_IQR || b.relative_iqr() > WIDE_RELATIVE_IQR
+/// Some runs of one case were as fast as some of the other's.
+fn overlap(a: &Summary, b: &Summary) -> bool {
+    a.min <= b.max && b.min <= a.max
 }
 
 /// The break-even's plausible range from the quartiles: fastest refresh over the largest
@@ -120,9 +122,7 @@ fn break_even_range(view: &Summary, mv: &Summary, refresh: &Summary) -> (f64, f6
 
 pub fn judge(e: &Evidence) -> Verdict {
     let speedup = speedup(e.view.median, e.mv.median);
-    let mut uncertain = noisy(&e.view, &e.mv)
-        || e.refresh
-            .is_some_and(|r| r.relative_iqr() > WIDE_RELATIVE_IQR);
+    let mut uncertain = overlap(&e.view, &e.mv);
     let break_even = e
         .refresh
         .and_then(|r| break_even(r.median, e.view.median, e.mv.median));
@@ -139,13 +139,19 @@ pub fn judge(e: &Evidence) -> Verdict {
             VerdictKind::RefreshTimeUnknown,
             format!("{faster}; break-even unknown without a refresh time (--with-refresh)"),
         ),
-        (Some(be), Some(_), None) => (
-            VerdictKind::ReadRateUnknown,
-            format!(
-                "{faster}; worth it when read at least {}× per refresh (read rate unknown)",
-                times(be)
-            ),
-        ),
+        (Some(be), Some(r), None) => {
+            let (low, high) = break_even_range(&e.view, &e.mv, &r);
+            if high > low * WIDE_BREAK_EVEN {
+                uncertain = true;
+            }
+            (
+                VerdictKind::ReadRateUnknown,
+                format!(
+                    "{faster}; worth it when read at least {}× per refresh (read rate unknown)",
+                    times(be)
+                ),
+            )
+        }
         (Some(be), Some(r), Some(reads)) => {
             let (low, high) = break_even_range(&e.view, &e.mv, &r);
             // Near the break-even, noise decides which side it falls on.
@@ -315,6 +321,28 @@ mod tests {
             reads_per_refresh: None,
         });
         assert!(v.uncertain);
+    }
+
+    #[test]
+    fn noise_that_cannot_change_the_conclusion_leaves_it_certain() {
+        // reporting.chroot_stats on the demo: a 150 ms view, a 0.3-0.6 ms MV read.
+        let mv = Summary::of(&[0.38, 0.29, 0.58, 0.61, 0.35]).unwrap();
+        assert!(mv.relative_iqr() > 0.5, "{}", mv.relative_iqr());
+        let v = judge(&Evidence {
+            view: Summary::of(&[147.8, 143.8, 172.9, 177.2, 150.0]).unwrap(),
+            mv,
+            refresh: Some(runs(160.0)),
+            reads_per_refresh: Some(50.0),
+        });
+        assert!(!v.uncertain, "{}", v.sentence);
+        assert_eq!(v.kind, VerdictKind::WorthIt);
+        // A refresh time known only roughly makes the break-even itself uncertain.
+        let v = judge(&Evidence {
+            refresh: Summary::of(&[1000.0, 2000.0, 3000.0, 5000.0, 9000.0]),
+            reads_per_refresh: None,
+            ..seed(None)
+        });
+        assert!(v.uncertain, "{}", v.sentence);
     }
 
     #[test]

@@ -168,6 +168,10 @@ pub fn ms(value: f64) -> String {
     }
 }
 
+fn scans(n: i64) -> String {
+    format!("{n} scan{}", if n == 1 { "" } else { "s" })
+}
+
 fn human(r: &BenchReport) -> String {
     let mut t = Table::new(&[
         ("case", Align::Left),
@@ -238,14 +242,14 @@ fn human(r: &BenchReport) -> String {
             bench::verdict::times(reads)
         )),
         (None, Some(u)) if u.window_secs.is_none() => out.push_str(&format!(
-            "read rate: unknown ({} scans, but the database's statistics were never reset, \
+            "read rate: unknown ({}, but the database's statistics were never reset, \
              so over an unknown time)\n",
-            u.scans
+            scans(u.scans)
         )),
         (None, Some(u)) => out.push_str(&format!(
-            "read rate: unknown ({} scans since the statistics reset; no refresh history \
+            "read rate: unknown ({} since the statistics reset; no refresh history \
              over that time: `mvtop install` keeps one)\n",
-            u.scans
+            scans(u.scans)
         )),
         (None, None) => {}
     }
