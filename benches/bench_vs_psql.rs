@@ -3,9 +3,11 @@
 //! one run so drift hits both alike. Goal: within 10%.
 //! Run with `cargo bench --bench bench_vs_psql [-- ROUNDS]`.
 //!
-//! Each round runs `mvtop bench NAME --runs 1 --warmup 0` (one timed read of the view and
-//! of the MV on a new session) and one psql session running both statements under
-//! `\timing` with the rows sent to /dev/null; which of the two goes first alternates.
+//! Each round runs `mvtop bench NAME --runs 5 --warmup 1` (a new session; reads of the
+//! view and of the MV alternating which goes first) and one psql session doing the same
+//! with the same statements under `\timing`, rows sent to /dev/null; which of the two
+//! programs goes first alternates too. Each side's figure is the median over the rounds of
+//! its per-round medians.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -27,7 +29,7 @@ const MVS: [&str; 3] = [
 
 fn main() {
     let mut args = std::env::args().skip(1).filter(|a| !a.starts_with("--"));
-    let rounds: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(15);
+    let rounds: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(7);
     let cluster = Cluster::start(&ClusterOptions::default()).unwrap_or_else(|e| {
         eprintln!("bench: {e}");
         std::process::exit(1);
@@ -39,7 +41,9 @@ fn main() {
         &format!("SET mvtop.demo_scale = '1';\n{DEMO_SQL}"),
     );
     run_psql(&cluster, DB, "ANALYZE");
-    println!("demo database loaded (scale 1); {rounds} alternating rounds per MV");
+    println!(
+        "demo database loaded (scale 1); {rounds} alternating rounds per MV, each {RUNS} runs after a warm-up"
+    );
     println!(
         "  {:<48} {:<5} {:>12} {:>12} {:>8}",
         "materialized view", "case", "mvtop ms", "psql ms", "diff"
@@ -47,20 +51,20 @@ fn main() {
     let mut worst: f64 = 0.0;
     for mv in MVS {
         // Warms both caches and gives the statements psql is to run.
-        let first = mvtop_bench(&cluster, mv, 1);
+        let first = mvtop_bench(&cluster, mv);
         let statements = [statement(&first, "view"), statement(&first, "mv")];
         let mut mvtop_ms = [Vec::new(), Vec::new()];
         let mut psql_ms = [Vec::new(), Vec::new()];
         for round in 0..rounds {
             let mut run_mvtop = || {
-                let json = mvtop_bench(&cluster, mv, 0);
+                let json = mvtop_bench(&cluster, mv);
                 mvtop_ms[0].push(client_median(&json, "view"));
                 mvtop_ms[1].push(client_median(&json, "mv"));
             };
             let mut run_psql = || {
-                let times = psql_timing(&cluster, &statements);
-                psql_ms[0].push(times[0]);
-                psql_ms[1].push(times[1]);
+                let [mut view, mut mv] = psql_timing(&cluster, &statements);
+                psql_ms[0].push(median(&mut view));
+                psql_ms[1].push(median(&mut mv));
             };
             if round % 2 == 0 {
                 run_mvtop();
@@ -87,10 +91,20 @@ fn main() {
     );
 }
 
-fn mvtop_bench(cluster: &Cluster, mv: &str, warmup: u32) -> serde_json::Value {
+/// Measured runs per round, after one warm-up, on both sides.
+const RUNS: usize = 5;
+
+fn mvtop_bench(cluster: &Cluster, mv: &str) -> serde_json::Value {
     let out = Command::new(env!("CARGO_BIN_EXE_mvtop"))
-        .args(["-d", &cluster.conninfo(DB), "bench", mv, "--runs", "1"])
-        .args(["--warmup", &warmup.to_string(), "--format", "json"])
+        .args(["-d", &cluster.conninfo(DB), "bench", mv])
+        .args([
+            "--runs",
+            &RUNS.to_string(),
+            "--warmup",
+            "1",
+            "--format",
+            "json",
+        ])
         .output()
         .expect("run mvtop");
     assert!(
@@ -121,9 +135,11 @@ fn client_median(json: &serde_json::Value, name: &str) -> f64 {
         .expect("median")
 }
 
-/// One psql session: both statements under `\timing`, rows to /dev/null (psql's time
-/// covers sending the query and receiving every row, not printing them).
-fn psql_timing(cluster: &Cluster, statements: &[String; 2]) -> [f64; 2] {
+/// One psql session as mvtop runs a round: a warm-up of both statements, then `RUNS`
+/// rounds alternating which goes first, under `\timing`, rows to /dev/null (psql's time
+/// covers sending the query and receiving every row, not printing them). The times of the
+/// measured runs of the view and of the MV.
+fn psql_timing(cluster: &Cluster, statements: &[String; 2]) -> [Vec<f64>; 2] {
     let mut child = psql_command(cluster, DB)
         .args(["-q", "-v", "ON_ERROR_STOP=1"])
         .stdin(Stdio::piped())
@@ -131,10 +147,15 @@ fn psql_timing(cluster: &Cluster, statements: &[String; 2]) -> [f64; 2] {
         .stderr(Stdio::piped())
         .spawn()
         .expect("psql");
-    let script = format!(
-        "\\timing on\n\\o /dev/null\n{};\n{};\n",
-        statements[0], statements[1]
-    );
+    let mut order = vec![0, 1];
+    for run in 0..RUNS {
+        order.extend(if run % 2 == 0 { [0, 1] } else { [1, 0] });
+    }
+    let mut script = String::from("\\timing on\n\\o /dev/null\n");
+    for &i in &order {
+        script.push_str(&statements[i]);
+        script.push_str(";\n");
+    }
     child
         .stdin
         .take()
@@ -152,8 +173,13 @@ fn psql_timing(cluster: &Cluster, statements: &[String; 2]) -> [f64; 2] {
         .filter_map(|l| l.strip_prefix("Time: "))
         .filter_map(|t| t.split_whitespace().next()?.parse().ok())
         .collect();
-    assert_eq!(times.len(), 2, "psql printed {times:?}");
-    [times[0], times[1]]
+    assert_eq!(times.len(), order.len(), "psql printed {times:?}");
+    let mut by_case = [Vec::new(), Vec::new()];
+    // The first two are the warm-up.
+    for (&i, &t) in order.iter().zip(&times).skip(2) {
+        by_case[i].push(t);
+    }
+    by_case
 }
 
 fn median(v: &mut [f64]) -> f64 {
