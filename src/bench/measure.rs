@@ -53,9 +53,8 @@ pub async fn measure(
 
 /// `measure` on a single-threaded runtime of its own, on its own thread. Like psql's one
 /// thread, nothing sits between the socket and the clock: on the shared multi-threaded
-/// runtime the connection task and the reading task wake each other across threads for
-/// every batch of rows (and, in the console, share them with polls and drawing), which
-/// added 10-18% to reads of a few hundred thousand rows against `psql \timing`.
+/// runtime the connection task and the reading task would wake each other across threads
+/// for every batch of rows, and in the console share the workers with polls and drawing.
 #[allow(clippy::too_many_arguments)]
 pub async fn measure_on_own_thread(
     connector: Connector,
