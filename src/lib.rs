@@ -2,6 +2,7 @@
 //!
 //! The binary is a thin shell over this library, so the integration tests reach the same code.
 
+pub mod bench;
 pub mod catalog;
 pub mod cli;
 pub mod cluster;

@@ -1,5 +1,6 @@
 //! The command line: psql's connection flags, then one subcommand per screen.
 
+pub mod bench;
 pub mod console;
 pub mod daemon;
 pub mod demo;
@@ -88,6 +89,8 @@ pub enum Command {
     Locks(locks::LocksArgs),
     /// Statements running now, and the top statements by time (pg_stat_statements)
     Top(top::TopArgs),
+    /// Benchmark a view against its materialized view: is the MV worth it?
+    Bench(bench::BenchArgs),
 }
 
 /// One line on stderr. Never panics (`eprintln!` does when stderr is gone, e.g. after the
@@ -194,6 +197,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             args.interval = cli.console.interval;
             top::run(&cli.conn, &ledger, &args).await
         }
+        Some(Command::Bench(args)) => bench::run(&cli.conn, &ledger, &args).await,
         None => console::run(&cli.conn, &ledger, &cli.console).await,
     }
 }

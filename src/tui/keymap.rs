@@ -30,6 +30,7 @@ pub enum Action {
     Expand,
     ToggleCumulative,
     RefreshOnly,
+    Bench,
     Filter,
     Command,
     SortNext,
@@ -113,6 +114,12 @@ const ACTIONS: &[(Action, &str, &str, &[&str])] = &[
         "statements_refresh_only",
         "statements: REFRESH only",
         &["f"],
+    ),
+    (
+        Action::Bench,
+        "bench",
+        "benchmark the selected MV against its view (Esc cancels)",
+        &["b"],
     ),
     (
         Action::Filter,

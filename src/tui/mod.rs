@@ -1,6 +1,9 @@
 //! The console: a live, keyboard-driven view of the inventory, the refresh jobs and the
 //! ledger. `update` and `render` are pure; the runtime does all I/O in spawned tasks.
 
+pub mod bench;
+#[cfg(test)]
+pub(crate) mod bench_tests;
 #[cfg(test)]
 mod fixture;
 pub mod keymap;

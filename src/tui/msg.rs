@@ -61,6 +61,8 @@ pub enum Msg {
     ScheduleSaved(Result<String, String>),
     /// The background scheduler said something.
     Scheduler(crate::schedule::SchedulerEvent),
+    /// A benchmark moved on or ended.
+    Bench(super::bench::BenchMsg),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -112,6 +114,8 @@ pub enum Effect {
         name: String,
         text: String,
     },
+    /// Start or cancel a benchmark.
+    Bench(super::bench::BenchEffect),
     /// Put text on the clipboard of the terminal (OSC 52: works over SSH).
     Copy(String),
     Quit,

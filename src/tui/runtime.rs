@@ -76,6 +76,7 @@ pub async fn run(
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut polls = 0u64;
+    let mut benches = super::bench::BenchTasks::default();
     let mut dirty = true;
     while !state.quit {
         if dirty {
@@ -148,6 +149,7 @@ pub async fn run(
                 Effect::CancelJob(id) => {
                     executor.cancel(id);
                 }
+                Effect::Bench(e) => benches.handle(e, &connector, &options.ledger, &results_tx),
                 Effect::Copy(text) => copy_to_clipboard(&text),
                 Effect::PollSessions { generation } => {
                     tokio::spawn(sessions_io::poll_sessions(

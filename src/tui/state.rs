@@ -187,6 +187,8 @@ pub struct State {
     pub schedules: super::schedules::ScheduleBook,
     /// MV oid -> its base tables' write counters when its running refresh was first seen.
     pub writes_at_refresh_start: HashMap<u32, i64>,
+    /// Benchmarks of this session, per MV.
+    pub benches: super::bench::Benches,
     pub quit: bool,
 }
 
@@ -231,6 +233,7 @@ impl State {
             sessions: Default::default(),
             schedules: Default::default(),
             writes_at_refresh_start: HashMap::new(),
+            benches: super::bench::Benches::default(),
             quit: false,
         }
     }

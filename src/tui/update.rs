@@ -48,6 +48,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Inventory { generation, result } => inventory_arrived(state, generation, result),
         Msg::Pulse { generation, result } => pulse_arrived(state, generation, result),
         Msg::Job(event) => job_changed(state, event),
+        Msg::Bench(m) => super::bench::on_msg(state, m),
         Msg::Key(key) => key_pressed(state, key),
         Msg::Sessions { generation, result } => {
             sessions::sessions_arrived(state, generation, result)
@@ -463,6 +464,9 @@ pub fn run_command(state: &mut State, line: &str) -> Vec<Effect> {
 }
 
 fn act(state: &mut State, action: Action) -> Vec<Effect> {
+    if let Some(effects) = super::bench::intercept(state, action) {
+        return effects;
+    }
     if state.read_only && changes_database(action) {
         state.message = Some("read-only: this console changes nothing in the database".into());
         return Vec::new();
@@ -591,6 +595,8 @@ fn act(state: &mut State, action: Action) -> Vec<Effect> {
             state.full_wanted = true;
             return start_poll(state);
         }
+        // Handled by `bench::intercept`.
+        Action::Bench => {}
         Action::CopyName => {
             if let Some(v) = state.selected_view() {
                 let name = v.qualified_name.clone();

@@ -99,6 +99,8 @@ fn detail_lines<'a>(state: &State, v: &'a MatView, theme: &Theme) -> Vec<Line<'a
             theme,
         ),
     ];
+    // A benchmark of this session goes right under the name, where it is seen first.
+    lines.splice(1..1, super::bench::lines(state, v.oid, theme));
     lines.extend(index_lines(state, v, theme));
     lines.push(field("refreshes", refresh_summary(state, v), theme));
     lines.extend(recent_runs(state, v, theme));

@@ -1,6 +1,9 @@
 //! `render(frame, state)`: pure and cheap; only the visible rows are built.
 
 mod activity;
+mod bench;
+#[cfg(test)]
+mod bench_snapshots;
 mod detail;
 mod jobs;
 mod locks;
