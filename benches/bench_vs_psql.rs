@@ -12,7 +12,6 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-#[allow(dead_code)] // this bench uses only run_psql of the shared setup
 mod common;
 
 use common::run_psql;
