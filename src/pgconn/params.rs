@@ -10,8 +10,10 @@ use std::fmt;
 pub const REDACTED: &str = "********";
 
 /// Keywords whose values are secrets (libpq marks both with the "*" display character).
+/// Liberal on purpose (any key with "password" in it, any case): it decides what is
+/// hidden, and a mistyped ` Password` still holds a password.
 pub fn is_secret_keyword(keyword: &str) -> bool {
-    matches!(keyword, "password" | "sslpassword")
+    keyword.to_ascii_lowercase().contains("password")
 }
 
 /// Keyword -> value pairs as the user gave them, in libpq keyword names. No defaults applied.
@@ -89,9 +91,11 @@ impl fmt::Debug for Params {
 
 /// A value as it may appear inside a one-line message: control characters (a newline in a
 /// quoted conninfo value, say) are escaped so the message stays on one line.
+/// A URI's password (`scheme://user:PASSWORD@host`) is masked wherever the text came from.
 fn shown(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
+    let masked = mask_password_setting(&mask_uri_password(s));
+    let mut out = String::with_capacity(masked.len());
+    for c in masked.chars() {
         if c.is_control() {
             out.extend(c.escape_default());
         } else {
@@ -99,6 +103,44 @@ fn shown(s: &str) -> String {
         }
     }
     out
+}
+
+/// `password=VALUE` inside a quoted fragment (a conninfo piece where it does not belong).
+fn mask_password_setting(s: &str) -> String {
+    let lower = s.to_ascii_lowercase();
+    let Some(start) = lower.find("password=").map(|i| i + "password=".len()) else {
+        return s.to_string();
+    };
+    let end = s[start..]
+        .find([' ', '&', '\t', '\n'])
+        .map_or(s.len(), |n| start + n);
+    format!(
+        "{}********{}",
+        &s[..start],
+        mask_password_setting(&s[end..])
+    )
+}
+
+fn mask_uri_password(s: &str) -> String {
+    let Some(scheme_end) = s.find("://").map(|i| i + 3) else {
+        return s.to_string();
+    };
+    let rest = &s[scheme_end..];
+    // As libpq: credentials are what precedes an '@' before the first '/'. Without one,
+    // "host:port" is what the text says (an IPv6 host has colons too).
+    let authority = rest.find(['/', '?']).map_or(rest, |end| &rest[..end]);
+    let Some(at) = authority.rfind('@') else {
+        return s.to_string();
+    };
+    match rest[..at].find(':') {
+        Some(colon) => format!(
+            "{}{}:********{}",
+            &s[..scheme_end],
+            &rest[..colon],
+            &rest[at..]
+        ),
+        None => s.to_string(),
+    }
 }
 
 /// Why connection parameters could not be read or resolved. Each message is one line, worded
