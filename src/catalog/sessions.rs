@@ -5,6 +5,7 @@ use serde::Serialize;
 use tokio_postgres::{Client, Statement};
 
 const SESSIONS_SQL: &str = include_str!("../../assets/sql/sessions.sql");
+const ACTIVITY_SQL: &str = include_str!("../../assets/sql/activity.sql");
 
 /// `pg_locks.waitstart` exists from PostgreSQL 14 on.
 const WAITSTART_FROM: i32 = 140000;
@@ -19,13 +20,24 @@ pub fn sessions_sql(version_num: i32) -> String {
     SESSIONS_SQL.replace("{waitstart}", waitstart)
 }
 
+/// The two statements of the sessions poll: the cheap one every time, the one with the
+/// lock details only when a session waits.
+#[derive(Debug, Clone)]
+pub struct SessionsPoll {
+    activity: Statement,
+    with_locks: Statement,
+}
+
 /// The sessions poll, prepared once on a session (planning it every tick would cost more
 /// than running it).
-pub async fn prepare(client: &Client) -> Result<Statement, tokio_postgres::Error> {
+pub async fn prepare(client: &Client) -> Result<SessionsPoll, tokio_postgres::Error> {
     let row = client
         .query_one("SELECT current_setting('server_version_num')::int", &[])
         .await?;
-    client.prepare(&sessions_sql(row.get(0))).await
+    Ok(SessionsPoll {
+        activity: client.prepare(ACTIVITY_SQL).await?,
+        with_locks: client.prepare(&sessions_sql(row.get(0))).await?,
+    })
 }
 
 /// One session as the poll saw it.
@@ -115,11 +127,18 @@ pub struct Sessions {
 }
 
 impl Sessions {
+    /// The sessions that are not idle; when one waits for a lock, again with the waits,
+    /// their blockers (idle ones too) and what each holds.
     pub async fn fetch(
         client: &Client,
-        statement: &Statement,
+        poll: &SessionsPoll,
     ) -> Result<Sessions, tokio_postgres::Error> {
-        let rows = client.query(statement, &[]).await?;
+        let mut rows = client.query(&poll.activity, &[]).await?;
+        let waits =
+            |r: &tokio_postgres::Row| r.get::<_, Option<&str>>("wait_event_type") == Some("Lock");
+        if rows.iter().any(waits) {
+            rows = client.query(&poll.with_locks, &[]).await?;
+        }
         Ok(Sessions {
             rows: rows.iter().map(from_row).collect(),
         })
@@ -136,9 +155,12 @@ impl Sessions {
 }
 
 fn from_row(r: &tokio_postgres::Row) -> SessionRow {
-    let locktype: Option<String> = r.get("wait_locktype");
+    // The activity statement has no lock columns.
+    let locktype: Option<String> = r.try_get("wait_locktype").ok().flatten();
     let wait = locktype.map(|locktype| {
-        let blocked_by: serde_json::Value = r.get("blocked_by");
+        let blocked_by: serde_json::Value = r
+            .get::<_, Option<serde_json::Value>>("blocked_by")
+            .unwrap_or_default();
         LockWait {
             locktype,
             mode: r.get::<_, Option<String>>("wait_mode").unwrap_or_default(),
