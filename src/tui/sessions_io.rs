@@ -68,7 +68,7 @@ pub async fn poll_sessions(
     let mut slot = monitor.lock().await;
     let result = match session(&connector, &mut slot).await {
         Ok((session, _, prepared)) => {
-            let work = Sessions::fetch(&session.client, &prepared.sessions);
+            let work = Sessions::fetch(&session.client, &mut prepared.sessions);
             bounded(session, work, one_line).await
         }
         Err(e) => Err(e),
