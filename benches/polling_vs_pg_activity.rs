@@ -3,8 +3,9 @@
 //! on the same database at the same time, with 200 idle and 20 active sessions (3 of them
 //! waiting for a lock behind an idle-in-transaction session). Each monitor logs in as its
 //! own role, so pg_stat_statements attributes every statement exactly.
-//! Run with `cargo bench --bench polling_vs_pg_activity [-- SECONDS WINDOWS]`; needs tmux and
-//! pg_activity (`apt-get install tmux pg-activity`).
+//! Run with `cargo bench --bench polling_vs_pg_activity [-- SECONDS WINDOWS WAITING]` (WAITING:
+//! how many of the 20 active sessions wait for a lock, default 3); needs tmux and pg_activity
+//! (`apt-get install tmux pg-activity`).
 
 use std::process::Command;
 use std::time::Duration;
@@ -17,8 +18,8 @@ use mvtop::pgconn::{self, Connector, PasswordPrompt, Session, SessionSettings};
 
 const DB: &str = "bench";
 const IDLE: usize = 200;
-const ACTIVE: usize = 17;
-const WAITING: usize = 3;
+/// Active sessions, some of them waiting for a lock.
+const ACTIVE: usize = 20;
 const MVS: u32 = 100;
 
 /// (tmux session, role, command line)
@@ -52,6 +53,11 @@ fn main() {
     let mut args = std::env::args().skip(1).filter(|a| !a.starts_with("--"));
     let seconds: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(60);
     let windows: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(3);
+    let waiting: usize = args
+        .next()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(3)
+        .min(ACTIVE);
     let opts = ClusterOptions {
         settings: vec![
             ("pg_stat_statements.track_planning".into(), "on".into()),
@@ -80,7 +86,7 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let load = runtime.block_on(start_load(&cluster));
+    let load = runtime.block_on(start_load(&cluster, waiting));
     let monitors = monitors(&cluster);
     for (name, _, command) in &monitors {
         let ok = Command::new("tmux")
@@ -122,9 +128,8 @@ fn main() {
         }
     }
     println!(
-        "\n{windows} x {seconds} s side by side, {IDLE} idle + {} active sessions ({WAITING} waiting \
-         for a lock), {MVS} MVs, both at a 1 s interval; median (min-max) per minute:",
-        ACTIVE + WAITING
+        "\n{windows} x {seconds} s side by side, {IDLE} idle + {ACTIVE} active sessions ({waiting} \
+         waiting for a lock), {MVS} MVs, both at a 1 s interval; median (min-max) per minute:"
     );
     for (i, (name, ..)) in monitors.iter().enumerate() {
         let col = |f: fn(&(f64, f64, f64)) -> f64| {
@@ -165,7 +170,7 @@ impl Drop for Load {
     }
 }
 
-async fn start_load(cluster: &Cluster) -> Load {
+async fn start_load(cluster: &Cluster, waiting: usize) -> Load {
     let resolved = pgconn::resolve(&cluster.params(DB), &pgconn::SystemEnv).expect("resolve");
     let connector = Connector::new(resolved, PasswordPrompt::Never).expect("connector");
     let connect = || async {
@@ -196,7 +201,7 @@ async fn start_load(cluster: &Cluster) -> Load {
         .await
         .expect("holder");
     let mut tasks = Vec::new();
-    for i in 0..ACTIVE {
+    for i in 0..ACTIVE - waiting {
         let s = connect().await;
         tasks.push(tokio::spawn(async move {
             let _ = s
@@ -212,7 +217,7 @@ async fn start_load(cluster: &Cluster) -> Load {
             {}
         }));
     }
-    for i in 0..WAITING {
+    for i in 0..waiting {
         let s = connect().await;
         tasks.push(tokio::spawn(async move {
             let _ = s

@@ -95,8 +95,10 @@ fn wait_of(waits: &[Value], pid: i32) -> &Value {
 }
 
 async fn poll(monitor: &Session) -> Sessions {
-    let statement = sessions::prepare(&monitor.client).await.unwrap();
-    Sessions::fetch(&monitor.client, &statement).await.unwrap()
+    let mut statement = sessions::prepare(&monitor.client).await.unwrap();
+    Sessions::fetch(&monitor.client, &mut statement)
+        .await
+        .unwrap()
 }
 
 async fn setup(tag: &str) -> (String, Session) {

@@ -44,6 +44,26 @@ wl AS (                                   -- the lock each waiter waits for (one
                       WHERE t.pid = l.pid AND t.granted AND t.locktype = 'tuple'
                       LIMIT 1) tl ON l.relation IS NULL
   WHERE NOT l.granted AND l.pid IN (SELECT pid FROM w)
+),
+-- each (waiter, blocker) with what the blocker holds on the object the waiter wants: the
+-- relation (for a row-level wait, the row's table), else the same lockable object
+holds AS MATERIALIZED (
+  SELECT wl.pid AS waiter, b.pid AS blocker,
+         coalesce(array_agg(DISTINCT h.mode) FILTER (WHERE h.mode IS NOT NULL), '{}') AS modes
+  FROM w
+  JOIN wl ON wl.pid = w.pid
+  CROSS JOIN LATERAL unnest(w.blockers) AS b(pid)
+  LEFT JOIN l h ON h.pid = b.pid AND h.granted
+   AND ((wl.rel IS NOT NULL AND h.locktype = 'relation' AND h.relation = wl.rel
+         AND h.database IS NOT DISTINCT FROM wl.reldb)
+     OR (wl.rel IS NULL AND h.locktype = wl.locktype
+         AND h.database IS NOT DISTINCT FROM wl.database
+         AND h.transactionid IS NOT DISTINCT FROM wl.transactionid
+         AND h.virtualxid IS NOT DISTINCT FROM wl.virtualxid
+         AND h.classid IS NOT DISTINCT FROM wl.classid
+         AND h.objid IS NOT DISTINCT FROM wl.objid
+         AND h.objsubid IS NOT DISTINCT FROM wl.objsubid))
+  GROUP BY wl.pid, b.pid
 )
 SELECT s.pid, s.usename, s.application_name, s.client_addr, s.datname, s.backend_type,
        s.state, s.wait_event_type, s.wait_event, s.query,
@@ -67,24 +87,9 @@ SELECT s.pid, s.usename, s.application_name, s.client_addr, s.datname, s.backend
                   - coalesce(wl.waitstart, s.query_start)) * 1000)::float8
        END                                                                  AS waited_ms,
        wl.waitstart IS NULL AND wl.pid IS NOT NULL                          AS waited_estimated,
-       CASE WHEN w.pid IS NOT NULL THEN
-       (SELECT coalesce(json_agg(json_build_array(b.pid, (
-                 SELECT coalesce(json_agg(DISTINCT h.mode), '[]') FROM l h
-                 WHERE h.pid = b.pid AND h.granted
-                   AND ((wl.rel IS NOT NULL AND h.locktype = 'relation' AND h.relation = wl.rel
-                         AND h.database IS NOT DISTINCT FROM wl.reldb)
-                     OR (wl.rel IS NULL AND h.locktype = wl.locktype
-                         AND h.database IS NOT DISTINCT FROM wl.database
-                         AND h.transactionid IS NOT DISTINCT FROM wl.transactionid
-                         AND h.virtualxid IS NOT DISTINCT FROM wl.virtualxid
-                         AND h.classid IS NOT DISTINCT FROM wl.classid
-                         AND h.objid IS NOT DISTINCT FROM wl.objid
-                         AND h.objsubid IS NOT DISTINCT FROM wl.objsubid))))
-                 ORDER BY b.pid), '[]')
-          FROM unnest(w.blockers) AS b(pid))
-       END                                                                  AS blocked_by
+       (SELECT json_agg(json_build_array(h.blocker, h.modes) ORDER BY h.blocker)
+          FROM holds h WHERE h.waiter = s.pid)                              AS blocked_by
 FROM s
-LEFT JOIN w ON w.pid = s.pid
 LEFT JOIN wl ON wl.pid = s.pid
 LEFT JOIN LATERAL (
   SELECT format('%I.%I', n.nspname, c.relname) AS name, c.relkind::text AS relkind, c.oid

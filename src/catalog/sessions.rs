@@ -5,6 +5,7 @@ use serde::Serialize;
 use tokio_postgres::{Client, Statement};
 
 const SESSIONS_SQL: &str = include_str!("../../assets/sql/sessions.sql");
+const ACTIVITY_SQL: &str = include_str!("../../assets/sql/activity.sql");
 
 /// `pg_locks.waitstart` exists from PostgreSQL 14 on.
 const WAITSTART_FROM: i32 = 140000;
@@ -19,13 +20,39 @@ pub fn sessions_sql(version_num: i32) -> String {
     SESSIONS_SQL.replace("{waitstart}", waitstart)
 }
 
+/// The two statements of the sessions poll: the cheap one every time, the one with the
+/// lock details only when a session waits, and then only when the set of waiting sessions
+/// changed or the details are older than `DETAILS_EVERY`.
+#[derive(Debug, Clone)]
+pub struct SessionsPoll {
+    activity: Statement,
+    with_locks: Statement,
+    details: Option<Details>,
+}
+
+/// How long lock details (who blocks whom, what they hold) are reused while the same
+/// sessions keep waiting for the same kind of lock; wait times keep counting meanwhile.
+pub const DETAILS_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The last lock details read, for the waiters they were read for.
+#[derive(Debug, Clone)]
+struct Details {
+    waiters: Vec<(i32, Option<String>)>,
+    at: std::time::Instant,
+    rows: Vec<SessionRow>,
+}
+
 /// The sessions poll, prepared once on a session (planning it every tick would cost more
 /// than running it).
-pub async fn prepare(client: &Client) -> Result<Statement, tokio_postgres::Error> {
+pub async fn prepare(client: &Client) -> Result<SessionsPoll, tokio_postgres::Error> {
     let row = client
         .query_one("SELECT current_setting('server_version_num')::int", &[])
         .await?;
-    client.prepare(&sessions_sql(row.get(0))).await
+    Ok(SessionsPoll {
+        activity: client.prepare(ACTIVITY_SQL).await?,
+        with_locks: client.prepare(&sessions_sql(row.get(0))).await?,
+        details: None,
+    })
 }
 
 /// One session as the poll saw it.
@@ -115,14 +142,49 @@ pub struct Sessions {
 }
 
 impl Sessions {
+    /// The sessions that are not idle; when one waits for a lock, with the waits, their
+    /// blockers (idle ones too) and what each holds (read again only when needed, see
+    /// `SessionsPoll`).
     pub async fn fetch(
         client: &Client,
-        statement: &Statement,
+        poll: &mut SessionsPoll,
     ) -> Result<Sessions, tokio_postgres::Error> {
-        let rows = client.query(statement, &[]).await?;
-        Ok(Sessions {
-            rows: rows.iter().map(from_row).collect(),
-        })
+        let rows: Vec<SessionRow> = client
+            .query(&poll.activity, &[])
+            .await?
+            .iter()
+            .map(from_row)
+            .collect();
+        let mut waiters: Vec<(i32, Option<String>)> = rows
+            .iter()
+            .filter(|r| r.wait_event_type.as_deref() == Some("Lock"))
+            .map(|r| (r.pid, r.wait_event.clone()))
+            .collect();
+        waiters.sort();
+        if waiters.is_empty() {
+            poll.details = None;
+            return Ok(Sessions { rows });
+        }
+        if let Some(d) = &poll.details
+            && d.waiters == waiters
+            && d.at.elapsed() < DETAILS_EVERY
+        {
+            return Ok(Sessions {
+                rows: with_details(rows, d),
+            });
+        }
+        let rows: Vec<SessionRow> = client
+            .query(&poll.with_locks, &[])
+            .await?
+            .iter()
+            .map(from_row)
+            .collect();
+        poll.details = Some(Details {
+            waiters,
+            at: std::time::Instant::now(),
+            rows: rows.clone(),
+        });
+        Ok(Sessions { rows })
     }
 
     pub fn get(&self, pid: i32) -> Option<&SessionRow> {
@@ -135,10 +197,52 @@ impl Sessions {
     }
 }
 
+/// Fresh activity with the lock details read a moment ago: each waiter's wait (its time
+/// moved on), and the idle blockers the activity read does not show.
+fn with_details(mut rows: Vec<SessionRow>, d: &Details) -> Vec<SessionRow> {
+    let since_ms = d.at.elapsed().as_secs_f64() * 1000.0;
+    let by_pid: std::collections::HashMap<i32, &SessionRow> =
+        d.rows.iter().map(|r| (r.pid, r)).collect();
+    for r in &mut rows {
+        if let Some(w) = by_pid.get(&r.pid).and_then(|old| old.wait.as_ref()) {
+            let mut w = w.clone();
+            w.waiting_ms += since_ms;
+            r.wait = Some(w);
+        }
+    }
+    let shown: std::collections::HashSet<i32> = rows.iter().map(|r| r.pid).collect();
+    let blockers: std::collections::HashSet<i32> = rows
+        .iter()
+        .filter_map(|r| r.wait.as_ref())
+        .flat_map(|w| w.blocked_by.iter().map(|b| b.pid))
+        .collect();
+    rows.extend(
+        d.rows
+            .iter()
+            .filter(|r| blockers.contains(&r.pid) && !shown.contains(&r.pid))
+            .cloned(),
+    );
+    let waited = |r: &SessionRow| r.wait.as_ref().map_or(-1.0, |w| w.waiting_ms);
+    rows.sort_by(|a, b| {
+        waited(b)
+            .total_cmp(&waited(a))
+            .then(
+                b.elapsed_ms
+                    .unwrap_or(0.0)
+                    .total_cmp(&a.elapsed_ms.unwrap_or(0.0)),
+            )
+            .then(a.pid.cmp(&b.pid))
+    });
+    rows
+}
+
 fn from_row(r: &tokio_postgres::Row) -> SessionRow {
-    let locktype: Option<String> = r.get("wait_locktype");
+    // The activity statement has no lock columns.
+    let locktype: Option<String> = r.try_get("wait_locktype").ok().flatten();
     let wait = locktype.map(|locktype| {
-        let blocked_by: serde_json::Value = r.get("blocked_by");
+        let blocked_by: serde_json::Value = r
+            .get::<_, Option<serde_json::Value>>("blocked_by")
+            .unwrap_or_default();
         LockWait {
             locktype,
             mode: r.get::<_, Option<String>>("wait_mode").unwrap_or_default(),
@@ -309,6 +413,30 @@ mod tests {
         assert!(sessions_sql(140000).contains("waitstart AS waitstart"));
         assert!(sessions_sql(130011).contains("NULL::timestamptz AS waitstart"));
         assert!(!sessions_sql(120000).contains("{waitstart}"));
+    }
+
+    #[test]
+    fn reused_details_keep_waits_counting_and_idle_blockers_shown() {
+        use crate::catalog::locks::tests::{session, waits};
+        let idle_blocker = session(1, "idle", "SELECT pg_advisory_lock(42)");
+        let waiter = waits(
+            session(2, "active", "SELECT pg_advisory_lock(42)"),
+            "x",
+            None,
+            &[(1, &[])],
+        );
+        let d = Details {
+            waiters: vec![(2, Some("relation".into()))],
+            at: std::time::Instant::now() - std::time::Duration::from_millis(1500),
+            rows: vec![waiter.clone(), idle_blocker],
+        };
+        let mut fresh = waiter.clone();
+        fresh.wait = None;
+        let rows = with_details(vec![session(3, "active", "SELECT 1"), fresh], &d);
+        let pids: Vec<i32> = rows.iter().map(|r| r.pid).collect();
+        assert_eq!(pids, [2, 1, 3], "the waiter first, its idle blocker kept");
+        let waited = rows[0].wait.as_ref().unwrap().waiting_ms;
+        assert!(waited >= 200.0 + 1500.0, "{waited}");
     }
 
     #[test]

@@ -10,6 +10,9 @@ use super::ident::quote_ident;
 use super::server::ServerFacts;
 use super::sessions::refresh_target;
 
+const COUNTERS_SQL: &str = include_str!("../../assets/sql/pss_counters.sql");
+const TEXTS_SQL: &str = include_str!("../../assets/sql/pss_texts.sql");
+
 /// Where pg_stat_statements lives on this server, once it is known to be usable.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PssSource {
@@ -93,31 +96,17 @@ impl PssSource {
         }
     }
 
-    /// Counters of this database's statements, summed by queryid, without their text
-    /// (`pg_stat_statements(false)` does not read the query text file).
+    /// Counters of this database's statements, summed by queryid, without their text.
     pub fn counters_sql(&self) -> String {
-        format!(
-            "SELECT s.queryid, sum(s.calls)::int8 AS calls, sum(s.{total})::float8 AS total_ms, \
-                    sum(s.rows)::int8 AS rows \
-             FROM {view}(false) s \
-             WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) \
-               AND s.queryid IS NOT NULL {toplevel} \
-             GROUP BY s.queryid",
-            total = self.total_column(),
-            view = self.view(),
-            toplevel = self.toplevel()
-        )
+        COUNTERS_SQL
+            .replace("{pss}", &self.view())
+            .replace("{total}", self.total_column())
+            .replace("{toplevel}", self.toplevel())
     }
 
     /// The text of some statements ($1: their queryids).
     pub fn texts_sql(&self) -> String {
-        format!(
-            "SELECT DISTINCT ON (s.queryid) s.queryid, s.query FROM {view} s \
-             WHERE s.queryid = ANY($1) \
-               AND s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) \
-             ORDER BY s.queryid",
-            view = self.view()
-        )
+        TEXTS_SQL.replace("{pss}", &self.view())
     }
 }
 
@@ -326,6 +315,20 @@ mod tests {
         assert_eq!(r[0].refresh_of.as_deref(), Some("rpt.m"));
         assert_eq!(r[0].calls_per_s, None);
         assert_eq!(heaviest(&c, 1), [1]);
+    }
+
+    #[test]
+    fn counters_read_the_columns_of_the_server_version() {
+        let src = |v| PssSource {
+            schema: "Stats".into(),
+            version_num: v,
+        };
+        let pg12 = src(120015).counters_sql();
+        assert!(pg12.contains("sum(s.total_time)") && !pg12.contains("AND s.toplevel"));
+        assert!(pg12.contains("FROM \"Stats\".pg_stat_statements(false) s"));
+        let pg15 = src(150000).counters_sql();
+        assert!(pg15.contains("sum(s.total_exec_time)") && pg15.contains("AND s.toplevel"));
+        assert!(!src(130000).texts_sql().contains('{'));
     }
 
     #[test]

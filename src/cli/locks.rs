@@ -27,9 +27,9 @@ pub async fn run(conn: &ConnArgs, args: &LocksArgs) -> Result<(), Failure> {
     let connector = conn.connector()?;
     let session = monitoring_session(&connector).await?;
     let client = &session.client;
-    let statement = sessions::prepare(client).await?;
+    let mut statement = sessions::prepare(client).await?;
     loop {
-        let waits = wait_reports(&Sessions::fetch(client, &statement).await?);
+        let waits = wait_reports(&Sessions::fetch(client, &mut statement).await?);
         let text = match args.format {
             Format::Json if args.watch.is_some() => {
                 let mut s = serde_json::to_string(&waits).map_err(json_error)?;

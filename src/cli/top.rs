@@ -132,7 +132,7 @@ pub async fn report(
             }
         }
     }
-    let statement = sessions::prepare(client).await?;
+    let mut statement = sessions::prepare(client).await?;
     let seconds = match (args.interval, &prepared) {
         (Some(every), Some(p)) => {
             tokio::time::sleep(every).await;
@@ -149,7 +149,7 @@ pub async fn report(
         }
         _ => None,
     };
-    let sessions = Sessions::fetch(client, &statement).await?;
+    let sessions = Sessions::fetch(client, &mut statement).await?;
     let running = sessions
         .rows
         .iter()

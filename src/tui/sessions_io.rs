@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
-use tokio_postgres::{Client, Statement};
+use tokio_postgres::Client;
 
 use super::msg::Msg;
 use super::runtime::{Monitor, session};
@@ -19,7 +19,7 @@ const POLL_BOUND: Duration = Duration::from_secs(5);
 
 /// What this module prepares on the monitoring session.
 pub struct Prepared {
-    sessions: Statement,
+    sessions: sessions::SessionsPoll,
     /// Prepared on first use, for the source it was prepared for.
     pss: Option<(PssSource, PssStatements)>,
 }
@@ -68,7 +68,7 @@ pub async fn poll_sessions(
     let mut slot = monitor.lock().await;
     let result = match session(&connector, &mut slot).await {
         Ok((session, _, prepared)) => {
-            let work = Sessions::fetch(&session.client, &prepared.sessions);
+            let work = Sessions::fetch(&session.client, &mut prepared.sessions);
             bounded(session, work, one_line).await
         }
         Err(e) => Err(e),
