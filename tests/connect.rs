@@ -313,3 +313,101 @@ fn demo_without_server_binaries_names_the_package_to_install() {
         "{err}"
     );
 }
+
+/// Every place a password could surface, after a successful login (through PGPASSWORD, as a
+/// script would): JSON and table output, the daemon's log, the console's screen, the command
+/// lines of every process on the machine (mvtop starts none with it).
+#[test]
+fn a_password_never_appears_in_output_logs_screens_or_processes() {
+    let c = auth_cluster();
+    let db = "pw_nowhere";
+    let setup = mvtop::cluster::psql_command(c, "postgres")
+        .args(["-v", "ON_ERROR_STOP=1", "-c"])
+        .arg(format!("CREATE DATABASE {db} OWNER {ROLE}"))
+        .output()
+        .unwrap();
+    assert!(setup.status.success(), "{}", stderr(&setup));
+    let home = tempfile::tempdir().unwrap();
+    let port = c.port().to_string();
+    let run = |args: &[&str]| {
+        mvtop(home.path())
+            .env("PGPASSWORD", PASSWORD)
+            .args(["-h", "127.0.0.1", "-p", &port, "-U", ROLE, "-d", db])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let leaked = |what: &str, text: &str| {
+        assert!(
+            !text.contains(PASSWORD) && !text.contains("4711"),
+            "password in {what}: {text}"
+        );
+    };
+    let fixture = format!(
+        "SET ROLE {ROLE}; CREATE TABLE t (id int PRIMARY KEY); \
+         CREATE MATERIALIZED VIEW m AS SELECT count(*) AS n FROM t;"
+    );
+    let made = mvtop::cluster::psql_command(c, db)
+        .args(["-v", "ON_ERROR_STOP=1", "-c", &fixture])
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", stderr(&made));
+    for args in [
+        &["install"][..],
+        &["list", "--format", "json"],
+        &["list"],
+        &["refresh", "m", "--format", "json"],
+        &["history", "--format", "json"],
+        &["locks", "--format", "json"],
+        &["top", "--format", "json"],
+        &["schedule", "set", "m", "--every", "1s"],
+        &["schedule", "list", "--format", "json"],
+    ] {
+        let o = run(args);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        leaked(
+            &format!("{args:?} stdout"),
+            &String::from_utf8_lossy(&o.stdout),
+        );
+        leaked(&format!("{args:?} stderr"), &stderr(&o));
+    }
+
+    // The daemon, running, and its log; every process's command line meanwhile.
+    let log = home.path().join("daemon.log");
+    let mut daemon = mvtop(home.path())
+        .env("PGPASSWORD", PASSWORD)
+        .args(["-h", "127.0.0.1", "-p", &port, "-U", ROLE, "-d", db])
+        .args(["daemon", "--log-format", "json"])
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) {
+            leaked(
+                "a process's command line",
+                &String::from_utf8_lossy(&cmdline),
+            );
+        }
+    }
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe { libc::kill(daemon.id() as i32, libc::SIGTERM) };
+    let out = daemon.wait_with_output().unwrap();
+    let log = std::fs::read_to_string(&log).unwrap();
+    assert!(log.contains("\"finished\""), "the daemon refreshed: {log}");
+    leaked("the daemon's log", &log);
+    leaked("the daemon's stderr", &stderr(&out));
+
+    // The console's screen.
+    let command = format!(
+        "env PGPASSWORD='{}' {} -h 127.0.0.1 -p {port} -U {ROLE} -d {db}; sleep 30",
+        PASSWORD.replace('\'', r"'\''"),
+        env!("CARGO_BIN_EXE_mvtop")
+    );
+    let tmux = common::tmux::Tmux::start(&command);
+    let screen = tmux.wait_for("m ");
+    leaked("the console", &screen);
+    tmux.keys(&["?"]);
+    leaked("the help", &tmux.wait_for("keys"));
+}

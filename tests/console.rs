@@ -4,7 +4,6 @@
 mod common;
 
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 const FIXTURE: &str = r#"
 CREATE SCHEMA rpt;
@@ -16,75 +15,7 @@ CREATE UNIQUE INDEX by_v_uk ON rpt.by_v (v);
 CREATE MATERIALIZED VIEW "Reporting"."Sales by Region" AS SELECT sum(n) AS n FROM rpt.by_v;
 "#;
 
-struct Tmux {
-    session: String,
-}
-
-impl Tmux {
-    fn start(command: &str) -> Tmux {
-        // Tests run in parallel: one tmux session each.
-        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let session = format!("mvtop-e2e-{}-{n}", std::process::id());
-        let status = Command::new("tmux")
-            .args([
-                "new-session",
-                "-d",
-                "-s",
-                &session,
-                "-x",
-                "120",
-                "-y",
-                "40",
-                command,
-            ])
-            .status()
-            .expect("tmux is needed for this test (apt-get install tmux)");
-        assert!(status.success());
-        Tmux { session }
-    }
-
-    fn screen(&self) -> String {
-        let out = Command::new("tmux")
-            .args(["capture-pane", "-p", "-t", &self.session])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let status = Command::new("tmux")
-            .args(["send-keys", "-t", &self.session])
-            .args(keys)
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-
-    /// Waits until the screen shows `text` (and returns it), or fails with the screen.
-    fn wait_for(&self, text: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let screen = self.screen();
-            if screen.contains(text) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "waited for {text:?}; the screen:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.session])
-            .status();
-    }
-}
+use common::tmux::Tmux;
 
 #[tokio::test]
 async fn the_console_shows_filters_refreshes_helps_and_quits_cleanly() {

@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 const FIXTURE: &str = r#"
@@ -18,62 +17,7 @@ CREATE MATERIALIZED VIEW rpt.zzz_sleepy AS SELECT rpt.slow() AS x;
 ANALYZE;
 "#;
 
-struct Tmux {
-    session: String,
-}
-
-impl Tmux {
-    fn start(command: &str) -> Tmux {
-        let session = format!("mvtop-e2e-bench-{}", std::process::id());
-        let status = Command::new("tmux")
-            .args(["new-session", "-d", "-s", &session, "-x", "120", "-y", "40"])
-            .arg(command)
-            .status()
-            .expect("tmux is needed for this test (apt-get install tmux)");
-        assert!(status.success());
-        Tmux { session }
-    }
-
-    fn screen(&self) -> String {
-        let out = Command::new("tmux")
-            .args(["capture-pane", "-p", "-t", &self.session])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let status = Command::new("tmux")
-            .args(["send-keys", "-t", &self.session])
-            .args(keys)
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-
-    fn wait_for(&self, text: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let screen = self.screen();
-            if screen.contains(text) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "waited for {text:?}; the screen:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.session])
-            .status();
-    }
-}
+use common::tmux::Tmux;
 
 #[tokio::test]
 async fn b_benchmarks_in_the_background_and_esc_cancels_it_read_only() {
@@ -109,7 +53,7 @@ async fn b_benchmarks_in_the_background_and_esc_cancels_it_read_only() {
 
     // (An Escape right before another key would read as Alt+key: the command line instead.)
     tmux.keys(&[":", "filter totals", "Enter", "b"]);
-    let screen = tmux.wait_for("speed-up");
+    let screen = tmux.wait_for_within("speed-up", Duration::from_secs(60));
     assert!(screen.contains("benchmark: median of 5 runs"), "{screen}");
     assert!(screen.contains("  view "), "{screen}");
     assert!(screen.contains("  mv "), "{screen}");

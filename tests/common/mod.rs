@@ -1,6 +1,8 @@
 //! The throwaway-cluster harness: one cluster per test binary, one database per test.
 #![allow(dead_code)] // each test binary uses its own part of the harness
 
+pub mod tmux;
+
 use std::process::Command;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
