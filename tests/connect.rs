@@ -374,7 +374,7 @@ fn a_password_never_appears_in_output_logs_screens_or_processes() {
 
     // The daemon, running, and its log; every process's command line meanwhile.
     let log = home.path().join("daemon.log");
-    let mut daemon = mvtop(home.path())
+    let daemon = mvtop(home.path())
         .env("PGPASSWORD", PASSWORD)
         .args(["-h", "127.0.0.1", "-p", &port, "-U", ROLE, "-d", db])
         .args(["daemon", "--log-format", "json"])
