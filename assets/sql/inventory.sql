@@ -72,7 +72,7 @@ refreshing AS MATERIALIZED (
   GROUP BY l.relation
 ),
 holders AS MATERIALIZED ( -- other sessions holding a lock on it now: a plain refresh waits for them, then blocks them
-  SELECT l.relation AS oid, count(DISTINCT l.pid) AS n
+  SELECT l.relation AS oid, count(DISTINCT l.pid) AS n, array_agg(DISTINCT l.pid) AS pids
   FROM pg_locks l
   WHERE l.locktype = 'relation' AND l.granted AND l.pid <> pg_backend_pid()
     AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
@@ -102,6 +102,7 @@ SELECT mv.oid,
        u.upstream_oids,
        rf.pids                               AS refreshing_pids,
        coalesce(h.n, 0)::int8                AS lock_holders,
+       h.pids                                AS lock_holder_pids,
        b.base_oids,
        CASE WHEN current_setting('track_commit_timestamp') = 'on'
             THEN pg_xact_commit_timestamp(mv.xmin) END AS committed_at

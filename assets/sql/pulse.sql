@@ -17,7 +17,7 @@ refreshing AS (
   GROUP BY l.relation
 ),
 holders AS (
-  SELECT l.relation AS oid, count(DISTINCT l.pid) AS n
+  SELECT l.relation AS oid, array_agg(DISTINCT l.pid) AS pids
   FROM pg_locks l
   WHERE l.locktype = 'relation' AND l.granted AND l.pid <> pg_backend_pid()
     AND l.database = (SELECT oid FROM here)
@@ -27,5 +27,5 @@ SELECT (SELECT count(*) FROM mv)                                   AS mv_count,
        (SELECT coalesce(sum(xmin::text::int8), 0)::text FROM mv)   AS xmin_sum,
        (SELECT coalesce(json_agg(json_build_array(r.oid, r.pids)), '[]')
           FROM refreshing r JOIN mv ON mv.oid = r.oid)             AS refreshing,
-       (SELECT coalesce(json_agg(json_build_array(h.oid, h.n)), '[]')
+       (SELECT coalesce(json_agg(json_build_array(h.oid, h.pids)), '[]')
           FROM holders h JOIN mv ON mv.oid = h.oid)                AS holders

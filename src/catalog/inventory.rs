@@ -64,6 +64,7 @@ pub struct MatView {
     pub refreshing_pids: Vec<i32>,
     /// Other sessions holding a lock on it now (readers a plain refresh would block).
     pub lock_holders: i64,
+    pub lock_holder_pids: Vec<i32>,
     pub last_refresh: Option<DateTime<Utc>>,
     pub last_refresh_source: Option<StatsSource>,
     pub last_refresh_ms: Option<f64>,
@@ -156,6 +157,7 @@ impl MatView {
             refresh_level: 0,
             refreshing_pids: Vec::new(),
             lock_holders: 0,
+            lock_holder_pids: Vec::new(),
             last_refresh: None,
             last_refresh_source: None,
             last_refresh_ms: None,
@@ -546,6 +548,9 @@ fn from_row(r: &tokio_postgres::Row) -> MatView {
             .unwrap_or_default(),
         refreshing_pids,
         lock_holders: r.get("lock_holders"),
+        lock_holder_pids: r
+            .get::<_, Option<Vec<i32>>>("lock_holder_pids")
+            .unwrap_or_default(),
         last_refresh_source: last_refresh.map(|_| StatsSource::CommitTimestamp),
         last_refresh,
         base_tables: r

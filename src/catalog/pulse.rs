@@ -38,8 +38,8 @@ pub struct Pulse {
     pub fingerprint: Fingerprint,
     /// MV oid -> backends refreshing it now.
     pub refreshing: HashMap<u32, Vec<i32>>,
-    /// MV oid -> other sessions holding a lock on it now.
-    pub lock_holders: HashMap<u32, i64>,
+    /// MV oid -> the other sessions holding a lock on it now.
+    pub lock_holders: HashMap<u32, Vec<i32>>,
     /// Write counters of the MVs' base tables (asked for): fresh or stale, live.
     pub writes: TableWrites,
 }
@@ -66,21 +66,25 @@ impl Pulse {
                 xmin_sum: row.get("xmin_sum"),
             },
             refreshing: pairs(&refreshing)
-                .filter_map(|(oid, v)| {
-                    let pids = v
-                        .as_array()?
-                        .iter()
-                        .filter_map(|p| p.as_i64())
-                        .map(|p| p as i32);
-                    Some((oid, pids.collect()))
-                })
+                .filter_map(|(oid, v)| Some((oid, pids(v)?)))
                 .collect(),
             lock_holders: pairs(&holders)
-                .filter_map(|(oid, v)| Some((oid, v.as_i64()?)))
+                .filter_map(|(oid, v)| Some((oid, pids(v)?)))
                 .collect(),
             writes,
         })
     }
+}
+
+/// A JSON array of pids.
+fn pids(v: &serde_json::Value) -> Option<Vec<i32>> {
+    Some(
+        v.as_array()?
+            .iter()
+            .filter_map(|p| p.as_i64())
+            .map(|p| p as i32)
+            .collect(),
+    )
 }
 
 /// `[[oid, value], ...]` as (oid, value).

@@ -153,7 +153,8 @@ fn pulse_arrived(
             state.poll_failures = 0;
             for v in &mut state.views {
                 v.refreshing_pids = pulse.refreshing.get(&v.oid).cloned().unwrap_or_default();
-                v.lock_holders = pulse.lock_holders.get(&v.oid).copied().unwrap_or(0);
+                v.lock_holder_pids = pulse.lock_holders.get(&v.oid).cloned().unwrap_or_default();
+                v.lock_holders = v.lock_holder_pids.len() as i64;
             }
             note_refresh_starts(state, &pulse.writes);
             crate::catalog::inventory::settle_statuses(
@@ -168,6 +169,25 @@ fn pulse_arrived(
             Vec::new()
         }
     }
+}
+
+/// `: pid 12 (alice, psql, idle in transaction 3 min), pid 40 (...)`: who a plain refresh
+/// would block, as far as the sessions poll knows them (three at most).
+fn holders_named(state: &State, v: &crate::catalog::MatView) -> String {
+    if v.lock_holder_pids.is_empty() {
+        return String::new();
+    }
+    let sessions = state.sessions.data.as_ref();
+    let mut named: Vec<String> = v
+        .lock_holder_pids
+        .iter()
+        .take(3)
+        .map(|pid| crate::catalog::locks::describe(sessions, *pid))
+        .collect();
+    if v.lock_holder_pids.len() > 3 {
+        named.push(format!("{} more", v.lock_holder_pids.len() - 3));
+    }
+    format!(": {}", named.join(", "))
 }
 
 /// The base tables' counters when each running refresh was first seen: writes after that
@@ -681,10 +701,11 @@ fn refresh(state: &mut State, targets: Vec<u32>, cascade: Option<Cascade>) -> Ve
         };
         if !mode.concurrently && v.lock_holders > 0 {
             blocking.push(format!(
-                "{} ({} session{} reading it, ~{} each)",
+                "{} ({} session{} reading it{}, ~{} each)",
                 v.qualified_name,
                 v.lock_holders,
                 if v.lock_holders == 1 { "" } else { "s" },
+                holders_named(state, v),
                 v.avg_refresh_ms
                     .map(crate::format::duration_ms)
                     .unwrap_or_else(|| "unknown".into())

@@ -261,11 +261,22 @@ fn a_plain_refresh_that_blocks_readers_asks_first() {
     );
     press(&mut s, KeyCode::Char('g'));
     assert_eq!(s.selected_view().unwrap().name, "copr_target_builds");
+    // Who reads it, as the sessions poll knows them.
+    for v in s.views.iter_mut().filter(|v| v.oid == 2) {
+        v.lock_holder_pids = vec![101, 102];
+    }
+    let reader = crate::catalog::locks::tests::session(101, "idle in transaction", "SELECT 1");
+    s.sessions.data = Some(crate::catalog::sessions::Sessions { rows: vec![reader] });
     assert!(press(&mut s, KeyCode::Char('r')).is_empty());
     let Overlay::Confirm { question, .. } = &s.overlay else {
         panic!("{:?}", s.overlay)
     };
     assert!(question.contains("2 sessions reading it"), "{question}");
+    assert!(
+        question.contains("pid 101 (alice, app101, idle in transaction 1")
+            && question.contains("pid 102"),
+        "{question}"
+    );
     let effects = press(&mut s, KeyCode::Char('y'));
     assert!(matches!(effects.as_slice(), [Effect::StartRefresh(spec)] if !spec.mode.concurrently));
 }
