@@ -455,3 +455,64 @@ async fn console_refresh_is_refused_with_a_reason(db: &str, role: &str, inventor
         "{message}"
     );
 }
+
+#[tokio::test]
+async fn a_role_with_no_rights_sees_what_it_may_and_nothing_breaks() {
+    let (db, s) = setup("role_nobody").await;
+    s.client
+        .batch_execute(
+            "CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
+             REVOKE ALL ON pg_stat_statements FROM PUBLIC;
+             REFRESH MATERIALIZED VIEW rpt.admin_mv;",
+        )
+        .await
+        .unwrap();
+    let nobody = role(&s, &db, "nobody", "").await;
+    let list: serde_json::Value =
+        serde_json::from_str(&mvtop_ok_as(&db, &nobody, &["list", "--format", "json"])).unwrap();
+    let listed: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["qualified_name"].as_str().unwrap())
+        .collect();
+    assert!(listed.contains(&"rpt.admin_mv"), "{listed:?}");
+    // Averages come from the ledger (readable by all), not from the hidden statistics.
+    // Statement timing that cannot be read is a one-line note, not a failure.
+    let top: serde_json::Value =
+        serde_json::from_str(&mvtop_ok_as(&db, &nobody, &["top", "--format", "json"])).unwrap();
+    assert!(
+        top["statements_unavailable"]
+            .as_str()
+            .is_some_and(|w| w.contains("permission denied")),
+        "{top}"
+    );
+    for args in [
+        &["list"][..],
+        &["locks", "--format", "json"],
+        &["top", "--format", "json"],
+        &["history", "--format", "json"],
+        &["schedule", "list", "--format", "json"],
+        &["list", "--schema", "secret", "--format", "json"],
+    ] {
+        mvtop_ok_as(&db, &nobody, args);
+    }
+    // The MV in the schema it has no USAGE on: its name is in the catalog for everyone;
+    // reading or refreshing it is a one-line error, not a crash.
+    for args in [
+        &["refresh", "secret.hidden"][..],
+        &["bench", "--runs", "1", "--warmup", "0", "secret.hidden"],
+        &["refresh", "rpt.admin_mv"],
+    ] {
+        let out = mvtop_as(&db, &nobody, args);
+        assert!(!out.status.success(), "{args:?}");
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(!err.trim().is_empty(), "{args:?}: says why");
+    }
+    let n = session_as(&db, &nobody).await;
+    Inventory::fetch(&n.client, async || None, FetchOptions::default())
+        .await
+        .expect("inventory with no rights");
+}
