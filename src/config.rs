@@ -26,6 +26,9 @@ pub struct Config {
     /// The file's text, to turn spans into line numbers.
     #[serde(skip)]
     source: String,
+    /// Where it was read from, to name it in errors.
+    #[serde(skip)]
+    path: Option<PathBuf>,
 }
 
 /// One key or several.
@@ -51,7 +54,12 @@ impl Config {
             return Ok(Config::default());
         };
         match std::fs::read_to_string(&path) {
-            Ok(text) => Config::parse(&text).map_err(|e| format!("{}: {e}", path.display())),
+            Ok(text) => {
+                let mut config =
+                    Config::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+                config.path = Some(path);
+                Ok(config)
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
             Err(e) => Err(format!("{}: {e}", path.display())),
         }
@@ -95,14 +103,21 @@ impl Config {
         Keymap::with_overrides(&overrides).map_err(|e| {
             match overrides.keys().find(|a| e.contains(&format!(" {a}"))) {
                 Some(action) => format!("{}: {e}", self.line_of(action)),
-                None => e,
+                None => match &self.path {
+                    Some(path) => format!("{}: {e}", path.display()),
+                    None => e,
+                },
             }
         })
     }
 
+    /// `[file: ]line L, column C` of an action's binding.
     fn line_of(&self, action: &str) -> String {
         let start = self.keys.get(action).map_or(0, |k| k.span().start);
-        at(&self.source, start)
+        match &self.path {
+            Some(path) => format!("{}: {}", path.display(), at(&self.source, start)),
+            None => at(&self.source, start),
+        }
     }
 }
 
@@ -117,7 +132,11 @@ impl Keys {
 
 /// `line L, column C` (both from 1) of byte `offset` in `text`.
 fn at(text: &str, offset: usize) -> String {
-    let before = &text[..text.floor_char_boundary(offset.min(text.len()))];
+    let end = (0..=offset.min(text.len()))
+        .rev()
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(0);
+    let before = &text[..end];
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     format!("line {line}, column {column}")

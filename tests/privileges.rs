@@ -516,3 +516,112 @@ async fn a_role_with_no_rights_sees_what_it_may_and_nothing_breaks() {
         .await
         .expect("inventory with no rights");
 }
+
+fn doctor(db: &str, role: &str) -> std::collections::HashMap<String, serde_json::Value> {
+    let out = mvtop_as(db, role, &["doctor", "--format", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "doctor reports, it does not fail: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["role"], role);
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["feature"].as_str().unwrap().to_string(), c.clone()))
+        .collect()
+}
+
+#[tokio::test]
+async fn doctor_finds_everything_for_a_superuser_and_names_what_others_miss() {
+    let (db, s) = setup("doctor").await;
+    s.client
+        .batch_execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        .await
+        .unwrap();
+    let checks = doctor(&db, "postgres");
+    for (feature, c) in &checks {
+        assert_eq!(c["status"], "ok", "{feature}: {c}");
+    }
+    for feature in [
+        "inventory",
+        "sizes",
+        "refresh",
+        "ledger install",
+        "event triggers",
+        "ledger read",
+        "schedules",
+        "lock waits and others' queries",
+        "cancel and terminate",
+        "pg_stat_statements",
+    ] {
+        assert!(checks.contains_key(feature), "{feature} not checked");
+    }
+    let table = mvtop_ok_as(&db, "postgres", &["doctor"]);
+    assert!(table.starts_with("role postgres (superuser)"), "{table}");
+    assert!(table.contains("(10 rows)"), "{table}");
+
+    // A role with no rights but its own MV: it may refresh 1 of 3.
+    let nobody = role(
+        &s,
+        &db,
+        "nobody",
+        "CREATE SCHEMA mine AUTHORIZATION {role};",
+    )
+    .await;
+    session_as(&db, &nobody)
+        .await
+        .client
+        .batch_execute("CREATE MATERIALIZED VIEW mine.own AS SELECT 1 AS x")
+        .await
+        .unwrap();
+    let checks = doctor(&db, &nobody);
+    let status = |f: &str| checks[f]["status"].as_str().unwrap().to_string();
+    let detail = |f: &str| checks[f]["detail"].as_str().unwrap().to_string();
+    let needs = |f: &str| checks[f]["needs"].as_str().unwrap_or("").to_string();
+    assert_eq!(status("refresh"), "partial");
+    assert!(
+        detail("refresh")
+            .contains("cannot refresh 2 of 3 materialized views: rpt.admin_mv, secret.hidden"),
+        "{}",
+        detail("refresh")
+    );
+    assert_eq!(status("inventory"), "partial", "secret has no USAGE");
+    assert_eq!(status("ledger install"), "ok", "installed by postgres");
+    assert_eq!(status("event triggers"), "ok", "installed by postgres");
+    assert_eq!(status("ledger read"), "ok");
+    assert_eq!(status("schedules"), "partial");
+    assert!(detail("schedules").contains("(postgres)"));
+    assert_eq!(status("lock waits and others' queries"), "partial");
+    assert!(needs("lock waits and others' queries").contains("pg_read_all_stats"));
+    assert_eq!(status("cancel and terminate"), "partial");
+    assert!(needs("cancel and terminate").contains("pg_signal_backend"));
+    assert_eq!(status("pg_stat_statements"), "partial");
+
+    // Without the ledger: install is what it misses (no CREATE on the database).
+    let (bare, bs) = common::fresh_db("doctor_bare").await;
+    let nobody2 = role(&bs, &bare, "nobody", "").await;
+    let checks = doctor(&bare, &nobody2);
+    assert_eq!(checks["ledger install"]["status"], "missing");
+    assert!(
+        checks["ledger install"]["needs"]
+            .as_str()
+            .unwrap()
+            .contains("GRANT CREATE ON DATABASE"),
+        "{}",
+        checks["ledger install"]
+    );
+    assert_eq!(checks["event triggers"]["status"], "missing");
+    assert_eq!(checks["ledger read"]["status"], "missing");
+    assert_eq!(checks["pg_stat_statements"]["status"], "missing");
+
+    // It cannot connect: exit 2, one line.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mvtop"))
+        .args(["-d", &conninfo_as(&bare, "no_such_role"), "doctor"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -89,7 +89,11 @@ const MAX_IDENTIFIER_BYTES: usize = 63;
 /// in full finds what `CREATE` made of it.
 fn truncate_identifier(mut part: String) -> String {
     if part.len() > MAX_IDENTIFIER_BYTES {
-        part.truncate(part.floor_char_boundary(MAX_IDENTIFIER_BYTES));
+        let cut = (0..=MAX_IDENTIFIER_BYTES)
+            .rev()
+            .find(|&i| part.is_char_boundary(i))
+            .unwrap_or(0);
+        part.truncate(cut);
     }
     part
 }
