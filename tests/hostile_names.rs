@@ -150,6 +150,16 @@ async fn list_refresh_history_and_bench_take_hostile_names_and_refresh_only_the_
             .unwrap_or_else(|e| panic!("{qn}: {e}"))
             .get(0);
         assert_eq!(n, 1);
+        // PATTERN: the name itself as a glob (case-insensitive) finds it.
+        let by_pattern = json_ok(&db, &["list", "--format", "json", mv]);
+        assert!(
+            by_pattern
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|v| v["schema"] == schema.as_str() && v["name"] == mv.as_str()),
+            "PATTERN {mv:?}: {by_pattern}"
+        );
         // --schema narrows to the schema's MVs.
         let only = json_ok(&db, &["list", "--format", "json", "--schema", schema]);
         let only = only.as_array().unwrap();
