@@ -268,6 +268,28 @@ async fn schedules_and_the_daemon_take_hostile_names() {
         );
     }
     assert!(mvtop_ok(&db, &["schedule", "list"]).contains(&format!("({} rows)", names.len())));
+    for (schema, mv) in &names {
+        let advice = json_ok(
+            &db,
+            &["schedule", "advise", "--format", "json", &typed(schema, mv)],
+        );
+        let advice = advice.as_array().unwrap();
+        assert_eq!(advice.len(), 1, "advise {schema}.{mv}: {advice:?}");
+        let qn = advice[0]["qualified_name"].as_str().unwrap();
+        let row = s
+            .client
+            .query_one(
+                "SELECT n.nspname::text, c.relname::text FROM pg_class c
+                 JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1::text::regclass",
+                &[&qn],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{qn}: {e}"));
+        assert_eq!(
+            (row.get::<_, String>(0), row.get::<_, String>(1)),
+            (schema.clone(), mv.clone())
+        );
+    }
 
     let mut daemon = common::mvtop(&db)
         .args(["daemon", "--log-format", "json"])
