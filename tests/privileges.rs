@@ -287,6 +287,11 @@ async fn an_unprivileged_role_cannot_forge_history_nor_change_schedules() {
             ),
         ]
     );
+    // An 'ok' run of something that is not an MV (or no longer exists): refused.
+    denied(
+        i.client.execute(insert, &[&0u32, &"ok"]).await,
+        "ok run of a missing MV",
+    );
     // No rewriting of history, no retention or schedule changes.
     denied(
         i.client

@@ -6,7 +6,8 @@
 --  * db_user and backend_pid are the inserting session's, whatever the row says;
 --  * an 'ok' run only of an MV the role may refresh (owns it; on PostgreSQL 17+ or has
 --    MAINTAIN on it), and mv_schema/mv_name are taken from mv_oid;
---  * failed runs stay allowed: mvtop records a refused refresh too, and the row names who.
+--  * failed runs stay allowed: mvtop records a refused refresh too (and the failure of an MV
+--    dropped meanwhile), and the row names who.
 -- {schema} is the ledger schema, quoted.
 CREATE FUNCTION {schema}.guard_run() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
@@ -22,8 +23,12 @@ BEGIN
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
   WHERE c.oid = NEW.mv_oid AND c.relkind = 'm';
   IF NOT FOUND THEN
-    RAISE EXCEPTION 'mvtop ledger: % is not a materialized view', NEW.mv_oid
-      USING ERRCODE = 'insufficient_privilege';
+    -- A failure of an MV dropped meanwhile is still recorded, under the names given.
+    IF NEW.outcome = 'ok' THEN
+      RAISE EXCEPTION 'mvtop ledger: % is not a materialized view', NEW.mv_oid
+        USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN NEW;
   END IF;
   NEW.mv_schema := mv.nspname;
   NEW.mv_name := mv.relname;
