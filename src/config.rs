@@ -1,5 +1,7 @@
 //! `config.toml` in the XDG config directory (`$XDG_CONFIG_HOME/mvtop`, else
-//! `~/.config/mvtop`). Missing is fine; malformed is a one-line error.
+//! `~/.config/mvtop`). Missing is fine; malformed (bad TOML, an unknown table or action, a
+//! value of the wrong type, a key that does not parse or is bound twice) is a one-line error
+//! naming the line and column.
 //!
 //! ```toml
 //! [keys]
@@ -11,14 +13,22 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::Deserialize;
+use toml::Spanned;
 
 use crate::tui::keymap::Keymap;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// Action name -> keys, each with where it is in the file.
     #[serde(default)]
-    pub keys: BTreeMap<String, Keys>,
+    pub keys: BTreeMap<String, Spanned<Keys>>,
+    /// The file's text, to turn spans into line numbers.
+    #[serde(skip)]
+    source: String,
+    /// Where it was read from, to name it in errors.
+    #[serde(skip)]
+    path: Option<PathBuf>,
 }
 
 /// One key or several.
@@ -44,30 +54,92 @@ impl Config {
             return Ok(Config::default());
         };
         match std::fs::read_to_string(&path) {
-            Ok(text) => Config::parse(&text).map_err(|e| format!("{}: {e}", path.display())),
+            Ok(text) => {
+                let mut config =
+                    Config::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+                config.path = Some(path);
+                Ok(config)
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
             Err(e) => Err(format!("{}: {e}", path.display())),
         }
     }
 
     pub fn parse(text: &str) -> Result<Config, String> {
-        toml::from_str(text).map_err(|e| e.message().replace('\n', " "))
+        match toml::from_str::<Config>(text) {
+            Ok(mut config) => {
+                config.source = text.to_string();
+                Ok(config)
+            }
+            Err(e) => {
+                let message = e.message().trim().replace('\n', " ");
+                // serde's words for an untagged enum say nothing to a user.
+                let message = if message.contains("untagged enum Keys") {
+                    "a binding is a key or a list of keys, e.g. refresh = [\"r\", \"F5\"]"
+                        .to_string()
+                } else {
+                    message
+                };
+                Err(match e.span() {
+                    Some(span) => format!("{}: {message}", at(text, span.start)),
+                    None => message,
+                })
+            }
+        }
     }
 
     pub fn keymap(&self) -> Result<Keymap, String> {
-        let overrides = self
+        let overrides: BTreeMap<String, Vec<String>> = self
             .keys
             .iter()
-            .map(|(action, keys)| {
-                let keys = match keys {
-                    Keys::One(k) => vec![k.clone()],
-                    Keys::Many(ks) => ks.clone(),
-                };
-                (action.clone(), keys)
-            })
+            .map(|(action, keys)| (action.clone(), keys.get_ref().list()))
             .collect();
-        Keymap::with_overrides(&overrides)
+        // Each binding alone first, so an unknown action or key names its own line.
+        for (action, keys) in &overrides {
+            let one = BTreeMap::from([(action.clone(), keys.clone())]);
+            Keymap::with_overrides(&one).map_err(|e| format!("{}: {e}", self.line_of(action)))?;
+        }
+        // Then all together: a key bound twice names the line of a binding it involves.
+        Keymap::with_overrides(&overrides).map_err(|e| {
+            match overrides.keys().find(|a| e.contains(&format!(" {a}"))) {
+                Some(action) => format!("{}: {e}", self.line_of(action)),
+                None => match &self.path {
+                    Some(path) => format!("{}: {e}", path.display()),
+                    None => e,
+                },
+            }
+        })
     }
+
+    /// `[file: ]line L, column C` of an action's binding.
+    fn line_of(&self, action: &str) -> String {
+        let start = self.keys.get(action).map_or(0, |k| k.span().start);
+        match &self.path {
+            Some(path) => format!("{}: {}", path.display(), at(&self.source, start)),
+            None => at(&self.source, start),
+        }
+    }
+}
+
+impl Keys {
+    fn list(&self) -> Vec<String> {
+        match self {
+            Keys::One(k) => vec![k.clone()],
+            Keys::Many(ks) => ks.clone(),
+        }
+    }
+}
+
+/// `line L, column C` (both from 1) of byte `offset` in `text`.
+fn at(text: &str, offset: usize) -> String {
+    let end = (0..=offset.min(text.len()))
+        .rev()
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(0);
+    let before = &text[..end];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    format!("line {line}, column {column}")
 }
 
 #[cfg(test)]
@@ -89,6 +161,54 @@ mod tests {
             Some(crate::tui::keymap::Action::Quit)
         );
         assert_eq!(press(KeyCode::Char('q')), None);
+    }
+
+    /// Each bad file, and the line the error must name.
+    const BAD: &[(&str, &str, &str)] = &[
+        ("[keys", "line 1", "TOML syntax"),
+        ("# colours\n[colours]\nx = 1", "line 2", "unknown table"),
+        ("[keys]\nquit = \"Q\"\nrefresh = 5", "line 3", "wrong type"),
+        (
+            "[keys]\nrefresh = [\"r\", 5]",
+            "line 2",
+            "wrong type in a list",
+        ),
+        ("[keys]\nrefresh = { key = \"r\" }", "line 2", "a table"),
+        ("[keys]\n\nrefrsh = \"r\"", "line 3", "unknown action"),
+        (
+            "[keys]\nquit = \"Q\"\nrefresh = \"Ctrl-Alt-Nope\"",
+            "line 3",
+            "bad key",
+        ),
+        ("[keys]\nrefresh = \"\"", "line 2", "empty key"),
+        (
+            "[keys]\nhelp = \"?\"\nrefresh = \"q\"",
+            "line 3",
+            "conflict",
+        ),
+        ("keys = 3", "line 1", "keys not a table"),
+        (
+            "[keys]\nrefresh = \"r\"\nrefresh = \"x\"",
+            "line 3",
+            "duplicate",
+        ),
+        ("\u{feff}[keys]\nquit = \"é\u{0}\"", "line 2", "unicode"),
+    ];
+
+    #[test]
+    fn bad_configs_are_one_line_errors_naming_the_line() {
+        for (text, line, what) in BAD {
+            let e = match Config::parse(text) {
+                Err(e) => e,
+                Ok(c) => c
+                    .keymap()
+                    .err()
+                    .unwrap_or_else(|| panic!("{what}: accepted")),
+            };
+            assert!(!e.contains('\n'), "{what}: {e}");
+            assert!(e.starts_with(line), "{what}: {e:?} should name {line}");
+            eprintln!("{what}: {e}");
+        }
     }
 
     #[test]

@@ -161,3 +161,45 @@ async fn a_live_lock_wait_appears_names_its_blocker_and_disappears_when_it_is_te
     tmux.keys(&["q"]);
     tmux.wait_for("MVTOP_EXITED 0");
 }
+
+/// A role with only pg_monitor: the console shows every MV, the locks and activity panes,
+/// and a refresh ends with the reason it was refused; `--read-only` refuses `:refresh`.
+#[tokio::test]
+async fn a_pg_monitor_role_watches_and_is_told_why_it_may_not_refresh() {
+    let (db, s) = common::fresh_db("console_monitor").await;
+    s.client.batch_execute(FIXTURE).await.unwrap();
+    let role = format!("{db}_monitor");
+    s.client
+        .batch_execute(&format!(
+            "CREATE ROLE {role} LOGIN; GRANT pg_monitor TO {role};
+             GRANT USAGE ON SCHEMA rpt, \"Reporting\" TO {role};"
+        ))
+        .await
+        .unwrap();
+    let conninfo = format!("{} user={role}", common::cluster().conninfo(&db));
+    let command = format!(
+        "{} -d '{conninfo}'; echo MVTOP_EXITED $?; sleep 30",
+        env!("CARGO_BIN_EXE_mvtop")
+    );
+    let tmux = Tmux::start(&command);
+    tmux.wait_for("\"Reporting\".\"Sales by Region\"");
+    tmux.keys(&["/", "by_v", "Enter", "r"]);
+    tmux.wait_for("only the owner of rpt.by_v (postgres) may refresh it");
+    tmux.keys(&["4"]);
+    tmux.wait_for("no session waits for a lock");
+    tmux.keys(&["5"]);
+    tmux.wait_for("5 running:");
+    tmux.keys(&["q"]);
+    tmux.wait_for("MVTOP_EXITED 0");
+
+    let command = format!(
+        "{} --read-only -d '{conninfo}'; echo MVTOP_EXITED $?; sleep 30",
+        env!("CARGO_BIN_EXE_mvtop")
+    );
+    let tmux = Tmux::start(&command);
+    tmux.wait_for("rpt.by_v");
+    tmux.keys(&[":", "refresh rpt.by_v", "Enter"]);
+    tmux.wait_for("read-only: this console changes nothing in the database");
+    tmux.keys(&["q"]);
+    tmux.wait_for("MVTOP_EXITED 0");
+}

@@ -56,7 +56,7 @@ pub fn parse_qualified_name(text: &str) -> Result<QualifiedName, String> {
                 ));
             }
         }
-        parts.push(part);
+        parts.push(truncate_identifier(part));
         match chars.next() {
             None => break,
             Some('.') => {}
@@ -80,6 +80,22 @@ pub fn parse_qualified_name(text: &str) -> Result<QualifiedName, String> {
             "invalid name {text:?}: expected schema.name or name"
         )),
     }
+}
+
+/// PostgreSQL's longest identifier in bytes (NAMEDATALEN - 1).
+const MAX_IDENTIFIER_BYTES: usize = 63;
+
+/// Cut as PostgreSQL cuts a longer identifier (at a character boundary), so a name typed
+/// in full finds what `CREATE` made of it.
+fn truncate_identifier(mut part: String) -> String {
+    if part.len() > MAX_IDENTIFIER_BYTES {
+        let cut = (0..=MAX_IDENTIFIER_BYTES)
+            .rev()
+            .find(|&i| part.is_char_boundary(i))
+            .unwrap_or(0);
+        part.truncate(cut);
+    }
+    part
 }
 
 /// The MV of the inventory a name means; unknown and ambiguous names are one-line errors.
@@ -157,6 +173,16 @@ mod tests {
             schema: schema.map(str::to_string),
             name: name.to_string(),
         }
+    }
+
+    #[test]
+    fn long_names_are_cut_like_postgresql_cuts_them() {
+        let long = "x".repeat(70);
+        assert_eq!(parse_qualified_name(&long).unwrap().name, "x".repeat(63));
+        // 2-byte characters: 31 of them fit (62 bytes), the 32nd would not.
+        let accents = format!("\"{}\"", "é".repeat(40));
+        let name = parse_qualified_name(&format!("s.{accents}")).unwrap().name;
+        assert_eq!(name, "é".repeat(31));
     }
 
     #[test]

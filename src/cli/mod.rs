@@ -4,6 +4,7 @@ pub mod bench;
 pub mod console;
 pub mod daemon;
 pub mod demo;
+pub mod doctor;
 pub mod history;
 pub mod install;
 pub mod list;
@@ -91,6 +92,8 @@ pub enum Command {
     Top(top::TopArgs),
     /// Benchmark a view against its materialized view: is the MV worth it?
     Bench(bench::BenchArgs),
+    /// What the current role may do, feature by feature, and what is missing for which
+    Doctor(doctor::DoctorArgs),
 }
 
 /// One line on stderr. Never panics (`eprintln!` does when stderr is gone, e.g. after the
@@ -198,6 +201,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             top::run(&cli.conn, &ledger, &args).await
         }
         Some(Command::Bench(args)) => bench::run(&cli.conn, &ledger, &args).await,
+        Some(Command::Doctor(args)) => doctor::run(&cli.conn, &ledger, &args).await,
         None => console::run(&cli.conn, &ledger, &cli.console).await,
     }
 }

@@ -1,6 +1,5 @@
 //! `mvtop top`: the statements running now and where the time goes (pg_stat_statements).
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use clap::Args;
@@ -177,8 +176,17 @@ pub async fn report(
             } else {
                 statements::heaviest(&counters, args.limit)
             };
-            let texts: HashMap<i64, String> = p.texts(client, &wanted).await?;
-            statements::top(&counters, &texts, seconds, args.limit, args.refresh_only)
+            // The counters come from the function, the texts from the view: a role may be
+            // allowed the one and not the other (REVOKE on the view).
+            match p.texts(client, &wanted).await {
+                Ok(texts) => {
+                    statements::top(&counters, &texts, seconds, args.limit, args.refresh_only)
+                }
+                Err(e) => {
+                    unavailable = Some(statements::error_line(&e));
+                    Vec::new()
+                }
+            }
         }
         None => Vec::new(),
     };

@@ -10,6 +10,10 @@ use super::Ledger;
 const MIGRATIONS: &[(i32, &str)] = &[
     (1, include_str!("../../assets/sql/ledger/001_init.sql")),
     (2, include_str!("../../assets/sql/ledger/002_schedules.sql")),
+    (
+        3,
+        include_str!("../../assets/sql/ledger/003_guard_runs.sql"),
+    ),
 ];
 const EVENT_TRIGGERS_SQL: &str = include_str!("../../assets/sql/ledger/event_triggers.sql");
 const PRUNE_SQL: &str = include_str!("../../assets/sql/ledger/prune.sql");
@@ -164,7 +168,8 @@ impl Ledger {
              DROP EVENT TRIGGER IF EXISTS {end};
              DROP FUNCTION IF EXISTS {schema}.record_external_refresh();
              DROP TABLE IF EXISTS {schema}.schedule, {schema}.refresh_log, {schema}.settings,
-                                  {schema}.version;",
+                                  {schema}.version;
+             DROP FUNCTION IF EXISTS {schema}.guard_run();",
         ))
         .await?;
         tx.commit().await?;

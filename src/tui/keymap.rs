@@ -176,6 +176,11 @@ const ACTIONS: &[(Action, &str, &str, &[&str])] = &[
     (Action::Quit, "quit", "quit (Ctrl-c always quits)", &["q"]),
 ];
 
+/// Every action, in help order.
+pub fn every_action() -> impl Iterator<Item = Action> {
+    ACTIONS.iter().map(|(a, ..)| *a)
+}
+
 /// Actions that change the database: hidden and refused in `--read-only`.
 pub fn changes_database(action: Action) -> bool {
     matches!(
@@ -299,7 +304,7 @@ impl Keymap {
     }
 }
 
-fn name_of(action: Action) -> &'static str {
+pub fn name_of(action: Action) -> &'static str {
     ACTIONS
         .iter()
         .find(|(a, ..)| *a == action)

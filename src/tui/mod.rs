@@ -8,6 +8,8 @@ pub(crate) mod bench_tests;
 mod fixture;
 pub mod keymap;
 pub mod msg;
+#[cfg(test)]
+mod read_only_tests;
 pub mod runtime;
 pub mod schedules;
 mod schedules_io;

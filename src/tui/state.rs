@@ -304,11 +304,13 @@ impl State {
 }
 
 /// The `/` filter: a case-insensitive substring, or a regular expression when the text
-/// has regex syntax in it (`^rpt\.`, `daily$`, `(hourly|daily)`) and compiles.
+/// has regex syntax in it (`^rpt\.`, `daily$`, `(hourly|daily)`) and compiles. A regex
+/// also matches its text as a substring, so a name typed as it is (`top\x`, `a (b)`)
+/// always finds itself.
 enum Filter {
     All,
     Substring(String),
-    Regex(regex_lite::Regex),
+    Regex(regex_lite::Regex, String),
 }
 
 impl Filter {
@@ -322,7 +324,7 @@ impl Filter {
                 .case_insensitive(true)
                 .build()
         {
-            return Filter::Regex(re);
+            return Filter::Regex(re, text.to_lowercase());
         }
         Filter::Substring(text.to_lowercase())
     }
@@ -330,14 +332,18 @@ impl Filter {
     /// On the name, the schema, and `schema.name`.
     fn matches(&self, v: &MatView) -> bool {
         let plain = format!("{}.{}", v.schema, v.name);
+        let contains = |needle: &str| {
+            plain.to_lowercase().contains(needle)
+                || v.qualified_name.to_lowercase().contains(needle)
+        };
         match self {
             Filter::All => true,
-            Filter::Substring(needle) => {
-                plain.to_lowercase().contains(needle)
-                    || v.qualified_name.to_lowercase().contains(needle)
-            }
-            Filter::Regex(re) => {
-                re.is_match(&v.name) || re.is_match(&v.schema) || re.is_match(&plain)
+            Filter::Substring(needle) => contains(needle),
+            Filter::Regex(re, needle) => {
+                re.is_match(&v.name)
+                    || re.is_match(&v.schema)
+                    || re.is_match(&plain)
+                    || contains(needle)
             }
         }
     }

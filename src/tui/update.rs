@@ -26,6 +26,7 @@ const MAX_POLL: Duration = Duration::from_secs(60);
 const FULL_EVERY: Duration = Duration::from_secs(300);
 /// Longest pause between polls while the connection is lost.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
+const READ_ONLY: &str = "read-only: this console changes nothing in the database";
 
 pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
     match msg {
@@ -488,7 +489,7 @@ fn act(state: &mut State, action: Action) -> Vec<Effect> {
         return effects;
     }
     if state.read_only && changes_database(action) {
-        state.message = Some("read-only: this console changes nothing in the database".into());
+        state.message = Some(READ_ONLY.into());
         return Vec::new();
     }
     if let Some(effects) = sessions::act(state, action) {
@@ -678,6 +679,12 @@ fn refresh(state: &mut State, targets: Vec<u32>, cascade: Option<Cascade>) -> Ve
     if targets.is_empty() {
         return Vec::new();
     }
+    // Every way to a refresh ends here (keys, `:refresh`, the confirm prompt): refuse it
+    // here too, so no path can bypass --read-only.
+    if state.read_only {
+        state.message = Some(READ_ONLY.into());
+        return Vec::new();
+    }
     if state.facts.as_ref().is_some_and(|f| f.in_recovery) {
         state.message =
             Some("the server is a standby: materialized views cannot be refreshed".into());
@@ -740,6 +747,10 @@ fn refresh(state: &mut State, targets: Vec<u32>, cascade: Option<Cascade>) -> Ve
 }
 
 fn confirmed(state: &mut State, action: PendingAction) -> Vec<Effect> {
+    if state.read_only && !matches!(action, PendingAction::Quit) {
+        state.message = Some(READ_ONLY.into());
+        return Vec::new();
+    }
     match action {
         PendingAction::Quit => {
             state.quit = true;
