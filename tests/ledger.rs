@@ -265,3 +265,31 @@ async fn history_from_the_command_line() {
     let removed = common::mvtop(&db).arg("uninstall").output().unwrap();
     assert!(String::from_utf8_lossy(&removed.stdout).contains("removed the mvtop ledger"));
 }
+
+#[tokio::test]
+async fn an_older_ledger_is_told_apart_from_none() {
+    let (_db, mut s) = setup("outdated").await;
+    let ledger = Ledger::default();
+    ledger.install(&mut s.client, KEEP).await.unwrap();
+    let facts = mvtop::catalog::ServerFacts::fetch(&s.client, &ledger)
+        .await
+        .unwrap();
+    assert!(facts.ledger_installed && !facts.ledger_outdated);
+    // As if the latest migration had not run yet.
+    s.client
+        .execute(
+            "DELETE FROM mvtop.version WHERE version = $1",
+            &[&LATEST_VERSION],
+        )
+        .await
+        .unwrap();
+    let inv = Inventory::fetch(&s.client, async || None, FetchOptions::default())
+        .await
+        .unwrap();
+    assert!(!inv.facts.ledger_installed && inv.facts.ledger_outdated);
+    assert!(
+        inv.hints.iter().any(|h| h.contains("older version")),
+        "{:?}",
+        inv.hints
+    );
+}

@@ -1,5 +1,6 @@
 -- What this server and this role allow; decides which optional sources mvtop uses.
--- $1: the ledger's version table, e.g. "mvtop".version; $2: a table of its latest version
+-- $1: the ledger's version table, e.g. "mvtop".version (read only when it exists: through
+-- query_to_xml, as plain SQL cannot name a table that may be missing)
 SELECT current_setting('server_version_num')::int           AS version_num,
        current_setting('server_version')                    AS version,
        pg_is_in_recovery()                                  AS in_recovery,
@@ -16,7 +17,9 @@ SELECT current_setting('server_version_num')::int           AS version_num,
        (SELECT count(*) FROM pg_class WHERE relkind = 'm')   AS mv_count,
        (SELECT coalesce(sum(xmin::text::int8), 0)::text FROM pg_class
          WHERE relkind = 'm')                               AS mv_xmin_sum,
-       to_regclass($2) IS NOT NULL                          AS ledger_installed,
-       to_regclass($1) IS NOT NULL AND to_regclass($2) IS NULL AS ledger_outdated,
+       CASE WHEN to_regclass($1) IS NOT NULL THEN
+         (xpath('/row/v/text()', query_to_xml(
+            format('SELECT max(version) AS v FROM %s', to_regclass($1)), false, true, '')))[1]::text::int
+       END                                                  AS ledger_version,
        (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
          OR pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') AS reads_all_stats

@@ -43,11 +43,11 @@ impl ServerFacts {
         ledger: &Ledger,
     ) -> Result<ServerFacts, tokio_postgres::Error> {
         let version_table = format!("{}.version", quote_ident(ledger.schema()));
-        // Only the latest migration makes this one.
-        let latest_table = format!("{}.schedule", quote_ident(ledger.schema()));
         let row = client
-            .query_one(SERVER_FACTS_SQL, &[&version_table, &latest_table])
+            .query_one(SERVER_FACTS_SQL, &[&version_table])
             .await?;
+        let ledger_version: Option<i32> = row.get("ledger_version");
+        let latest = crate::ledger::LATEST_VERSION;
         Ok(ServerFacts {
             version_num: row.get("version_num"),
             version: row.get("version"),
@@ -60,8 +60,8 @@ impl ServerFacts {
             reads_all_stats: row.get("reads_all_stats"),
             mv_count: row.get("mv_count"),
             mv_xmin_sum: row.get("mv_xmin_sum"),
-            ledger_installed: row.get("ledger_installed"),
-            ledger_outdated: row.get("ledger_outdated"),
+            ledger_installed: ledger_version.is_some_and(|v| v >= latest),
+            ledger_outdated: ledger_version.is_some_and(|v| v < latest),
         })
     }
 
