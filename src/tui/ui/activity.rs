@@ -57,11 +57,7 @@ fn running(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             rows_all.len(),
             s.running_sort.title()
         ))
-        .border_style(if state.pane == Pane::Activity {
-            theme.focused_border()
-        } else {
-            theme.dim()
-        });
+        .border_style(theme.pane_border(state.pane == Pane::Activity));
     if s.data.is_none() {
         let text = s
             .error

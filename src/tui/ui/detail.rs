@@ -21,11 +21,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let block = Block::default()
         .borders(Borders::ALL)
         .title(" 2 detail ")
-        .border_style(if state.pane == Pane::Detail {
-            theme.focused_border()
-        } else {
-            theme.dim()
-        });
+        .border_style(theme.pane_border(state.pane == Pane::Detail));
     let lines = match state.selected_view() {
         Some(v) => detail_lines(state, v, theme),
         None if state.views.is_empty() => vec![Line::from("no materialized views (yet)")],

@@ -17,11 +17,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let block = Block::default()
         .borders(Borders::ALL)
         .title(" 3 jobs ")
-        .border_style(if state.pane == Pane::Jobs {
-            theme.focused_border()
-        } else {
-            theme.dim()
-        });
+        .border_style(theme.pane_border(state.pane == Pane::Jobs));
     let height = area.height.saturating_sub(2) as usize;
     if state.jobs.is_empty() {
         let hint = if state.read_only {

@@ -23,11 +23,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let block = Block::default()
         .borders(Borders::ALL)
         .title(title)
-        .border_style(if state.pane == Pane::Locks {
-            theme.focused_border()
-        } else {
-            theme.dim()
-        });
+        .border_style(theme.pane_border(state.pane == Pane::Locks));
     let Some(data) = &s.data else {
         let text = s
             .error

@@ -21,11 +21,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let block = Block::default()
         .borders(Borders::ALL)
         .title(title)
-        .border_style(if state.pane == Pane::Schedules {
-            theme.focused_border()
-        } else {
-            theme.dim()
-        });
+        .border_style(theme.pane_border(state.pane == Pane::Schedules));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let [notes, table_area] =

@@ -33,6 +33,15 @@ impl Theme {
     pub fn focused_border(&self) -> Style {
         self.fg(Color::Cyan).add_modifier(Modifier::BOLD)
     }
+    /// A pane's border: bright while it has the keyboard.
+    pub fn pane_border(&self, focused: bool) -> Style {
+        if focused {
+            self.focused_border()
+        } else {
+            self.dim()
+        }
+    }
+
     pub fn dim(&self) -> Style {
         if self.color {
             Style::default().add_modifier(Modifier::DIM)

@@ -29,11 +29,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let block = Block::default()
         .borders(Borders::ALL)
         .title(title)
-        .border_style(if state.pane == Pane::Views {
-            theme.focused_border()
-        } else {
-            theme.dim()
-        });
+        .border_style(theme.pane_border(state.pane == Pane::Views));
     let inner_height = area.height.saturating_sub(3) as usize; // borders + header row
     let selected = state.selected_row().unwrap_or(0);
     let offset = selected.saturating_sub(inner_height.saturating_sub(1));
