@@ -27,6 +27,12 @@ fn main_screen() {
 }
 
 #[test]
+fn wide_table_shows_each_schedule_with_its_next_run() {
+    let t = draw(&fixture::state(), 200, 24, Theme::new(true));
+    insta::assert_snapshot!("main_200x24", t.backend());
+}
+
+#[test]
 fn schedules_pane() {
     let mut s = fixture::state();
     s.pane = crate::tui::state::Pane::Schedules;

@@ -46,6 +46,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         Shown::Mark => " ".to_string(),
         Shown::Name => "materialized view".to_string(),
         Shown::Sorted(column) => header_title(state, *column),
+        Shown::Schedule => header_title(state, Column::NextRun).replacen("next", "schedule", 1),
         Shown::Concurrent => "C".to_string(),
     }))
     .style(theme.header());
@@ -63,6 +64,8 @@ enum Shown {
     Mark,
     Name,
     Sorted(Column),
+    /// The next run with the policy (`every 1h, in 40m`): on wide tables, sorted as the next run.
+    Schedule,
     Concurrent,
 }
 
@@ -76,6 +79,7 @@ impl Shown {
             Shown::Sorted(Column::LastRefresh) => Constraint::Length(9),
             Shown::Sorted(Column::AvgRefresh) => Constraint::Length(8),
             Shown::Sorted(Column::Status) => Constraint::Length(10),
+            Shown::Schedule => Constraint::Length(20),
             Shown::Sorted(_) => Constraint::Length(9),
         }
     }
@@ -92,7 +96,9 @@ fn columns_for(width: u16) -> Vec<Shown> {
         shown.push(Shown::Sorted(Column::AvgRefresh));
     }
     shown.push(Shown::Sorted(Column::Status));
-    if width >= 75 {
+    if width >= 110 {
+        shown.push(Shown::Schedule);
+    } else if width >= 75 {
         shown.push(Shown::Sorted(Column::NextRun));
     }
     shown.push(Shown::Concurrent);
@@ -167,6 +173,7 @@ fn view_row<'a>(
                 .map(|n| n.short(state.now))
                 .unwrap_or_default(),
         ),
+        Shown::Schedule => Cell::from(schedule_cell(state, v)),
         Shown::Sorted(_) => Cell::from(""),
         Shown::Concurrent => Cell::from(if v.concurrent_ready { "◆" } else { " " }),
     });
@@ -175,6 +182,27 @@ fn view_row<'a>(
         row.style(theme.selected())
     } else {
         row
+    }
+}
+
+/// `every 1h, in 40m`, `cron, in 13h`, `on change`.
+fn schedule_cell(state: &State, v: &MatView) -> String {
+    use crate::schedule::Policy;
+    use crate::tui::schedules::NextRun;
+    let (Some(s), Some(next)) = (
+        state.schedules.of(v),
+        state.schedules.next_run(v, state.now),
+    ) else {
+        return String::new();
+    };
+    let policy = match &s.policy {
+        Policy::Every(d) => format!("every {}", crate::schedule::policy::short(*d)),
+        Policy::Cron(_) => "cron".into(),
+        Policy::OnChange { .. } => "on change".into(),
+    };
+    match next {
+        NextRun::OnChange => policy,
+        other => format!("{policy}, {}", other.short(state.now)),
     }
 }
 
