@@ -471,3 +471,29 @@ async fn a_dropped_ledger_is_reported_and_the_daemon_keeps_refreshing() {
     let problems = after.iter().filter(|l| l["event"] == "problem").count();
     assert!(problems <= 2, "said once, not every tick: {after:?}");
 }
+
+#[tokio::test]
+async fn mvs_due_together_refresh_upstream_first() {
+    let (db, s) = setup("sched_order").await;
+    // downstream reads quick; both due at the same instants.
+    mvtop_ok(&db, &["schedule", "set", "app.downstream", "--every", "2s"]);
+    mvtop_ok(&db, &["schedule", "set", "app.quick", "--every", "2s"]);
+    s.client
+        .batch_execute(
+            "UPDATE mvtop.schedule SET created_at = (SELECT max(created_at) FROM mvtop.schedule)",
+        )
+        .await
+        .unwrap();
+    let daemon = Daemon::start(&db, &["--jobs", "4"]);
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    let (status, log) = daemon.terminate();
+    assert!(status.success(), "{log:?}");
+    let (up, down) = (runs(&s, "quick").await, runs(&s, "downstream").await);
+    assert!(up.len() >= 2 && up.len() == down.len(), "{up:?} {down:?}");
+    for (u, d) in up.iter().zip(&down) {
+        assert!(
+            u.1 <= d.0,
+            "downstream started before upstream finished: {u:?} {d:?}"
+        );
+    }
+}

@@ -12,6 +12,7 @@ use tokio_postgres::error::SqlState;
 
 use super::changes::ChangeTracker;
 use super::due::{Decision, Observed, decide};
+use super::order::{DueMv, upstream_first, waits_for};
 use super::policy::{Policy, Schedule};
 use crate::catalog::writes::{table_writes, writes_of};
 use crate::catalog::{Inventory, MatView};
@@ -417,16 +418,24 @@ impl Driver {
         mut due: Vec<(usize, u32, DateTime<Utc>, String)>,
         seen: &HashMap<u32, super::changes::Seen>,
     ) -> Result<(), String> {
-        due.sort_by_key(|(i, oid, ..)| {
-            let s = &self.schedules[*i];
-            let level = self
-                .views
-                .get(&(s.mv_schema.clone(), s.mv_name.clone()))
-                .map_or(0, |v| v.refresh_level);
-            (level, *oid)
-        });
-        let due_oids: HashSet<u32> = due.iter().map(|(_, oid, ..)| *oid).collect();
-        for (i, oid, at, why) in due {
+        let mut order: Vec<DueMv> = due
+            .iter()
+            .filter_map(|(i, oid, ..)| {
+                let s = &self.schedules[*i];
+                let v = self.views.get(&(s.mv_schema.clone(), s.mv_name.clone()))?;
+                Some(DueMv {
+                    oid: *oid,
+                    level: v.refresh_level,
+                    upstream: v.upstream_oids.clone(),
+                })
+            })
+            .collect();
+        upstream_first(&mut order);
+        for item in order {
+            let Some(pos) = due.iter().position(|(_, oid, ..)| *oid == item.oid) else {
+                continue;
+            };
+            let (i, oid, at, why) = due.swap_remove(pos);
             let sched = self.schedules[i].clone();
             let Some(view) = self
                 .views
@@ -497,12 +506,8 @@ impl Driver {
                 source: Source::Schedule,
                 limits: self.options.limits,
             };
-            let after: HashSet<u32> = view
-                .upstream_oids
-                .iter()
-                .filter(|u| **u != oid && (due_oids.contains(u) || self.running.contains_key(u)))
-                .copied()
-                .collect();
+            let running_here: HashSet<u32> = self.running.keys().copied().collect();
+            let after = waits_for(&item, &running_here);
             if after.is_empty() {
                 self.start(spec);
             } else {

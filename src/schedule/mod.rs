@@ -8,6 +8,7 @@ pub mod cron;
 pub mod driver;
 pub mod due;
 pub mod edit;
+pub mod order;
 pub mod policy;
 pub mod store;
 pub mod text;
