@@ -174,7 +174,7 @@ impl SessionsView {
 /// push a 1 s poll to 2 s.
 const TICK_SLACK: Duration = Duration::from_millis(100);
 
-fn due(last: Option<DateTime<Utc>>, now: DateTime<Utc>, every: Duration) -> bool {
+pub(super) fn due(last: Option<DateTime<Utc>>, now: DateTime<Utc>, every: Duration) -> bool {
     last.is_none_or(|at| (now - at).to_std().unwrap_or_default() + TICK_SLACK >= every)
 }
 

@@ -102,10 +102,11 @@ fn poll_if_due(state: &mut State) -> Vec<Effect> {
             .min(MAX_BACKOFF),
         _ => state.poll_every,
     };
-    let due = state
-        .last_poll_at
-        .is_none_or(|at| (state.now - at).to_std().unwrap_or_default() >= wait);
-    if due { start_poll(state) } else { Vec::new() }
+    if sessions::due(state.last_poll_at, state.now, wait) {
+        start_poll(state)
+    } else {
+        Vec::new()
+    }
 }
 
 /// A pulse, or the full inventory when it is wanted or due.
