@@ -460,6 +460,7 @@ async fn finish(
             &[&advisory_key(spec.target.oid)],
         )
         .await;
+    let mut unknown = false;
     if let Some(token) = done.commit_unknown.take() {
         // Checked on a new session: did the refresh (and so its row) commit?
         match committed(connector, ledger, &token).await {
@@ -470,7 +471,9 @@ async fn finish(
             }
             Some(false) => done.kind = OutcomeKind::Failed,
             None => {
-                // No ledger to ask: report honestly that the result is unknown.
+                // No ledger to ask, or no server to ask it: report honestly that the
+                // result is unknown, and record nothing (its row may have committed).
+                unknown = true;
                 done.kind = OutcomeKind::Failed;
                 done.error = Some(format!(
                     "connection lost during COMMIT; whether the refresh took effect is unknown ({})",
@@ -481,6 +484,8 @@ async fn finish(
     }
     let recorded = if done.recorded_in_tx {
         Recorded::Ledger
+    } else if unknown {
+        Recorded::Memory
     } else if let Some(ledger) = ledger {
         record_separately(connector, session, ledger, spec, &done).await
     } else {
@@ -496,16 +501,38 @@ async fn finish(
     }
 }
 
-/// Whether the run with this token committed; None when there is no ledger to ask.
+/// Whether the run with this token committed; None when there is no ledger to ask or the
+/// server stays unreachable.
 async fn committed(connector: &Connector, ledger: Option<&Ledger>, token: &str) -> Option<bool> {
     let ledger = ledger?;
-    let session = connector.connect(&SessionSettings::MONITORING).await.ok()?;
+    let session = reconnect(connector).await?;
     let row = session
         .client
         .query_one(&ledger.token_exists_sql(), &[&token])
         .await
         .ok()?;
     Some(row.get(0))
+}
+
+/// How long an outcome waits for the server to come back (a restart, a failover) to be
+/// recorded in the ledger before it is kept in memory instead.
+const RECONNECT_FOR: Duration = Duration::from_secs(30);
+
+/// A new session once the server accepts one again, retried with growing pauses: the job's
+/// own session died, most likely with the server.
+async fn reconnect(connector: &Connector) -> Option<Session> {
+    let deadline = Instant::now() + RECONNECT_FOR;
+    let mut pause = Duration::from_millis(250);
+    loop {
+        match connector.connect(&SessionSettings::MONITORING).await {
+            Ok(session) => return Some(session),
+            Err(_) if Instant::now() + pause < deadline => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(2));
+            }
+            Err(_) => return None,
+        }
+    }
 }
 
 /// Records a failure (or an ok whose in-transaction insert failed) on the job's session
@@ -530,7 +557,7 @@ async fn record_separately(
     if !session.client.is_closed() && session.client.execute(&insert, &row.params()).await.is_ok() {
         return Recorded::Ledger;
     }
-    let Ok(fresh) = connector.connect(&SessionSettings::MONITORING).await else {
+    let Some(fresh) = reconnect(connector).await else {
         return Recorded::Memory;
     };
     match fresh.client.execute(&insert, &row.params()).await {
