@@ -181,9 +181,21 @@ pub async fn run(
         Ok(s) => s,
         Err(e) => return refused(e.to_string()),
     };
-    let pid = match prepare(&session.client, spec).await {
-        Ok(pid) => pid,
+    let (pid, renamed) = match prepare(&session.client, spec).await {
+        Ok(prepared) => prepared,
         Err(why) => return refused(why),
+    };
+    // Renamed since it was queued: refresh the same MV (by oid) under its name now.
+    let current;
+    let spec = match renamed {
+        Some((schema, name)) => {
+            let mut s = spec.clone();
+            s.target.qualified_name = crate::catalog::ident::quote_qualified(&schema, &name);
+            (s.target.schema, s.target.name) = (schema, name);
+            current = s;
+            &current
+        }
+        None => spec,
     };
     let mut attempt = 0;
     loop {
@@ -243,8 +255,12 @@ fn backoff(first: Duration, attempt: u32) -> Duration {
 }
 
 /// Marks the session as mvtop's (the event trigger skips it), checks that the refresh may
-/// run at all, and takes the per-MV advisory lock. Returns the backend pid.
-async fn prepare(client: &Client, spec: &JobSpec) -> Result<i32, String> {
+/// run at all, and takes the per-MV advisory lock. Returns the backend pid, and the MV's
+/// schema and name when it was renamed since the job was made.
+async fn prepare(
+    client: &Client,
+    spec: &JobSpec,
+) -> Result<(i32, Option<(String, String)>), String> {
     client
         .batch_execute("SET mvtop.recording = on")
         .await
@@ -255,8 +271,10 @@ async fn prepare(client: &Client, spec: &JobSpec) -> Result<i32, String> {
                     pg_has_role(c.relowner, 'USAGE')
                     OR (current_setting('server_version_num')::int >= 170000
                         AND has_table_privilege(c.oid, 'MAINTAIN')),
-                    pg_try_advisory_lock($2)
-             FROM pg_class c WHERE c.oid = $1 AND c.relkind = 'm'",
+                    pg_try_advisory_lock($2),
+                    n.nspname::text, c.relname::text
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE c.oid = $1 AND c.relkind = 'm'",
             &[&spec.target.oid, &advisory_key(spec.target.oid)],
         )
         .await
@@ -298,7 +316,11 @@ async fn prepare(client: &Client, spec: &JobSpec) -> Result<i32, String> {
             None => format!("{} is already being refreshed", spec.target.qualified_name),
         });
     }
-    Ok(pid)
+    let schema: String = row.get(5);
+    let name: String = row.get(6);
+    let renamed =
+        (schema != spec.target.schema || name != spec.target.name).then_some((schema, name));
+    Ok((pid, renamed))
 }
 
 /// A finished attempt, before it is recorded.

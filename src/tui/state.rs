@@ -254,6 +254,7 @@ impl State {
         let row = self.selected_row()?;
         let v = self.selected_view()?;
         Some(Place {
+            oid: v.oid,
             row,
             schema: v.schema.clone(),
             name: v.name.clone(),
@@ -267,10 +268,7 @@ impl State {
         let Some(place) = place else {
             return;
         };
-        if self
-            .selected
-            .is_some_and(|oid| self.views.iter().any(|v| v.oid == oid))
-        {
+        if self.views.iter().any(|v| v.oid == place.oid) {
             return;
         }
         let same_name = self
@@ -340,6 +338,7 @@ impl State {
 /// The selection's row and MV name (see `State::place`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Place {
+    pub oid: u32,
     pub row: usize,
     pub schema: String,
     pub name: String,
