@@ -236,3 +236,94 @@ async fn the_console_survives_its_monitor_and_its_refresh_being_terminated() {
     tmux.keys(&["q"]);
     tmux.wait_for("MVTOP_EXITED 0", Duration::from_secs(10));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_poll_queues_behind_a_long_plain_refresh() {
+    let (db, s) = setup("fault_long").await;
+    s.client
+        .batch_execute(
+            "CREATE TABLE app.delay (secs float8);
+             INSERT INTO app.delay VALUES (0);
+             CREATE MATERIALIZED VIEW app.long AS
+               SELECT g AS v FROM generate_series(1, 3) g,
+                 (SELECT app.slow(secs) AS ok FROM app.delay) d;
+             CREATE UNIQUE INDEX long_uk ON app.long (v);
+             UPDATE app.delay SET secs = 20;",
+        )
+        .await
+        .unwrap();
+    let tmux = console(&db);
+    tmux.wait_for("app.long", Duration::from_secs(20));
+    // Selected (its detail is read) and the statements pane open: every poll runs.
+    tmux.keys(&["/", "app.long", "Enter", "5"]);
+
+    // A plain REFRESH holds ACCESS EXCLUSIVE on the MV for 20 s.
+    let refresher = common::session(&db).await;
+    refresher
+        .client
+        .batch_execute(
+            "SET lock_timeout = 0; SET statement_timeout = 0; SET application_name = etl",
+        )
+        .await
+        .unwrap();
+    let refresh = tokio::spawn(async move {
+        refresher
+            .client
+            .batch_execute("REFRESH MATERIALIZED VIEW app.long")
+            .await
+    });
+    let start = Instant::now();
+    let mut polls = std::collections::BTreeSet::new();
+    let mut list_ms = None;
+    while start.elapsed() < Duration::from_secs(18) {
+        let rows = s
+            .client
+            .query(
+                "SELECT pid, wait_event_type, state, query_start, left(query, 60)
+                 FROM pg_stat_activity WHERE datname = $1 AND application_name = 'mvtop'",
+                &[&db],
+            )
+            .await
+            .unwrap();
+        for r in &rows {
+            let wait: Option<String> = r.get(1);
+            let state: Option<String> = r.get(2);
+            assert!(
+                !(wait.as_deref() == Some("Lock") && state.as_deref() == Some("active")),
+                "an mvtop session waits for a lock: pid {} {:?}",
+                r.get::<_, i32>(0),
+                r.get::<_, Option<String>>(4)
+            );
+            polls.insert(r.get::<_, Option<chrono::DateTime<chrono::Utc>>>(3));
+        }
+        if list_ms.is_none() && start.elapsed() > Duration::from_secs(5) {
+            // The scripts' inventory too, while the lock is held.
+            let t = Instant::now();
+            let out = common::mvtop(&db)
+                .args(["list", "--format", "json"])
+                .output()
+                .unwrap();
+            list_ms = Some(t.elapsed().as_millis());
+            let json = common::json_of(&out);
+            assert!(json.to_string().contains("long"), "{json}");
+        }
+        let screen = tmux.screen();
+        assert!(!screen.contains("CONNECTION LOST"), "{screen}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(!refresh.is_finished(), "the refresh still runs");
+    // A 1 s poll: about 18 distinct query starts of the console's session (and more).
+    assert!(polls.len() >= 12, "polls kept completing: {}", polls.len());
+    assert!(
+        list_ms.is_some_and(|ms| ms < 5_000),
+        "mvtop list took {list_ms:?} ms"
+    );
+    let screen = tmux.screen();
+    assert!(
+        screen.contains("(just now") || screen.contains("(1s ago"),
+        "the console's poll age stays fresh:\n{screen}"
+    );
+    refresh.await.unwrap().unwrap();
+    tmux.keys(&["q"]);
+    tmux.wait_for("MVTOP_EXITED 0", Duration::from_secs(10));
+}
