@@ -52,6 +52,8 @@ fn main() {
         "exec {} -d '{conninfo}' --interval 2",
         env!("CARGO_BIN_EXE_mvtop")
     );
+    // Keeps the tmux server up between the consoles (the last session's end stops it).
+    let _keep = Pane::start("c10k-keep", "exec sleep 3600");
     // Start to first full table, ROUNDS times (each a fresh console).
     let full = format!("views {mvs}/{mvs}");
     let mut start_ms = Vec::new();
@@ -105,16 +107,9 @@ fn measure_keys(pane: &Pane, mvs: u32) -> Vec<(&'static str, f64)> {
     for _ in 0..ROUNDS {
         scroll.push(pane.time_key(&["G"], |s| s.contains(&last)));
         pane.time_key(&["g"], |s| s.contains("mv_1 "));
-        sort.push(pane.time_key(&["O"], |s| {
-            s.lines()
-                .find(|l| l.contains("mv_"))
-                .is_some_and(|l| l.contains(&last))
-        }));
-        pane.time_key(&["O"], |s| {
-            s.lines()
-                .find(|l| l.contains("mv_"))
-                .is_some_and(|l| l.contains("mv_1 "))
-        });
+        // Reversed, then back: the table (and the selection's place) redrawn.
+        sort.push(pane.time_change(&["O"]));
+        pane.time_change(&["O"]);
         filter.push(pane.time_key(&["/", last.trim()], |s| s.contains(&one)));
         pane.time_key(&["Escape"], |s| s.contains(&all));
     }
@@ -207,6 +202,14 @@ impl Pane {
             );
             std::thread::sleep(Duration::from_millis(2));
         }
+    }
+
+    /// Milliseconds from sending `keys` to the screen changing.
+    fn time_change(&self, keys: &[&str]) -> f64 {
+        // The clock in the header may tick meanwhile: compare the table only.
+        let table = |s: &str| s.lines().skip(1).collect::<Vec<_>>().join("\n");
+        let before = table(&self.screen());
+        self.time_key(keys, |s| table(s) != before)
     }
 
     /// Milliseconds from sending `keys` to the screen showing what `done` wants.
