@@ -51,6 +51,8 @@ pub struct Cluster {
     as_postgres_user: bool,
     keep: bool,
     stopped: AtomicBool,
+    /// The `-o` options the server was started with (a restart uses them again).
+    server_opts: std::sync::Mutex<String>,
 }
 
 impl Cluster {
@@ -66,6 +68,7 @@ impl Cluster {
             as_postgres_user,
             keep: opts.keep,
             stopped: AtomicBool::new(false),
+            server_opts: std::sync::Mutex::new(String::new()),
         };
         if let Err(e) = cluster.init_and_start(opts) {
             // Keep the log for the error message, then clean up.
@@ -120,6 +123,18 @@ impl Cluster {
         for (name, value) in &opts.settings {
             server_opts.push_str(&format!(" -c {name}={value}"));
         }
+        if let Ok(mut saved) = self.server_opts.lock() {
+            saved.clone_from(&server_opts);
+        }
+        self.start_server()
+    }
+
+    fn start_server(&self) -> Result<(), ClusterError> {
+        let server_opts = self
+            .server_opts
+            .lock()
+            .map(|o| o.clone())
+            .unwrap_or_default();
         let log = self.log_path();
         let log = log.to_string_lossy();
         self.run(
@@ -135,8 +150,21 @@ impl Cluster {
                 &server_opts,
                 "-D",
             ],
-            Some(&data),
+            Some(&self.data_dir()),
         )
+    }
+
+    /// Restarts the server like `pg_ctl restart -m fast` (every session is terminated),
+    /// staying down for `down_for` in between so clients can see the outage. Blocks until
+    /// the server accepts connections again.
+    pub fn restart(&self, down_for: std::time::Duration) -> Result<(), ClusterError> {
+        self.run(
+            "pg_ctl stop",
+            &["stop", "-m", "fast", "-w", "-t", "60", "-D"],
+            Some(&self.data_dir()),
+        )?;
+        std::thread::sleep(down_for);
+        self.start_server()
     }
 
     /// Runs a server binary (as the postgres OS user when we are root); the last argument

@@ -23,7 +23,17 @@ impl MvIndex {
 pub async fn indexes_of(client: &Client, oid: u32) -> Result<Vec<MvIndex>, tokio_postgres::Error> {
     let rows = client
         .query(
-            "SELECT ic.relname::text, pg_get_indexdef(i.indexrelid), i.indisunique,
+            // pg_get_indexdef queues behind a plain REFRESH's ACCESS EXCLUSIVE lock (the
+            // monitoring session, and every poll on it, would wait): not while one is
+            // held or queued on the MV.
+            "SELECT ic.relname::text,
+                    CASE WHEN EXISTS (SELECT 1 FROM pg_locks l
+                                      WHERE l.locktype = 'relation' AND l.relation = $1
+                                        AND l.mode = 'AccessExclusiveLock')
+                      THEN '(definition not read: a refresh holds the MV''s lock)'
+                      ELSE pg_get_indexdef(i.indexrelid)
+                    END,
+                    i.indisunique,
                     CASE
                       WHEN NOT i.indisunique THEN 'not unique'
                       WHEN am.amname <> 'btree' THEN 'not a btree index'

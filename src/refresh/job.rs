@@ -181,9 +181,21 @@ pub async fn run(
         Ok(s) => s,
         Err(e) => return refused(e.to_string()),
     };
-    let pid = match prepare(&session.client, spec).await {
-        Ok(pid) => pid,
+    let (pid, renamed) = match prepare(&session.client, spec).await {
+        Ok(prepared) => prepared,
         Err(why) => return refused(why),
+    };
+    // Renamed since it was queued: refresh the same MV (by oid) under its name now.
+    let current;
+    let spec = match renamed {
+        Some((schema, name)) => {
+            let mut s = spec.clone();
+            s.target.qualified_name = crate::catalog::ident::quote_qualified(&schema, &name);
+            (s.target.schema, s.target.name) = (schema, name);
+            current = s;
+            &current
+        }
+        None => spec,
     };
     let mut attempt = 0;
     loop {
@@ -243,8 +255,12 @@ fn backoff(first: Duration, attempt: u32) -> Duration {
 }
 
 /// Marks the session as mvtop's (the event trigger skips it), checks that the refresh may
-/// run at all, and takes the per-MV advisory lock. Returns the backend pid.
-async fn prepare(client: &Client, spec: &JobSpec) -> Result<i32, String> {
+/// run at all, and takes the per-MV advisory lock. Returns the backend pid, and the MV's
+/// schema and name when it was renamed since the job was made.
+async fn prepare(
+    client: &Client,
+    spec: &JobSpec,
+) -> Result<(i32, Option<(String, String)>), String> {
     client
         .batch_execute("SET mvtop.recording = on")
         .await
@@ -255,8 +271,10 @@ async fn prepare(client: &Client, spec: &JobSpec) -> Result<i32, String> {
                     pg_has_role(c.relowner, 'USAGE')
                     OR (current_setting('server_version_num')::int >= 170000
                         AND has_table_privilege(c.oid, 'MAINTAIN')),
-                    pg_try_advisory_lock($2)
-             FROM pg_class c WHERE c.oid = $1 AND c.relkind = 'm'",
+                    pg_try_advisory_lock($2),
+                    n.nspname::text, c.relname::text
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE c.oid = $1 AND c.relkind = 'm'",
             &[&spec.target.oid, &advisory_key(spec.target.oid)],
         )
         .await
@@ -298,7 +316,11 @@ async fn prepare(client: &Client, spec: &JobSpec) -> Result<i32, String> {
             None => format!("{} is already being refreshed", spec.target.qualified_name),
         });
     }
-    Ok(pid)
+    let schema: String = row.get(5);
+    let name: String = row.get(6);
+    let renamed =
+        (schema != spec.target.schema || name != spec.target.name).then_some((schema, name));
+    Ok((pid, renamed))
 }
 
 /// A finished attempt, before it is recorded.
@@ -460,6 +482,7 @@ async fn finish(
             &[&advisory_key(spec.target.oid)],
         )
         .await;
+    let mut unknown = false;
     if let Some(token) = done.commit_unknown.take() {
         // Checked on a new session: did the refresh (and so its row) commit?
         match committed(connector, ledger, &token).await {
@@ -470,7 +493,9 @@ async fn finish(
             }
             Some(false) => done.kind = OutcomeKind::Failed,
             None => {
-                // No ledger to ask: report honestly that the result is unknown.
+                // No ledger to ask, or no server to ask it: report honestly that the
+                // result is unknown, and record nothing (its row may have committed).
+                unknown = true;
                 done.kind = OutcomeKind::Failed;
                 done.error = Some(format!(
                     "connection lost during COMMIT; whether the refresh took effect is unknown ({})",
@@ -481,6 +506,8 @@ async fn finish(
     }
     let recorded = if done.recorded_in_tx {
         Recorded::Ledger
+    } else if unknown {
+        Recorded::Memory
     } else if let Some(ledger) = ledger {
         record_separately(connector, session, ledger, spec, &done).await
     } else {
@@ -496,16 +523,38 @@ async fn finish(
     }
 }
 
-/// Whether the run with this token committed; None when there is no ledger to ask.
+/// Whether the run with this token committed; None when there is no ledger to ask or the
+/// server stays unreachable.
 async fn committed(connector: &Connector, ledger: Option<&Ledger>, token: &str) -> Option<bool> {
     let ledger = ledger?;
-    let session = connector.connect(&SessionSettings::MONITORING).await.ok()?;
+    let session = reconnect(connector).await?;
     let row = session
         .client
         .query_one(&ledger.token_exists_sql(), &[&token])
         .await
         .ok()?;
     Some(row.get(0))
+}
+
+/// How long an outcome waits for the server to come back (a restart, a failover) to be
+/// recorded in the ledger before it is kept in memory instead.
+const RECONNECT_FOR: Duration = Duration::from_secs(30);
+
+/// A new session once the server accepts one again, retried with growing pauses: the job's
+/// own session died, most likely with the server.
+async fn reconnect(connector: &Connector) -> Option<Session> {
+    let deadline = Instant::now() + RECONNECT_FOR;
+    let mut pause = Duration::from_millis(250);
+    loop {
+        match connector.connect(&SessionSettings::MONITORING).await {
+            Ok(session) => return Some(session),
+            Err(_) if Instant::now() + pause < deadline => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(2));
+            }
+            Err(_) => return None,
+        }
+    }
 }
 
 /// Records a failure (or an ok whose in-transaction insert failed) on the job's session
@@ -530,7 +579,7 @@ async fn record_separately(
     if !session.client.is_closed() && session.client.execute(&insert, &row.params()).await.is_ok() {
         return Recorded::Ledger;
     }
-    let Ok(fresh) = connector.connect(&SessionSettings::MONITORING).await else {
+    let Some(fresh) = reconnect(connector).await else {
         return Recorded::Memory;
     };
     match fresh.client.execute(&insert, &row.params()).await {

@@ -249,6 +249,38 @@ impl State {
         self.visible.iter().position(|&i| self.views[i].oid == oid)
     }
 
+    /// Where the selection is, to find a sensible one again should its MV go away.
+    pub fn place(&self) -> Option<Place> {
+        let row = self.selected_row()?;
+        let v = self.selected_view()?;
+        Some(Place {
+            oid: v.oid,
+            row,
+            schema: v.schema.clone(),
+            name: v.name.clone(),
+        })
+    }
+
+    /// After new data: when the selected MV is gone (dropped, or recreated under a new
+    /// oid), select the MV of the same name if there is one (recreated), else the row that
+    /// took its place (the next one; the last when it was the last), never jump to the top.
+    pub fn keep_place(&mut self, place: Option<Place>) {
+        let Some(place) = place else {
+            return;
+        };
+        if self.views.iter().any(|v| v.oid == place.oid) {
+            return;
+        }
+        let same_name = self
+            .visible
+            .iter()
+            .find(|&&i| self.views[i].schema == place.schema && self.views[i].name == place.name);
+        let row = place.row.min(self.visible.len().saturating_sub(1));
+        self.selected = same_name
+            .or_else(|| self.visible.get(row))
+            .map(|&i| self.views[i].oid);
+    }
+
     /// The job of this MV that has not finished, if any.
     pub fn active_job_for(&self, oid: u32) -> Option<(&JobId, &JobView)> {
         self.jobs
@@ -301,6 +333,15 @@ impl State {
             self.selected = self.visible.first().map(|&i| self.views[i].oid);
         }
     }
+}
+
+/// The selection's row and MV name (see `State::place`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Place {
+    pub oid: u32,
+    pub row: usize,
+    pub schema: String,
+    pub name: String,
 }
 
 /// The `/` filter: a case-insensitive substring, or a regular expression when the text

@@ -248,12 +248,14 @@ fn inventory_arrived(
             state.full_wanted = false;
             inventory.apply_memory_log(&state.memory_log);
             keep_definitions(&state.views, &mut inventory.views);
+            let place = state.place();
             state.facts = Some(inventory.facts);
             state.views = inventory.views;
             state.hints = inventory.hints;
             state.health = Health::Ok;
             state.poll_failures = 0;
             state.recompute_visible();
+            state.keep_place(place);
             // MVs were refreshed, created or dropped: runs were claimed, names changed.
             return schedules::wanted(state);
         }

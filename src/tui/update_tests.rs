@@ -595,3 +595,110 @@ fn next_runs_show_and_sort() {
         "unscheduled last"
     );
 }
+
+/// A full inventory poll answered with `views`.
+fn repoll(s: &mut super::state::State, views: Vec<crate::catalog::MatView>) {
+    s.poll_generation += 1;
+    s.poll_in_flight = true;
+    let generation = s.poll_generation;
+    let inventory = crate::catalog::Inventory {
+        facts: fixture::facts(),
+        views,
+        hints: vec![],
+    };
+    update(
+        s,
+        Msg::Inventory {
+            generation,
+            result: Ok(Box::new(inventory)),
+        },
+    );
+}
+
+fn selected_name(s: &super::state::State) -> String {
+    s.selected_view()
+        .map(|v| v.name.clone())
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_dropped_selected_mv_hands_the_selection_to_the_row_that_took_its_place() {
+    let mut s = fixture::state();
+    press(&mut s, KeyCode::Char('j'));
+    press(&mut s, KeyCode::Char('j'));
+    assert_eq!(selected_name(&s), "copr_target_builds");
+    let without = |gone: &[u32]| {
+        let mut v = fixture::views();
+        v.retain(|m| !gone.contains(&m.oid));
+        v
+    };
+    repoll(&mut s, without(&[2]));
+    assert_eq!(
+        selected_name(&s),
+        "koji_builds_daily",
+        "the next row, not the top"
+    );
+    assert_eq!(s.selected_row(), Some(2));
+    // The last row dropped: the new last one.
+    repoll(&mut s, without(&[2, 4]));
+    assert_eq!(selected_name(&s), "builds_hourly");
+    assert_eq!(s.selected_row(), Some(1));
+    // Everything dropped: nothing selected, nothing to crash on.
+    repoll(&mut s, Vec::new());
+    assert_eq!(s.selected, None);
+    assert!(press(&mut s, KeyCode::Char('r')).is_empty());
+    press(&mut s, KeyCode::Char('j'));
+    repoll(&mut s, fixture::views());
+    assert!(s.selected.is_some());
+}
+
+#[test]
+fn a_recreated_mv_stays_selected_and_a_renamed_one_is_followed() {
+    let mut s = fixture::state();
+    press(&mut s, KeyCode::Char('j'));
+    press(&mut s, KeyCode::Char('j'));
+    assert_eq!(s.selected, Some(2));
+    // DROP + CREATE under the same name: a new oid.
+    let mut views = fixture::views();
+    views[1].oid = 22;
+    repoll(&mut s, views);
+    assert_eq!(s.selected, Some(22));
+    assert_eq!(selected_name(&s), "copr_target_builds");
+    // ALTER ... RENAME keeps the oid: the selection follows it to its new row.
+    let mut views = fixture::views();
+    views[1].oid = 22;
+    views[1].name = "a_renamed".into();
+    views[1].qualified_name = "reporting.a_renamed".into();
+    repoll(&mut s, views);
+    assert_eq!(s.selected, Some(22));
+    assert_eq!(s.selected_row(), Some(1));
+}
+
+#[test]
+fn a_queued_refresh_of_a_dropped_mv_ends_with_a_clear_message() {
+    let mut s = fixture::state();
+    press(&mut s, KeyCode::Char('j'));
+    let effects = press(&mut s, KeyCode::Char('r'));
+    let spec = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::StartRefresh(spec) => Some(spec.clone()),
+            _ => None,
+        })
+        .expect("a refresh starts");
+    let mut views = fixture::views();
+    views.retain(|v| v.oid != spec.target.oid);
+    repoll(&mut s, views);
+    let outcome = Outcome {
+        kind: OutcomeKind::Refused,
+        duration_ms: None,
+        attempts: 0,
+        error: Some("materialized view reporting.builds_hourly no longer exists".into()),
+        recorded: Recorded::Nowhere,
+        base_writes: None,
+    };
+    finished(&mut s, 1, &spec, outcome);
+    let message = s.message.clone().unwrap_or_default();
+    assert!(message.contains("no longer exists"), "{message}");
+    assert!(s.active_job_for(spec.target.oid).is_none());
+}
