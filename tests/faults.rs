@@ -3,8 +3,6 @@
 //! plain REFRESH that every poll must not queue behind.
 
 mod common;
-#[path = "support/tmux.rs"]
-mod tmux;
 
 use std::time::{Duration, Instant};
 
@@ -145,9 +143,9 @@ async fn mvtop_backends(s: &Session, db: &str) -> Vec<(i32, String)> {
         .collect()
 }
 
-fn console(db: &str) -> tmux::Tmux {
+fn console(db: &str) -> common::tmux::Tmux {
     let conninfo = common::cluster().conninfo(db);
-    tmux::Tmux::start(&format!(
+    common::tmux::Tmux::start(&format!(
         "{} -d '{conninfo}' --interval 1; echo MVTOP_EXITED $?; sleep 60",
         env!("CARGO_BIN_EXE_mvtop")
     ))
@@ -157,7 +155,7 @@ fn console(db: &str) -> tmux::Tmux {
 async fn the_console_survives_its_monitor_and_its_refresh_being_terminated() {
     let (db, s) = setup("fault_terminate").await;
     let tmux = console(&db);
-    tmux.wait_for("app.slow", Duration::from_secs(20));
+    tmux.wait_for_within("app.slow", Duration::from_secs(20));
 
     // Its monitoring session, terminated: the console reconnects and polls on.
     let before = mvtop_backends(&s, &db).await;
@@ -217,7 +215,7 @@ async fn the_console_survives_its_monitor_and_its_refresh_being_terminated() {
         .execute("SELECT pg_terminate_backend($1)", &[&refresher])
         .await
         .unwrap();
-    let screen = tmux.wait_for("app.slow: failed", Duration::from_secs(20));
+    let screen = tmux.wait_for_within("app.slow: failed", Duration::from_secs(20));
     assert!(screen.contains("terminating connection"), "{screen}");
     let slow = runs(&s, "slow").await;
     assert_eq!(slow.len(), 1, "recorded once: {slow:?}");
@@ -234,7 +232,7 @@ async fn the_console_survives_its_monitor_and_its_refresh_being_terminated() {
         "{slow:?}"
     );
     tmux.keys(&["q"]);
-    tmux.wait_for("MVTOP_EXITED 0", Duration::from_secs(10));
+    tmux.wait_for_within("MVTOP_EXITED 0", Duration::from_secs(10));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -253,7 +251,7 @@ async fn no_poll_queues_behind_a_long_plain_refresh() {
         .await
         .unwrap();
     let tmux = console(&db);
-    tmux.wait_for("app.long", Duration::from_secs(20));
+    tmux.wait_for_within("app.long", Duration::from_secs(20));
     // Selected (its detail is read) and the statements pane open: every poll runs.
     tmux.keys(&["/", "app.long", "Enter", "5"]);
 
@@ -325,5 +323,5 @@ async fn no_poll_queues_behind_a_long_plain_refresh() {
     );
     refresh.await.unwrap().unwrap();
     tmux.keys(&["q"]);
-    tmux.wait_for("MVTOP_EXITED 0", Duration::from_secs(10));
+    tmux.wait_for_within("MVTOP_EXITED 0", Duration::from_secs(10));
 }

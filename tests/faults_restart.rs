@@ -5,10 +5,6 @@
 //! A test binary of its own: restarting the server would break every other test sharing it.
 
 mod common;
-#[path = "support/daemon.rs"]
-mod daemon;
-#[path = "support/tmux.rs"]
-mod tmux;
 
 use std::time::Duration;
 
@@ -83,12 +79,12 @@ async fn a_server_restart_is_survived_by_console_refresh_and_daemon() {
     assert!(out.status.success(), "{out:?}");
 
     let conninfo = common::cluster().conninfo(&db);
-    let console = tmux::Tmux::start(&format!(
+    let console = common::tmux::Tmux::start(&format!(
         "{} -d '{conninfo}' --interval 1; echo MVTOP_EXITED $?; sleep 60",
         env!("CARGO_BIN_EXE_mvtop")
     ));
-    console.wait_for("app.quick", Duration::from_secs(20));
-    let daemon = daemon::Daemon::start(common::mvtop(&db), &[]);
+    console.wait_for_within("app.quick", Duration::from_secs(20));
+    let daemon = common::daemon::Daemon::start(common::mvtop(&db), &[]);
     daemon.wait_for_event("finished", 0, Duration::from_secs(15));
 
     // A refresh that runs for 10 s, killed by the restart half a second in.
@@ -170,5 +166,5 @@ async fn a_server_restart_is_survived_by_console_refresh_and_daemon() {
         "the outage was reported: {after:?}"
     );
     console.keys(&["q"]);
-    console.wait_for("MVTOP_EXITED 0", Duration::from_secs(10));
+    console.wait_for_within("MVTOP_EXITED 0", Duration::from_secs(10));
 }

@@ -5,8 +5,6 @@
 //! A cluster of its own: it needs max_connections above the default 100.
 
 mod common;
-#[path = "support/tmux.rs"]
-mod tmux;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -137,16 +135,16 @@ async fn fifty_waits_in_chains_among_300_connections_are_all_reported_right() {
 
     // The console's locks pane, polling every second.
     let conninfo = big_cluster().conninfo(&db);
-    let console = tmux::Tmux::start(&format!(
+    let console = common::tmux::Tmux::start(&format!(
         "{} -d '{conninfo}' --interval 1; echo MVTOP_EXITED $?; sleep 60",
         env!("CARGO_BIN_EXE_mvtop")
     ));
-    console.wait_for("no materialized views", Duration::from_secs(30));
+    console.wait_for_within("no materialized views", Duration::from_secs(30));
     console.keys(&["4"]);
-    console.wait_for("4 locks: 50 waiting", Duration::from_secs(30));
+    console.wait_for_within("4 locks: 50 waiting", Duration::from_secs(30));
     // Let it poll a while, then read what its sessions poll cost the server.
     tokio::time::sleep(Duration::from_secs(8)).await;
-    let screen = console.wait_for("4 locks: 50 waiting", Duration::from_secs(5));
+    let screen = console.wait_for_within("4 locks: 50 waiting", Duration::from_secs(5));
     assert!(!screen.contains("CONNECTION LOST"), "{screen}");
     // Two statements: the cheap half every tick, the lock details (pg_blocking_pids)
     // when the set of waiters changes or its details are old.
@@ -181,7 +179,7 @@ async fn fifty_waits_in_chains_among_300_connections_are_all_reported_right() {
     // Time-boxed: each run far below the 1 s tick (and the session's 30 s timeout).
     assert!(figures.iter().all(|&(_, max)| max < 1_000.0), "{figures:?}");
     console.keys(&["q"]);
-    console.wait_for("MVTOP_EXITED 0", Duration::from_secs(10));
+    console.wait_for_within("MVTOP_EXITED 0", Duration::from_secs(10));
     drop(keep);
     for w in waits {
         w.abort();

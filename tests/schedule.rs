@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -59,67 +57,7 @@ fn mvtop_err(db: &str, args: &[&str]) -> String {
     err
 }
 
-struct Daemon {
-    child: Child,
-    log: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Daemon {
-    fn start(db: &str, extra: &[&str]) -> Daemon {
-        let dir = tempfile::tempdir().unwrap();
-        let log = dir.path().join("daemon.log");
-        let file = std::fs::File::create(&log).unwrap();
-        let child = common::mvtop(db)
-            .args(["daemon", "--log-format", "json"])
-            .args(extra)
-            .stdout(file)
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        Daemon {
-            child,
-            log,
-            _dir: dir,
-        }
-    }
-
-    fn lines(&self) -> Vec<serde_json::Value> {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-            .collect()
-    }
-
-    fn wait_for_event(&self, event: &str, within: Duration) {
-        let start = Instant::now();
-        while start.elapsed() < within {
-            if self.lines().iter().any(|l| l["event"] == event) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("no {event} within {within:?}: {:?}", self.lines());
-    }
-
-    /// SIGTERM, then the exit status.
-    fn terminate(mut self) -> (std::process::ExitStatus, Vec<serde_json::Value>) {
-        // SAFETY: kill(2) on our own child's pid.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return (status, self.lines());
-            }
-            if start.elapsed() > Duration::from_secs(30) {
-                let _ = self.child.kill();
-                panic!("daemon did not stop after SIGTERM: {:?}", self.lines());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
+use common::daemon::Daemon;
 
 /// (started_at, finished_at, outcome) of every recorded run of `mv`, oldest first.
 async fn runs(s: &Session, mv: &str) -> Vec<(DateTime<Utc>, DateTime<Utc>, String, String)> {
@@ -269,7 +207,7 @@ async fn an_every_2s_schedule_runs_on_time() {
     let (db, s) = setup("sched_every").await;
     mvtop_ok(&db, &["schedule", "set", "app.quick", "--every", "2s"]);
     let set_at = Utc::now();
-    let daemon = Daemon::start(&db, &[]);
+    let daemon = Daemon::start(common::mvtop(&db), &[]);
     tokio::time::sleep(Duration::from_millis(9_000)).await;
     let (status, log) = daemon.terminate();
     assert!(status.success(), "{status:?} {log:?}");
@@ -285,10 +223,12 @@ async fn an_every_2s_schedule_runs_on_time() {
         (1_500..3_500).contains(&first),
         "first run after {first} ms"
     );
+    // Due every 2 s; a start delayed by a loaded machine (parallel tests on 2 cores) may
+    // stretch one gap and shorten the next, never run twice for one due instant.
     for pair in runs.windows(2) {
         let gap = (pair[1].0 - pair[0].0).num_milliseconds();
         assert!(
-            (1_500..=2_600).contains(&gap),
+            (1_000..=3_500).contains(&gap),
             "runs {gap} ms apart: {runs:?}"
         );
     }
@@ -310,7 +250,7 @@ async fn writes_trigger_a_refresh_only_after_the_quiet_period() {
             "3s",
         ],
     );
-    let daemon = Daemon::start(&db, &[]);
+    let daemon = Daemon::start(common::mvtop(&db), &[]);
     tokio::time::sleep(Duration::from_secs(4)).await;
     assert!(runs(&s, "quick").await.is_empty(), "no writes, no refresh");
     // Three writes a second apart, each on its own session (its stats are flushed at exit).
@@ -381,7 +321,7 @@ async fn three_daemons_never_overlap_nor_duplicate() {
     }
     let set_at = Utc::now();
     let daemons: Vec<Daemon> = (0..3)
-        .map(|_| Daemon::start(&db, &["--jobs", "4"]))
+        .map(|_| Daemon::start(common::mvtop(&db), &["--jobs", "4"]))
         .collect();
     tokio::time::sleep(Duration::from_secs(20)).await;
     let mut claims = 0;
@@ -415,8 +355,8 @@ async fn sigterm_mid_refresh_records_the_outcome() {
     let (db, s) = setup("sched_term").await;
     mvtop_ok(&db, &["schedule", "set", "app.slow", "--every", "1s"]);
     // A short grace: the 3 s refresh is cancelled, and that is recorded.
-    let daemon = Daemon::start(&db, &["--grace", "500ms"]);
-    daemon.wait_for_event("refreshing", Duration::from_secs(10));
+    let daemon = Daemon::start(common::mvtop(&db), &["--grace", "500ms"]);
+    daemon.wait_for_event("refreshing", 0, Duration::from_secs(10));
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (status, log) = daemon.terminate();
     assert!(status.success(), "{log:?}");
@@ -428,8 +368,8 @@ async fn sigterm_mid_refresh_records_the_outcome() {
     assert_eq!(finished["recorded"], "ledger");
 
     // A long grace: the refresh finishes, ok.
-    let daemon = Daemon::start(&db, &["--grace", "10s"]);
-    daemon.wait_for_event("refreshing", Duration::from_secs(10));
+    let daemon = Daemon::start(common::mvtop(&db), &["--grace", "10s"]);
+    daemon.wait_for_event("refreshing", 0, Duration::from_secs(10));
     let (status, _) = daemon.terminate();
     assert!(status.success());
     let after = runs_named(&s, "slow").await;
@@ -444,8 +384,8 @@ async fn runs_named(s: &Session, mv: &str) -> Vec<String> {
 async fn a_dropped_ledger_is_reported_and_the_daemon_keeps_refreshing() {
     let (db, s) = setup("sched_dropped").await;
     mvtop_ok(&db, &["schedule", "set", "app.quick", "--every", "1s"]);
-    let daemon = Daemon::start(&db, &[]);
-    daemon.wait_for_event("finished", Duration::from_secs(10));
+    let daemon = Daemon::start(common::mvtop(&db), &[]);
+    daemon.wait_for_event("finished", 0, Duration::from_secs(10));
     s.client
         .batch_execute("DROP SCHEMA mvtop CASCADE")
         .await
@@ -484,7 +424,7 @@ async fn mvs_due_together_refresh_upstream_first() {
         )
         .await
         .unwrap();
-    let daemon = Daemon::start(&db, &["--jobs", "4"]);
+    let daemon = Daemon::start(common::mvtop(&db), &["--jobs", "4"]);
     tokio::time::sleep(Duration::from_secs(7)).await;
     let (status, log) = daemon.terminate();
     assert!(status.success(), "{log:?}");

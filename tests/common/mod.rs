@@ -1,6 +1,7 @@
 //! The throwaway-cluster harness: one cluster per test binary, one database per test.
 #![allow(dead_code)] // each test binary uses its own part of the harness
 
+pub mod daemon;
 pub mod tmux;
 
 use std::process::Command;

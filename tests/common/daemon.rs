@@ -1,5 +1,4 @@
-//! `mvtop daemon` as a child process with its JSON log in a file (`#[path]`-included).
-#![allow(dead_code)] // each test binary uses its own part
+//! `mvtop daemon` as a child process with its JSON log in a file.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
