@@ -9,7 +9,6 @@ use std::process::Output;
 use std::time::Duration;
 
 use mvtop::bench::{self, BenchError, Options};
-use mvtop::ledger::{Ledger, Retention};
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
@@ -41,18 +40,7 @@ ANALYZE;
 "#;
 
 async fn fixture(tag: &str, ledger: bool) -> String {
-    let (db, mut s) = common::fresh_db(tag).await;
-    s.client.batch_execute(FIXTURE).await.expect("fixture");
-    if ledger {
-        let keep = Retention {
-            keep_runs_per_mv: None,
-            keep_days: None,
-        };
-        Ledger::default()
-            .install(&mut s.client, keep)
-            .await
-            .expect("install");
-    }
+    let (db, _) = common::fresh_db_with(tag, FIXTURE, ledger).await;
     db
 }
 

@@ -7,7 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use mvtop::catalog::{FetchOptions, Inventory};
-use mvtop::ledger::{Ledger, Retention};
+use mvtop::ledger::Ledger;
 use mvtop::pgconn::Session;
 use mvtop::refresh::{
     Concurrently, Executor, JobEvent, JobSpec, JobState, Limits, Outcome, OutcomeKind, Source,
@@ -30,16 +30,7 @@ CREATE MATERIALIZED VIEW app.slow AS SELECT v FROM app.t WHERE id = 1 AND app.sl
 "#;
 
 async fn setup(tag: &str) -> (String, Session) {
-    let (db, mut s) = common::fresh_db(tag).await;
-    s.client.batch_execute(FIXTURE).await.expect("fixture");
-    let keep = Retention {
-        keep_runs_per_mv: None,
-        keep_days: None,
-    };
-    Ledger::default()
-        .install(&mut s.client, keep)
-        .await
-        .expect("install");
+    let (db, s) = common::fresh_db_with(tag, FIXTURE, true).await;
     (db, s)
 }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use mvtop::catalog::{FetchOptions, Inventory};
-use mvtop::ledger::{Ledger, Retention};
+use mvtop::ledger::Ledger;
 use mvtop::refresh::{
     Concurrently, Executor, JobEvent, JobState, Limits, Outcome, OutcomeKind, Recorded, Source,
     Target, choose_mode,
@@ -62,16 +62,7 @@ async fn runs(db: &str, mv: &str) -> Vec<(DateTime<Utc>, String, String, Option<
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_restart_is_survived_by_console_refresh_and_daemon() {
-    let (db, mut s) = common::fresh_db("restart").await;
-    s.client.batch_execute(FIXTURE).await.expect("fixture");
-    let keep = Retention {
-        keep_runs_per_mv: None,
-        keep_days: None,
-    };
-    Ledger::default()
-        .install(&mut s.client, keep)
-        .await
-        .expect("install");
+    let (db, s) = common::fresh_db_with("restart", FIXTURE, true).await;
     let out = common::mvtop(&db)
         .args(["schedule", "set", "app.quick", "--every", "1s"])
         .output()

@@ -10,7 +10,6 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use mvtop::catalog::inventory::{FetchOptions, Inventory};
-use mvtop::ledger::{Ledger, Retention};
 use mvtop::pgconn::Session;
 
 /// SQL's quoting, written out here rather than taken from the code under test.
@@ -65,16 +64,7 @@ fn fixture() -> String {
 }
 
 async fn setup(tag: &str) -> (String, Session) {
-    let (db, mut s) = common::fresh_db(tag).await;
-    s.client.batch_execute(&fixture()).await.expect("fixture");
-    let keep = Retention {
-        keep_runs_per_mv: None,
-        keep_days: None,
-    };
-    Ledger::default()
-        .install(&mut s.client, keep)
-        .await
-        .expect("install");
+    let (db, s) = common::fresh_db_with(tag, &fixture(), true).await;
     (db, s)
 }
 

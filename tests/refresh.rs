@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use mvtop::catalog::{FetchOptions, Inventory};
-use mvtop::ledger::{HistoryFilter, Ledger, Retention};
+use mvtop::ledger::{HistoryFilter, Ledger};
 use mvtop::pgconn::{Connector, Session};
 use mvtop::refresh::{
     Concurrently, Executor, JobEvent, JobSpec, JobState, Limits, Outcome, OutcomeKind, Recorded,
@@ -37,18 +37,7 @@ CREATE MATERIALIZED VIEW "Reporting Schema"."Sales ""EU"" é" AS SELECT 1 AS x;
 "#;
 
 async fn setup(tag: &str, ledger: bool) -> (String, Session, Connector) {
-    let (db, mut s) = common::fresh_db(tag).await;
-    s.client.batch_execute(FIXTURE).await.expect("fixture");
-    if ledger {
-        let keep = Retention {
-            keep_runs_per_mv: None,
-            keep_days: None,
-        };
-        Ledger::default()
-            .install(&mut s.client, keep)
-            .await
-            .expect("install");
-    }
+    let (db, s) = common::fresh_db_with(tag, FIXTURE, ledger).await;
     let connector = common::connector(&common::cluster().params(&db));
     (db, s, connector)
 }

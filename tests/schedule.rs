@@ -7,7 +7,6 @@ mod common;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use mvtop::ledger::{Ledger, Retention};
 use mvtop::pgconn::Session;
 
 const FIXTURE: &str = r#"
@@ -26,16 +25,7 @@ CREATE MATERIALIZED VIEW "Reporting"."Sales ""EU"" é" AS SELECT 1 AS x;
 "#;
 
 async fn setup(tag: &str) -> (String, Session) {
-    let (db, mut s) = common::fresh_db(tag).await;
-    s.client.batch_execute(FIXTURE).await.expect("fixture");
-    let keep = Retention {
-        keep_runs_per_mv: None,
-        keep_days: None,
-    };
-    Ledger::default()
-        .install(&mut s.client, keep)
-        .await
-        .expect("install");
+    let (db, s) = common::fresh_db_with(tag, FIXTURE, true).await;
     (db, s)
 }
 

@@ -67,6 +67,24 @@ pub async fn fresh_db(tag: &str) -> (String, Session) {
     (name.clone(), session(&name).await)
 }
 
+/// A new database with `fixture` loaded and, when asked, the ledger installed (keeping every
+/// run); returns its name and a monitoring session.
+pub async fn fresh_db_with(tag: &str, fixture: &str, ledger: bool) -> (String, Session) {
+    let (db, mut s) = fresh_db(tag).await;
+    s.client.batch_execute(fixture).await.expect("fixture");
+    if ledger {
+        let keep = mvtop::ledger::Retention {
+            keep_runs_per_mv: None,
+            keep_days: None,
+        };
+        mvtop::ledger::Ledger::default()
+            .install(&mut s.client, keep)
+            .await
+            .expect("install");
+    }
+    (db, s)
+}
+
 /// The JSON a successful mvtop run printed; a failed run fails the test with its stderr.
 pub fn json_of(out: &std::process::Output) -> serde_json::Value {
     assert!(
