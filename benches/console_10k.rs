@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 mod common;
 
 use common::{peak_rss_mb, run_psql, setup_sql};
-use mvtop::cluster::{Cluster, ClusterOptions, psql_command};
+use mvtop::cluster::{ClusterOptions, psql_command};
 
 const DB: &str = "bench";
 const ROUNDS: usize = 5;
@@ -18,11 +18,7 @@ const ROUNDS: usize = 5;
 fn main() {
     let mut args = std::env::args().skip(1).filter(|a| !a.starts_with("--"));
     let mvs: u32 = args.next().and_then(|a| a.parse().ok()).unwrap_or(10_000);
-    let cluster = Cluster::start(&ClusterOptions::default()).unwrap_or_else(|e| {
-        eprintln!("bench: {e}");
-        std::process::exit(1);
-    });
-    run_psql(&cluster, "postgres", &format!("CREATE DATABASE {DB}"));
+    let cluster = common::cluster_with_db(&ClusterOptions::default(), DB);
     let setup = Instant::now();
     for sql in setup_sql(mvs) {
         run_psql(&cluster, DB, &sql);

@@ -21,11 +21,7 @@ fn main() {
         settings: vec![("pg_stat_statements.track_planning".into(), "on".into())],
         ..ClusterOptions::default()
     };
-    let cluster = Cluster::start(&opts).unwrap_or_else(|e| {
-        eprintln!("bench: {e}");
-        std::process::exit(1);
-    });
-    run_psql(&cluster, "postgres", &format!("CREATE DATABASE {DB}"));
+    let cluster = common::cluster_with_db(&opts, DB);
     for sql in setup_sql(mvs) {
         run_psql(&cluster, DB, &sql);
     }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 mod common;
 
 use common::{run_psql, setup_sql};
-use mvtop::cluster::{Cluster, ClusterOptions, psql_command};
+use mvtop::cluster::{ClusterOptions, psql_command};
 
 const DB: &str = "bench";
 
@@ -19,12 +19,9 @@ fn main() {
     let mvs: u32 = args.next().and_then(|a| a.parse().ok()).unwrap_or(5000);
     let rounds: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(15);
 
-    let cluster = Cluster::start(&ClusterOptions::default()).unwrap_or_else(|e| {
-        eprintln!("bench: {e}");
-        std::process::exit(1);
-    });
+    let cluster = common::cluster_with_db(&ClusterOptions::default(), DB);
+    // Making the MVs, not starting the cluster (the database is created with it).
     let setup = Instant::now();
-    run_psql(&cluster, "postgres", &format!("CREATE DATABASE {DB}"));
     for sql in setup_sql(mvs) {
         run_psql(&cluster, DB, &sql);
     }

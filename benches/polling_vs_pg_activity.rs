@@ -65,11 +65,7 @@ fn main() {
         ],
         ..ClusterOptions::default()
     };
-    let cluster = Cluster::start(&opts).unwrap_or_else(|e| {
-        eprintln!("bench: {e}");
-        std::process::exit(1);
-    });
-    run_psql(&cluster, "postgres", &format!("CREATE DATABASE {DB}"));
+    let cluster = common::cluster_with_db(&opts, DB);
     for sql in setup_sql(MVS) {
         run_psql(&cluster, DB, &sql);
     }

@@ -19,11 +19,7 @@ fn main() {
     let mut args = std::env::args().skip(1).filter(|a| !a.starts_with("--"));
     let mvs: u32 = args.next().and_then(|a| a.parse().ok()).unwrap_or(1000);
     let seconds: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(120);
-    let cluster = Cluster::start(&ClusterOptions::default()).unwrap_or_else(|e| {
-        eprintln!("bench: {e}");
-        std::process::exit(1);
-    });
-    run_psql(&cluster, "postgres", &format!("CREATE DATABASE {DB}"));
+    let cluster = common::cluster_with_db(&ClusterOptions::default(), DB);
     run_psql(
         &cluster,
         DB,

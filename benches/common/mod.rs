@@ -1,7 +1,7 @@
 //! What the benchmarks share: a database with many MVs in a throwaway cluster.
 #![allow(dead_code)] // each bench uses its own part
 
-use mvtop::cluster::{Cluster, psql_command};
+use mvtop::cluster::{Cluster, ClusterOptions, psql_command};
 
 /// Separate statements: the loop commits every 500 MVs (one transaction would run out of
 /// lock slots), which PL/pgSQL allows only as a top-level statement.
@@ -59,4 +59,15 @@ pub fn peak_rss_mb(pid: u32) -> f64 {
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// A throwaway cluster with an empty database `db`; a bench without server binaries says
+/// which packages to install and exits.
+pub fn cluster_with_db(opts: &ClusterOptions, db: &str) -> Cluster {
+    let cluster = Cluster::start(opts).unwrap_or_else(|e| {
+        eprintln!("bench: {e}");
+        std::process::exit(1);
+    });
+    run_psql(&cluster, "postgres", &format!("CREATE DATABASE {db}"));
+    cluster
 }
