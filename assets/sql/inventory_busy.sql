@@ -8,7 +8,8 @@ WITH busy AS MATERIALIZED (
   WHERE l.locktype = 'relation' AND l.mode = 'AccessExclusiveLock'
     AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
 )
-SELECT (SELECT coalesce(array_agg(b.oid), '{}') FROM busy b)        AS busy,
+SELECT pg_backend_pid()                                              AS pid,
+       (SELECT coalesce(array_agg(b.oid), '{}') FROM busy b)        AS busy,
        (SELECT coalesce(array_agg(DISTINCT r.ev_class), '{}')
           FROM busy b
           JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = b.oid

@@ -9,6 +9,8 @@ SELECT c.oid,
        c.relname::text                                           AS name,
        c.relnamespace::regnamespace::text || '.' || quote_ident(c.relname) AS qualified_name,
        pg_get_userbyid(c.relowner)::text                         AS owner,
+       -- changes with every REFRESH (plain or concurrent), ALTER and CREATE INDEX of it
+       c.xmin::text::int8                                        AS row_version,
        c.relispopulated                                          AS populated,
        CASE WHEN c.reltuples >= 0 THEN c.reltuples::int8 END     AS rows_estimate,
        CASE WHEN current_setting('track_commit_timestamp') = 'on'

@@ -3,6 +3,25 @@
 
 use mvtop::cluster::{Cluster, ClusterOptions, psql_command};
 
+/// `tables` plain tables (with a primary key) in schemas of 1,000, beside the MVs: a
+/// database that is mostly something else. Committed every 500, like the MVs.
+pub fn plain_tables_sql(tables: u32) -> String {
+    format!(
+        "DO $$
+         BEGIN
+           FOR i IN 1..{tables} LOOP
+             IF i % 1000 = 1 THEN
+               EXECUTE format('CREATE SCHEMA IF NOT EXISTS app_%s', i / 1000);
+             END IF;
+             EXECUTE format('CREATE TABLE app_%s.t_%s (id int PRIMARY KEY, v text)', i / 1000, i);
+             IF i % 500 = 0 THEN
+               COMMIT;
+             END IF;
+           END LOOP;
+         END $$"
+    )
+}
+
 /// Separate statements: the loop commits every 500 MVs (one transaction would run out of
 /// lock slots), which PL/pgSQL allows only as a top-level statement.
 pub fn setup_sql(mvs: u32) -> [String; 3] {
@@ -28,6 +47,13 @@ pub fn setup_sql(mvs: u32) -> [String; 3] {
          END $$"
     );
     [tables.to_string(), mvs, "ANALYZE".to_string()]
+}
+
+/// The same without the final ANALYZE: catalogs as a burst of DDL, a restore or a
+/// `pg_upgrade` leaves them (run the cluster with autovacuum off to keep them so).
+pub fn setup_sql_cold(mvs: u32) -> [String; 2] {
+    let [tables, mvs, _] = setup_sql(mvs);
+    [tables, mvs]
 }
 
 pub fn run_psql(cluster: &Cluster, db: &str, sql: &str) {

@@ -7,6 +7,7 @@ use serde::Serialize;
 use tokio_postgres::Client;
 
 use super::graph;
+use super::per_mv::{DetailsCache, PerMv};
 use super::server::{PssAvailability, ServerFacts};
 use super::status::{MvStatus, StatusInput, status};
 use super::writes::{TableWrites, table_writes, writes_of};
@@ -84,6 +85,10 @@ pub struct MatView {
     /// The tables whose writes make it stale (leaf partitions for partitioned tables).
     #[serde(skip)]
     pub base_tables: Vec<u32>,
+    /// Its pg_class row's xmin: moves with every REFRESH and ALTER of it, so what was read
+    /// of an MV whose row did not move need not be read again.
+    #[serde(skip)]
+    pub row_version: i64,
 }
 
 /// What to fetch beyond the catalog facts, and how.
@@ -168,6 +173,7 @@ impl MatView {
             definition_skipped_locked: false,
             upstream_oids: Vec::new(),
             base_tables: Vec::new(),
+            row_version: 0,
         }
     }
 }
@@ -190,6 +196,18 @@ impl Inventory {
         connect_more: impl AsyncFnOnce() -> Option<Session>,
         with: FetchOptions,
     ) -> Result<Inventory, tokio_postgres::Error> {
+        let mut cache = DetailsCache::default();
+        Inventory::fetch_reusing(main, connect_more, with, &mut cache).await
+    }
+
+    /// `fetch`, reading sizes and definitions only of the MVs that changed since `cache`
+    /// was filled (and filling it): what a caller that reads again and again uses.
+    pub async fn fetch_reusing(
+        main: &Client,
+        connect_more: impl AsyncFnOnce() -> Option<Session>,
+        with: FetchOptions,
+        cache: &mut DetailsCache,
+    ) -> Result<Inventory, tokio_postgres::Error> {
         let facts = ServerFacts::fetch(main, &with.ledger);
         let listed = super::matviews::list(main);
         // The helper session connects while the main one lists the MVs.
@@ -208,12 +226,27 @@ impl Inventory {
         let sessions: Vec<&Client> = std::iter::once(main)
             .chain(helper.as_ref().map(|h| &h.client))
             .collect();
-        let oids: Vec<u32> = listed.views.iter().map(|v| v.oid).collect();
+        let mvs: Vec<(u32, i64)> = listed
+            .views
+            .iter()
+            .map(|v| (v.oid, v.row_version))
+            .collect();
         // The main session reads the rest of the catalog first, the helper starts sizing.
         let links = super::matviews::links(main);
-        let per_mv = super::per_mv::fetch(&sessions, &oids, &facts, &with);
-        let (links, (details, stats, ledger)) = tokio::join!(links, per_mv);
-        let views = super::matviews::assemble(listed, links?);
+        let per_mv = super::per_mv::fetch(&sessions, &mvs, &facts, &with, cache);
+        let (links, per_mv) = tokio::join!(links, per_mv);
+        let PerMv {
+            details,
+            stats,
+            ledger,
+            own_pids,
+        } = per_mv;
+        let mut views = super::matviews::assemble(listed, links?);
+        for v in &mut views {
+            // mvtop's own sessions sized it meanwhile: no reader.
+            v.lock_holder_pids.retain(|p| !own_pids.contains(p));
+            v.lock_holders = v.lock_holder_pids.len() as i64;
+        }
         let mut details = details?;
         let mut hints = Vec::new();
         let ledger = match ledger {
@@ -267,7 +300,6 @@ impl Inventory {
                     .into(),
             );
         }
-        let mut views = views;
         let tables: Vec<u32> = {
             let mut all: Vec<u32> = views.iter().flat_map(|v| v.base_tables.clone()).collect();
             all.sort_unstable();
@@ -298,7 +330,6 @@ impl Inventory {
             }
             v.base_writes = writes_of(&v.base_tables, &writes);
         }
-        link_graph(&mut views);
         settle_statuses(&mut views, &writes, &HashMap::new());
         Ok(Inventory {
             facts,

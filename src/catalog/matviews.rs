@@ -88,6 +88,7 @@ pub async fn list(client: &Client) -> Result<Listed, tokio_postgres::Error> {
                 },
                 last_refresh_source: last_refresh.map(|_| StatsSource::CommitTimestamp),
                 last_refresh,
+                row_version: r.get("row_version"),
                 ..MatView::named(r.get("oid"), schema, r.get("name"), r.get("qualified_name"))
             }
         })

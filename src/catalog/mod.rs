@@ -16,6 +16,7 @@ pub mod status;
 pub mod writes;
 
 pub use inventory::{FetchOptions, Inventory, MatView, StatsSource};
+pub use per_mv::{DetailsCache, Reread};
 pub use server::ServerFacts;
 pub use status::MvStatus;
 

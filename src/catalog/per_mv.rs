@@ -35,11 +35,126 @@ pub struct PssStats {
     pub max_ms: Option<f64>,
 }
 
-pub type PerMv = (
-    Result<HashMap<u32, Details>, tokio_postgres::Error>,
-    Option<Result<HashMap<u32, PssStats>, tokio_postgres::Error>>,
-    Option<Result<HashMap<u32, LedgerStats>, tokio_postgres::Error>>,
-);
+/// What `fetch` found.
+pub struct PerMv {
+    pub details: Result<HashMap<u32, Details>, tokio_postgres::Error>,
+    pub stats: Option<Result<HashMap<u32, PssStats>, tokio_postgres::Error>>,
+    pub ledger: Option<Result<HashMap<u32, LedgerStats>, tokio_postgres::Error>>,
+    /// The backends of the sessions that did the work: their locks on the MVs are mvtop's
+    /// own, not readers'.
+    pub own_pids: Vec<i32>,
+}
+
+/// What an earlier inventory read of each MV, kept by a caller that reads again and again
+/// (the console): an MV whose pg_class row has not changed since (no REFRESH, no ALTER)
+/// has the same size and definition, and is not read again.
+#[derive(Debug, Clone, Default)]
+pub struct DetailsCache {
+    entries: HashMap<u32, Cached>,
+}
+
+#[derive(Debug, Clone)]
+struct Cached {
+    row_version: i64,
+    /// None when the sizes were skipped (locked): read again next time.
+    sizes: Option<(Option<i64>, Option<i64>)>,
+    definition: Option<String>,
+}
+
+/// What a read takes again from PostgreSQL of the MVs an earlier one read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reread {
+    /// Only the MVs that changed since (new, refreshed, altered).
+    Changed,
+    /// Every MV's size too: VACUUM changes them without touching the MV's row.
+    Sizes,
+    /// Everything, definitions too: renaming what an MV reads changes its definition's
+    /// text, not the MV's row.
+    Everything,
+}
+
+impl DetailsCache {
+    /// Forgets what `again` says to read again.
+    pub fn forget(&mut self, again: Reread) {
+        match again {
+            Reread::Changed => {}
+            Reread::Sizes => self.entries.values_mut().for_each(|c| c.sizes = None),
+            Reread::Everything => self.entries.clear(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// Per MV to read: (oid, size it, read its definition).
+type Wanted = (u32, bool, bool);
+
+/// What must be read of `mvs` ((oid, row version)) given what `cache` holds.
+fn wanted(mvs: &[(u32, i64)], cache: &DetailsCache, definitions: bool) -> Vec<Wanted> {
+    mvs.iter()
+        .filter_map(|&(oid, version)| {
+            let known = cache.entries.get(&oid).filter(|c| c.row_version == version);
+            let size = known.is_none_or(|c| c.sizes.is_none());
+            let define = definitions && known.is_none_or(|c| c.definition.is_none());
+            (size || define).then_some((oid, size, define))
+        })
+        .collect()
+}
+
+impl DetailsCache {
+    /// Takes in what was read, forgets MVs no longer there, and returns every MV's details.
+    fn merge(
+        &mut self,
+        mvs: &[(u32, i64)],
+        mut read: HashMap<u32, Details>,
+    ) -> HashMap<u32, Details> {
+        let mut out = HashMap::with_capacity(mvs.len());
+        let mut kept = HashMap::with_capacity(mvs.len());
+        for &(oid, version) in mvs {
+            let mut entry = self
+                .entries
+                .remove(&oid)
+                .filter(|c| c.row_version == version)
+                .unwrap_or(Cached {
+                    row_version: version,
+                    sizes: None,
+                    definition: None,
+                });
+            let mut details = Details {
+                table_bytes: None,
+                index_bytes: None,
+                size_locked: false,
+                definition: None,
+                definition_locked: false,
+            };
+            if let Some(r) = read.remove(&oid) {
+                details.size_locked = r.size_locked;
+                details.definition_locked = r.definition_locked;
+                if r.table_bytes.is_some() || r.index_bytes.is_some() {
+                    entry.sizes = Some((r.table_bytes, r.index_bytes));
+                }
+                if r.definition.is_some() {
+                    entry.definition = r.definition;
+                }
+            }
+            if let Some((table, index)) = entry.sizes {
+                details.table_bytes = table;
+                details.index_bytes = index;
+            }
+            details.definition.clone_from(&entry.definition);
+            out.insert(oid, details);
+            kept.insert(oid, entry);
+        }
+        self.entries = kept;
+        out
+    }
+}
 
 /// The MVs are sized in chunks that the sessions take as they finish the last: the one that
 /// also reads the catalog, or one slowed by a loaded server, simply takes fewer.
@@ -55,11 +170,15 @@ fn chunk_len(mvs: usize, sessions: usize) -> usize {
 /// last one.
 pub async fn fetch(
     sessions: &[&Client],
-    oids: &[u32],
+    mvs: &[(u32, i64)],
     facts: &ServerFacts,
     with: &FetchOptions,
+    cache: &mut DetailsCache,
 ) -> PerMv {
-    let chunks: Vec<&[u32]> = oids.chunks(chunk_len(oids.len(), sessions.len())).collect();
+    let wanted = wanted(mvs, cache, with.definitions);
+    let chunks: Vec<&[Wanted]> = wanted
+        .chunks(chunk_len(wanted.len(), sessions.len()))
+        .collect();
     let next = AtomicUsize::new(0);
     let details = join_all(sessions.iter().map(|session| {
         let (chunks, next) = (&chunks, &next);
@@ -68,9 +187,10 @@ pub async fn fetch(
             let mut locks = None;
             loop {
                 let Some(chunk) = chunks.get(next.fetch_add(1, Ordering::Relaxed)) else {
-                    return Ok::<_, tokio_postgres::Error>(found);
+                    let pid = locks.map(|b: Busy| b.pid);
+                    return Ok::<_, tokio_postgres::Error>((found, pid));
                 };
-                found.extend(details_of(session, chunk, with.definitions, &mut locks).await?);
+                found.extend(details_of(session, chunk, &mut locks).await?);
             }
         }
     }));
@@ -101,11 +221,24 @@ pub async fn fetch(
         }
     };
     let (details, stats, ledger) = tokio::join!(details, stats, ledger);
+    let mut own_pids = Vec::new();
     let details = details
         .into_iter()
         .collect::<Result<Vec<_>, _>>()
-        .map(|parts| parts.into_iter().flatten().collect());
-    (details, stats, ledger)
+        .map(|parts| {
+            let mut read = HashMap::new();
+            for (found, pid) in parts {
+                read.extend(found);
+                own_pids.extend(pid);
+            }
+            cache.merge(mvs, read)
+        });
+    PerMv {
+        details,
+        stats,
+        ledger,
+        own_pids,
+    }
 }
 
 /// Relations a plain REFRESH, DROP or ALTER holds or waits for, and what reads them.
@@ -113,6 +246,8 @@ pub async fn fetch(
 struct Busy {
     locked: HashSet<u32>,
     read_locked: HashSet<u32>,
+    /// The reading session's own backend.
+    pid: i32,
 }
 
 async fn read_busy(client: &Client) -> Result<Busy, tokio_postgres::Error> {
@@ -121,29 +256,35 @@ async fn read_busy(client: &Client) -> Result<Busy, tokio_postgres::Error> {
     Ok(Busy {
         locked: set("busy"),
         read_locked: set("reads_busy"),
+        pid: row.get("pid"),
     })
 }
 
-/// Sizes and (when `definitions`) definitions of `oids`, leaving out what would wait for a
-/// lock (`locks`: what the session last read of them). A lock taken since makes the
-/// statement hit its lock_timeout; reading the locks again then sees it, so a retry or two
-/// always ends.
+/// Sizes and definitions of the MVs wanted, leaving out what would wait for a lock
+/// (`locks`: what the session last read of them). A lock taken since makes the statement
+/// hit its lock_timeout; reading the locks again then sees it, so a retry or two always
+/// ends.
 async fn details_of(
     client: &Client,
-    oids: &[u32],
-    definitions: bool,
+    wanted: &[Wanted],
     locks: &mut Option<Busy>,
 ) -> Result<HashMap<u32, Details>, tokio_postgres::Error> {
+    let oids: Vec<u32> = wanted.iter().map(|w| w.0).collect();
     let mut attempt = 1;
     loop {
         let busy = match locks.take() {
             Some(b) => b,
             None => read_busy(client).await?,
         };
-        let sized: Vec<bool> = oids.iter().map(|o| !busy.locked.contains(o)).collect();
-        let defined: Vec<bool> = oids
+        let sized: Vec<bool> = wanted
             .iter()
-            .map(|o| definitions && !busy.locked.contains(o) && !busy.read_locked.contains(o))
+            .map(|&(o, size, _)| size && !busy.locked.contains(&o))
+            .collect();
+        let defined: Vec<bool> = wanted
+            .iter()
+            .map(|&(o, _, define)| {
+                define && !busy.locked.contains(&o) && !busy.read_locked.contains(&o)
+            })
             .collect();
         match client.query(DETAILS_SQL, &[&oids, &sized, &defined]).await {
             Err(e) if attempt < 3 && e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => {
@@ -197,6 +338,61 @@ fn pss_stats_sql(schema: &str, version_num: i32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn details(table: Option<i64>, definition: Option<&str>, locked: bool) -> Details {
+        Details {
+            table_bytes: table,
+            index_bytes: table.map(|_| 0),
+            size_locked: locked,
+            definition: definition.map(String::from),
+            definition_locked: locked,
+        }
+    }
+
+    #[test]
+    fn an_unchanged_mv_is_not_read_again_a_changed_or_locked_one_is() {
+        let mut cache = DetailsCache::default();
+        let mvs = [(1, 100), (2, 200), (3, 300)];
+        assert_eq!(
+            wanted(&mvs, &cache, false),
+            [(1, true, false), (2, true, false), (3, true, false)]
+        );
+        let read = HashMap::from([
+            (1, details(Some(8192), None, false)),
+            (2, details(Some(16384), None, false)),
+            (3, details(None, None, true)),
+        ]);
+        let all = cache.merge(&mvs, read);
+        assert_eq!(all[&2].table_bytes, Some(16384));
+        assert!(all[&3].size_locked);
+        // 3 was locked, 2 was refreshed (a new row version), 4 is new; definitions wanted now.
+        let mvs = [(1, 100), (2, 201), (3, 300), (4, 400)];
+        assert_eq!(
+            wanted(&mvs, &cache, true),
+            [
+                (1, false, true),
+                (2, true, true),
+                (3, true, true),
+                (4, true, true)
+            ]
+        );
+        let read = HashMap::from([
+            (1, details(None, Some("SELECT 1"), false)),
+            (2, details(Some(24576), Some("SELECT 2"), false)),
+            (3, details(Some(8192), Some("SELECT 3"), false)),
+            (4, details(Some(8192), Some("SELECT 4"), false)),
+        ]);
+        let all = cache.merge(&mvs, read);
+        assert_eq!(
+            (all[&1].table_bytes, all[&1].definition.as_deref()),
+            (Some(8192), Some("SELECT 1"))
+        );
+        assert_eq!(all[&2].table_bytes, Some(24576));
+        assert!(wanted(&mvs, &cache, true).is_empty(), "all known now");
+        // Dropped MVs are forgotten.
+        cache.merge(&mvs[..1], HashMap::new());
+        assert_eq!(cache.len(), 1);
+    }
 
     #[test]
     fn chunks_leave_each_session_several_to_take() {

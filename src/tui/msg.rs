@@ -70,6 +70,10 @@ pub enum Effect {
     /// Poll the inventory; the answer comes back as `Msg::Inventory` with this generation.
     FetchInventory {
         generation: u64,
+        /// What is read again of the MVs read before.
+        again: crate::catalog::Reread,
+        /// Definitions too (not on the first read: the table shows sooner without them).
+        definitions: bool,
     },
     /// The cheap poll, with the write counters of these base tables; the answer comes back
     /// as `Msg::Pulse`.

@@ -17,7 +17,7 @@ use super::terminal::{TerminalGuard, copy_to_clipboard};
 use super::ui::{Theme, render};
 use super::update::update;
 use crate::catalog::pulse::{Pulse, PulseStatements};
-use crate::catalog::{FetchOptions, Inventory};
+use crate::catalog::{DetailsCache, FetchOptions, Inventory, Reread};
 use crate::ledger::{HistoryFilter, Ledger};
 use crate::pgconn::{Connector, Session, SessionSettings};
 use crate::refresh::Executor;
@@ -69,13 +69,14 @@ pub async fn run(
     });
     state.schedules.scheduler_on = scheduler.is_some();
     let monitor: Monitor = Arc::new(Mutex::new(None));
+    // What the inventory reads found of each MV: the next read skips the unchanged ones.
+    let details = Arc::new(Mutex::new(DetailsCache::default()));
     let mut term = signal(SignalKind::terminate())?;
     let mut hup = signal(SignalKind::hangup())?;
     let mut guard = TerminalGuard::enter()?;
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut polls = 0u64;
     let mut benches = super::bench::BenchTasks::default();
     // When the next frame is drawn: at once after a key, else a moment after the first
     // change, so that a tick and the poll results it brings become one frame.
@@ -114,21 +115,27 @@ pub async fn run(
         };
         for effect in update(&mut state, msg) {
             match effect {
-                Effect::FetchInventory { generation } => {
-                    polls += 1;
-                    // Full reads are rare now (see the pulse); definitions still cost the
-                    // most of them: every third.
-                    let definitions = polls % 3 == 1;
+                Effect::FetchInventory {
+                    generation,
+                    again,
+                    definitions,
+                } => {
                     let with = FetchOptions {
                         ledger: options.ledger.clone(),
                         definitions,
-                        // One persistent monitoring session, never a second one.
-                        second_session_from: i64::MAX,
+                        // A read of every MV shares the work with a second session, opened
+                        // for it and closed after; one of changes stays on the monitoring
+                        // session.
+                        second_session_from: if again == Reread::Changed && definitions {
+                            i64::MAX
+                        } else {
+                            FetchOptions::default().second_session_from
+                        },
                     };
                     tokio::spawn(poll(
                         connector.clone(),
-                        monitor.clone(),
-                        with,
+                        (monitor.clone(), details.clone()),
+                        (with, again),
                         generation,
                         results_tx.clone(),
                     ));
@@ -318,19 +325,27 @@ async fn pulse(
 
 async fn poll(
     connector: Connector,
-    monitor: Monitor,
-    with: FetchOptions,
+    (monitor, details): (Monitor, Arc<Mutex<DetailsCache>>),
+    (with, again): (FetchOptions, Reread),
     generation: u64,
     results: mpsc::Sender<Msg>,
 ) {
     let mut slot = monitor.lock().await;
+    let mut cache = details.lock().await;
+    cache.forget(again);
+    let helper = async || connector.connect(&SessionSettings::MONITORING).await.ok();
     let result = match session(&connector, &mut slot).await {
-        Ok((session, ..)) => Inventory::fetch(&session.client, async || None, with)
+        Ok((session, ..)) => Inventory::fetch_reusing(&session.client, helper, with, &mut cache)
             .await
             .map(Box::new)
             .map_err(|e| crate::pgconn::one_line(&e)),
         Err(e) => Err(e),
     };
+    if result.is_err() {
+        // What was kept may be half-merged: read everything next time.
+        cache.forget(Reread::Everything);
+    }
+    drop(cache);
     if result.is_err() && slot.as_ref().is_some_and(|(s, ..)| s.client.is_closed()) {
         *slot = None;
     }

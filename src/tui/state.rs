@@ -175,6 +175,14 @@ pub struct State {
     pub table_writes: crate::catalog::writes::TableWrites,
     pub last_full_at: Option<DateTime<Utc>>,
     pub full_wanted: bool,
+    /// Inventory reads that read every MV's size again (Ctrl-r, every few minutes): the
+    /// others read only the MVs that changed. Definitions again on every third.
+    pub sizes_read_at: Option<DateTime<Utc>>,
+    pub sizes_reads: u32,
+    /// Ctrl-r: read everything again, whatever is known.
+    pub reread_wanted: bool,
+    /// The first read left definitions out: the next one reads them.
+    pub definitions_pending: bool,
     pub health: Health,
     /// Polls failed in a row: the pause before the next one grows with it.
     pub poll_failures: u32,
@@ -231,6 +239,10 @@ impl State {
             table_writes: HashMap::new(),
             last_full_at: None,
             full_wanted: true,
+            sizes_read_at: None,
+            sizes_reads: 0,
+            reread_wanted: false,
+            definitions_pending: false,
             health: Health::Connecting,
             poll_failures: 0,
             read_only,

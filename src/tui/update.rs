@@ -122,7 +122,7 @@ fn start_poll(state: &mut State) -> Vec<Effect> {
         .last_full_at
         .is_none_or(|at| (state.now - at).to_std().unwrap_or_default() >= FULL_EVERY);
     if state.full_wanted || stale || state.fingerprint.is_none() {
-        vec![Effect::FetchInventory { generation }]
+        vec![inventory_read(state, generation)]
     } else {
         // A standby replays DDL without counting it: the fingerprint on every pulse there.
         let on_standby = state.facts.as_ref().is_some_and(|f| f.in_recovery);
@@ -137,6 +137,35 @@ fn start_poll(state: &mut State) -> Vec<Effect> {
                 ..state.pulse_baseline
             },
         }]
+    }
+}
+
+/// What the next inventory read takes again: sizes of every MV now and then (VACUUM moves
+/// them without touching the MV), everything on Ctrl-r and every third such read, else only
+/// what changed. The very first read leaves definitions out, so the table shows sooner.
+fn inventory_read(state: &mut State, generation: u64) -> Effect {
+    let first = state.views.is_empty() && state.sizes_read_at.is_none();
+    let sizes_due = state
+        .sizes_read_at
+        .or(state.last_full_at)
+        .is_none_or(|at| (state.now - at).to_std().unwrap_or_default() >= FULL_EVERY);
+    let again = if state.reread_wanted || (sizes_due && state.sizes_reads.is_multiple_of(3)) {
+        crate::catalog::Reread::Everything
+    } else if sizes_due {
+        crate::catalog::Reread::Sizes
+    } else {
+        crate::catalog::Reread::Changed
+    };
+    if again != crate::catalog::Reread::Changed {
+        state.sizes_read_at = Some(state.now);
+        state.sizes_reads += 1;
+    }
+    state.reread_wanted = false;
+    state.definitions_pending = first;
+    Effect::FetchInventory {
+        generation,
+        again,
+        definitions: !first,
     }
 }
 
@@ -312,7 +341,13 @@ fn inventory_arrived(
             state.recompute_visible();
             state.keep_place(place);
             // MVs were refreshed, created or dropped: runs were claimed, names changed.
-            return schedules::wanted(state);
+            let mut effects = schedules::wanted(state);
+            if state.definitions_pending {
+                // The first read left them out: read them now.
+                state.full_wanted = true;
+                effects.extend(start_poll(state));
+            }
+            return effects;
         }
         Err(error) => lost(state, error),
     }
@@ -672,6 +707,7 @@ fn act(state: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::Reload => {
             state.full_wanted = true;
+            state.reread_wanted = true;
             return start_poll(state);
         }
         // Handled by `bench::intercept`.

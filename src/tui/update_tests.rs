@@ -241,7 +241,11 @@ fn refresh_starts_a_job_and_a_second_one_is_refused() {
     let after = finished(&mut s, 7, spec, done);
     assert_eq!(
         after,
-        [Effect::FetchInventory { generation: 2 }],
+        [Effect::FetchInventory {
+            generation: 2,
+            again: crate::catalog::Reread::Changed,
+            definitions: true
+        }],
         "a finished refresh polls at once"
     );
     assert_eq!(
@@ -455,7 +459,14 @@ fn the_pulse_shows_activity_and_a_moved_fingerprint_reads_everything_again() {
             result: Ok(moved),
         },
     );
-    assert_eq!(effects, [Effect::FetchInventory { generation: 4 }]);
+    assert_eq!(
+        effects,
+        [Effect::FetchInventory {
+            generation: 4,
+            again: crate::catalog::Reread::Changed,
+            definitions: true
+        }]
+    );
 }
 
 #[test]
@@ -475,7 +486,14 @@ fn another_clients_refresh_ending_reads_the_inventory_again() {
         if generation == 2 {
             assert!(effects.is_empty(), "{effects:?}");
         } else {
-            assert_eq!(effects, [Effect::FetchInventory { generation: 4 }]);
+            assert_eq!(
+                effects,
+                [Effect::FetchInventory {
+                    generation: 4,
+                    again: crate::catalog::Reread::Changed,
+                    definitions: true
+                }]
+            );
         }
     }
 }
@@ -729,4 +747,65 @@ fn a_queued_refresh_of_a_dropped_mv_ends_with_a_clear_message() {
     let message = s.message.clone().unwrap_or_default();
     assert!(message.contains("no longer exists"), "{message}");
     assert!(s.active_job_for(spec.target.oid).is_none());
+}
+
+#[test]
+fn the_first_read_leaves_definitions_out_then_reads_them_and_later_reads_only_changes() {
+    use crate::catalog::Reread;
+    let read = |effects: &[Effect]| {
+        effects.iter().find_map(|e| match e {
+            Effect::FetchInventory {
+                again, definitions, ..
+            } => Some((*again, *definitions)),
+            _ => None,
+        })
+    };
+    let every = std::time::Duration::from_secs(2);
+    let mut s = super::state::State::new("t".into(), false, every, fixture::now());
+    let first = tick(&mut s, fixture::now());
+    assert_eq!(
+        read(&first),
+        Some((Reread::Everything, false)),
+        "sooner without definitions"
+    );
+    let arrive = |s: &mut super::state::State| {
+        let generation = s.poll_generation;
+        update(
+            s,
+            Msg::Inventory {
+                generation,
+                result: Ok(Box::new(crate::catalog::Inventory {
+                    facts: fixture::facts(),
+                    views: fixture::views(),
+                    hints: vec![],
+                })),
+            },
+        )
+    };
+    assert_eq!(
+        read(&arrive(&mut s)),
+        Some((Reread::Changed, true)),
+        "the definitions at once, of what changed (all of them, as none is known)"
+    );
+    arrive(&mut s);
+    // A refresh ended: only what changed.
+    s.full_wanted = true;
+    let t = fixture::now() + chrono::Duration::seconds(10);
+    assert_eq!(read(&tick(&mut s, t)), Some((Reread::Changed, true)));
+    arrive(&mut s);
+    // Minutes later every size again; every third time everything.
+    let mut seen = Vec::new();
+    for minutes in [6, 12, 18] {
+        s.full_wanted = true;
+        let effects = tick(&mut s, fixture::now() + chrono::Duration::minutes(minutes));
+        seen.push(read(&effects).unwrap().0);
+        arrive(&mut s);
+    }
+    assert_eq!(seen, [Reread::Sizes, Reread::Sizes, Reread::Everything]);
+    // Ctrl-r: everything.
+    let effects = update(
+        &mut s,
+        Msg::Key(KeyEvent::new(KeyCode::Char('r'), KeyModifiers::CONTROL)),
+    );
+    assert_eq!(read(&effects), Some((Reread::Everything, true)));
 }
