@@ -221,10 +221,10 @@ impl Cluster {
     ) -> Result<(), ClusterError> {
         let mut cmd = if self.as_postgres_user {
             let mut c = Command::new("runuser");
-            c.args(["-u", SUPERUSER, "--"]).arg(&program);
+            c.args(["-u", SUPERUSER, "--"]).arg(program);
             c
         } else {
-            Command::new(&program)
+            Command::new(program)
         };
         cmd.args(args);
         if let Some(d) = data {
