@@ -163,6 +163,45 @@ fn refreshes_recorded_by_mvtop_and_by_the_event_trigger() {
 }
 
 #[test]
+fn a_function_naming_a_table_without_its_schema() {
+    on_every_major("the safe search_path of 17", async |server| {
+        let (db, s) = setup(server, "searchpath", true).await;
+        // Made while the function still qualified its table, as on a server upgraded to 17.
+        s.client
+            .batch_execute(
+                "CREATE TABLE public.counted (x int); INSERT INTO public.counted VALUES (1);
+                 CREATE FUNCTION public.n_counted() RETURNS bigint LANGUAGE sql STABLE
+                   AS 'SELECT count(*) FROM public.counted';
+                 CREATE MATERIALIZED VIEW rpt.mv_fn AS SELECT public.n_counted() AS n;
+                 CREATE OR REPLACE FUNCTION public.n_counted() RETURNS bigint LANGUAGE sql
+                   STABLE AS 'SELECT count(*) FROM counted';",
+            )
+            .await
+            .unwrap();
+        let out = mvtop(server, &db, &["refresh", "--format", "json", "rpt.mv_fn"]);
+        let result = serde_json::from_slice::<Value>(&out.stdout).unwrap();
+        let error = result[0]["error"].as_str().unwrap_or_default();
+        if server.major >= 17 {
+            assert_eq!(out.status.code(), Some(1), "{out:?}");
+            assert_eq!(result[0]["outcome"], "failed");
+            assert!(
+                error.contains(r#"relation "counted" does not exist"#),
+                "{error}"
+            );
+            assert!(
+                error.contains("PostgreSQL 17+ refreshes with search_path"),
+                "{error}"
+            );
+            let runs = json(server, &db, &["history", "rpt.mv_fn", "--format", "json"]);
+            assert_eq!(runs[0]["error"], error, "recorded with the hint");
+        } else {
+            assert!(out.status.success(), "the caller's search_path: {out:?}");
+            assert_eq!(result[0]["outcome"], "ok");
+        }
+    });
+}
+
+#[test]
 fn a_lock_wait_with_its_blocker_and_wait_time() {
     on_every_major("a lock wait", async |server| {
         let (db, monitor) = setup(server, "lockwait", false).await;

@@ -12,7 +12,7 @@ use tokio::sync::watch;
 use tokio_postgres::Client;
 use tokio_postgres::error::SqlState;
 
-use super::statement::{Mode, Target, statement};
+use super::statement::{Mode, Target, names_missing, search_path_hint, statement};
 use crate::catalog::writes::{table_writes, writes_of};
 use crate::ledger::Ledger;
 use crate::pgconn::{Connector, Session, SessionSettings, one_line};
@@ -408,7 +408,12 @@ async fn attempt_refresh(
         Ok(()) => commit(client, ledger, spec, duration_ms, base_writes).await,
         Err(e) => {
             let _ = client.batch_execute("ROLLBACK").await;
-            let line = one_line(&e);
+            let mut line = one_line(&e);
+            if names_missing(e.code())
+                && let Some(hint) = search_path_hint(server_version(client).await, e.code())
+            {
+                line.push_str(hint);
+            }
             let kind = match e.code() {
                 Some(c) if *c == SqlState::LOCK_NOT_AVAILABLE => return Attempt::LockTimeout(line),
                 Some(c) if *c == SqlState::QUERY_CANCELED && cancelled && *cancel.borrow() => {
@@ -428,6 +433,15 @@ async fn attempt_refresh(
         }
         lock_timeout => lock_timeout,
     }
+}
+
+/// `server_version_num` (0 when it cannot be read: the session is gone).
+async fn server_version(client: &Client) -> i32 {
+    client
+        .query_one("SELECT current_setting('server_version_num')::int", &[])
+        .await
+        .map(|r| r.get(0))
+        .unwrap_or(0)
 }
 
 /// The ledger row goes in the refresh's own transaction, then COMMIT.
