@@ -1,6 +1,7 @@
 -- The console's frequent, cheap poll: a fingerprint of the MVs (any REFRESH, CREATE, DROP
 -- or ALTER changes it: each rewrites the MV's pg_class row) and what is happening on them
--- now. The full inventory is fetched again only when the fingerprint moves.
+-- now. The full inventory is fetched again only when the fingerprint moves (a standby's
+-- promotion moves it too).
 WITH mv AS (
   SELECT c.oid, c.xmin FROM pg_class c WHERE c.relkind = 'm'
 ),
@@ -25,6 +26,7 @@ holders AS (
 )
 SELECT (SELECT count(*) FROM mv)                                   AS mv_count,
        (SELECT coalesce(sum(xmin::text::int8), 0)::text FROM mv)   AS xmin_sum,
+       pg_is_in_recovery()                                         AS in_recovery,
        (SELECT coalesce(json_agg(json_build_array(r.oid, r.pids)), '[]')
           FROM refreshing r JOIN mv ON mv.oid = r.oid)             AS refreshing,
        (SELECT coalesce(json_agg(json_build_array(h.oid, h.pids)), '[]')

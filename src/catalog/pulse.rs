@@ -26,11 +26,13 @@ impl PulseStatements {
     }
 }
 
-/// Changes when any MV is refreshed, created, dropped or altered.
+/// Changes when any MV is refreshed, created, dropped or altered, and when a standby is
+/// promoted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fingerprint {
     pub mv_count: i64,
     pub xmin_sum: String,
+    pub in_recovery: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -64,6 +66,7 @@ impl Pulse {
             fingerprint: Fingerprint {
                 mv_count: row.get("mv_count"),
                 xmin_sum: row.get("xmin_sum"),
+                in_recovery: row.get("in_recovery"),
             },
             refreshing: pairs(&refreshing)
                 .filter_map(|(oid, v)| Some((oid, pids(v)?)))

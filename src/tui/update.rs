@@ -163,6 +163,7 @@ fn pulse_arrived(
                 &mut state.views,
                 &pulse.writes,
                 &state.writes_at_refresh_start,
+                state.facts.as_ref().is_some_and(|f| f.in_recovery),
             );
             Vec::new()
         }
@@ -243,6 +244,7 @@ fn inventory_arrived(
             state.fingerprint = Some(crate::catalog::pulse::Fingerprint {
                 mv_count: inventory.facts.mv_count,
                 xmin_sum: inventory.facts.mv_xmin_sum.clone(),
+                in_recovery: inventory.facts.in_recovery,
             });
             state.last_full_at = Some(state.now);
             state.full_wanted = false;

@@ -355,6 +355,7 @@ fn pulse(count: i64, xmin_sum: &str, refreshing: &[(u32, i32)]) -> crate::catalo
         fingerprint: crate::catalog::pulse::Fingerprint {
             mv_count: count,
             xmin_sum: xmin_sum.into(),
+            in_recovery: false,
         },
         refreshing: refreshing
             .iter()
