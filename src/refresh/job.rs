@@ -417,7 +417,7 @@ async fn attempt_refresh(
                 changed = cancel.changed(), if !cancelled => {
                     if changed.is_ok() && *cancel.borrow() {
                         cancelled = true;
-                        let _ = client.cancel_token().cancel_query(session.tls.clone()).await;
+                        let _ = session.cancel().await;
                     } else if changed.is_err() {
                         // The handle is gone; nobody can cancel any more.
                         cancelled = true;

@@ -2,6 +2,7 @@
 #![allow(dead_code)] // each test binary uses its own part of the harness
 
 pub mod daemon;
+pub mod pgbouncer;
 pub mod proxy;
 pub mod tmux;
 pub mod versions;
