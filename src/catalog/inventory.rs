@@ -3,23 +3,15 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use futures_util::future::join_all;
 use serde::Serialize;
 use tokio_postgres::Client;
-use tokio_postgres::error::SqlState;
-use tokio_postgres::types::ToSql;
 
 use super::graph;
-use super::ident::quote_ident;
 use super::server::{PssAvailability, ServerFacts};
 use super::status::{MvStatus, StatusInput, status};
 use super::writes::{TableWrites, table_writes, writes_of};
 use crate::ledger::{Ledger, LedgerStats, MemoryLog};
 use crate::pgconn::Session;
-
-const INVENTORY_SQL: &str = include_str!("../../assets/sql/inventory.sql");
-const DETAILS_SQL: &str = include_str!("../../assets/sql/mv_details.sql");
-const PSS_STATS_SQL: &str = include_str!("../../assets/sql/refresh_stats_pss.sql");
 
 /// Where a refresh figure comes from; every figure carries one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -188,42 +180,6 @@ pub struct Inventory {
     pub hints: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct PssStats {
-    calls: i64,
-    avg_ms: Option<f64>,
-    max_ms: Option<f64>,
-}
-
-/// Sizes and definitions cost a relation-cache build per MV; the MVs are cut into this many
-/// slices by oid, and each session takes a contiguous run of them.
-const SLICES: i64 = 8;
-
-/// The slices `[from, to)` of each of `sessions` sessions. Session 0 also runs the catalog
-/// query (~120 ms of ~750 ms in all on 5,000 MVs), so with two it takes fewer slices.
-fn slices_for(sessions: usize) -> Vec<(i64, i64)> {
-    match sessions {
-        0 | 1 => vec![(0, SLICES)],
-        2 => vec![(0, 3), (3, SLICES)],
-        n => {
-            let n = n as i64;
-            (0..n)
-                .map(|i| (i * SLICES / n, (i + 1) * SLICES / n))
-                .collect()
-        }
-    }
-}
-
-/// Per MV: what the details query found.
-#[derive(Debug, Clone, PartialEq)]
-struct Details {
-    table_bytes: Option<i64>,
-    index_bytes: Option<i64>,
-    size_locked: bool,
-    definition: Option<String>,
-    definition_locked: bool,
-}
-
 impl Inventory {
     /// The server facts, the catalog, sizes, definitions and refresh statistics, with as few
     /// waits as possible: the main session's queries go out pipelined (facts first, as the
@@ -235,23 +191,30 @@ impl Inventory {
         with: FetchOptions,
     ) -> Result<Inventory, tokio_postgres::Error> {
         let facts = ServerFacts::fetch(main, &with.ledger);
-        let catalog = query_skipping_locks(main, INVENTORY_SQL, Vec::new());
-        let per_mv = async {
+        let listed = super::matviews::list(main);
+        // The helper session connects while the main one lists the MVs.
+        let helper = async {
             let facts = facts.await?;
             let helper = if facts.mv_count >= with.second_session_from {
                 connect_more().await
             } else {
                 None
             };
-            let sessions: Vec<&Client> = std::iter::once(main)
-                .chain(helper.as_ref().map(|h| &h.client))
-                .collect();
-            let (details, stats, ledger) = fetch_per_mv(&sessions, &facts, &with).await;
-            Ok::<_, tokio_postgres::Error>((facts, details?, stats, ledger))
+            Ok::<_, tokio_postgres::Error>((facts, helper))
         };
         // Polled in this order, so the facts query is the first one sent.
-        let (per_mv, rows) = tokio::join!(per_mv, catalog);
-        let (facts, mut details, stats, ledger) = per_mv?;
+        let (helper, listed) = tokio::join!(helper, listed);
+        let ((facts, helper), listed) = (helper?, listed?);
+        let sessions: Vec<&Client> = std::iter::once(main)
+            .chain(helper.as_ref().map(|h| &h.client))
+            .collect();
+        let oids: Vec<u32> = listed.views.iter().map(|v| v.oid).collect();
+        // The main session reads the rest of the catalog first, the helper starts sizing.
+        let links = super::matviews::links(main);
+        let per_mv = super::per_mv::fetch(&sessions, &oids, &facts, &with);
+        let (links, (details, stats, ledger)) = tokio::join!(links, per_mv);
+        let views = super::matviews::assemble(listed, links?);
+        let mut details = details?;
         let mut hints = Vec::new();
         let ledger = match ledger {
             Some(Ok(ledger)) => ledger,
@@ -304,7 +267,7 @@ impl Inventory {
                     .into(),
             );
         }
-        let mut views: Vec<MatView> = rows?.iter().map(from_row).collect();
+        let mut views = views;
         let tables: Vec<u32> = {
             let mut all: Vec<u32> = views.iter().flat_map(|v| v.base_tables.clone()).collect();
             all.sort_unstable();
@@ -349,18 +312,9 @@ impl Inventory {
     /// The catalog part alone (names, readiness, dependencies, base tables): no sizes, no
     /// definitions, no statistics. What the scheduler needs, at a fraction of the cost.
     pub async fn catalog_only(client: &Client) -> Result<Vec<MatView>, tokio_postgres::Error> {
-        let rows = query_skipping_locks(client, INVENTORY_SQL, Vec::new()).await?;
-        let mut views: Vec<MatView> = rows.iter().map(from_row).collect();
-        link_graph(&mut views);
-        Ok(views)
+        super::matviews::read(client).await
     }
 }
-
-type PerMv = (
-    Result<HashMap<u32, Details>, tokio_postgres::Error>,
-    Option<Result<HashMap<u32, PssStats>, tokio_postgres::Error>>,
-    Option<Result<HashMap<u32, LedgerStats>, tokio_postgres::Error>>,
-);
 
 /// The ledger's figures replace PostgreSQL's own: they are per run, with outcomes.
 fn apply_ledger(v: &mut MatView, l: &LedgerStats, source: StatsSource) {
@@ -419,160 +373,12 @@ pub fn settle_statuses(
     }
 }
 
-/// Sizes and definitions over `sessions`; pg_stat_statements and the ledger on the last one.
-async fn fetch_per_mv(sessions: &[&Client], facts: &ServerFacts, with: &FetchOptions) -> PerMv {
-    let details = join_all(slices_for(sessions.len()).into_iter().zip(sessions).map(
-        |((from, to), session)| {
-            let params: Vec<Box<dyn ToSql + Sync + Send>> = vec![
-                Box::new(SLICES),
-                Box::new(from),
-                Box::new(to),
-                Box::new(with.definitions),
-            ];
-            query_skipping_locks(session, DETAILS_SQL, params)
-        },
-    ));
-    let stats = async {
-        let PssAvailability::Usable { schema } = facts.pss() else {
-            return None;
-        };
-        let sql = pss_stats_sql(&schema, facts.version_num);
-        let last = sessions[sessions.len() - 1];
-        Some(last.query(sql.as_str(), &[]).await.map(|rows| {
-            rows.iter()
-                .map(|r| {
-                    let s = PssStats {
-                        calls: r.get("calls"),
-                        avg_ms: r.get("avg_ms"),
-                        max_ms: r.get("max_ms"),
-                    };
-                    (r.get("oid"), s)
-                })
-                .collect()
-        }))
-    };
-    let ledger = async {
-        if facts.ledger_installed {
-            Some(with.ledger.stats(sessions[sessions.len() - 1]).await)
-        } else {
-            None
-        }
-    };
-    let (details, stats, ledger) = tokio::join!(details, stats, ledger);
-    let details = details
-        .into_iter()
-        .collect::<Result<Vec<_>, _>>()
-        .map(|sets| {
-            sets.iter()
-                .flatten()
-                .map(|row| {
-                    let d = Details {
-                        table_bytes: row.get("table_bytes"),
-                        index_bytes: row.get("index_bytes"),
-                        size_locked: row.get("size_locked"),
-                        definition: row.get("definition"),
-                        definition_locked: row.get("definition_locked"),
-                    };
-                    (row.get("oid"), d)
-                })
-                .collect()
-        });
-    (details, stats, ledger)
-}
-
-/// The lock guards in these queries are checked once, at the start; a lock taken on an MV
-/// while the query runs makes it hit lock_timeout. Running it again sees that lock and
-/// skips the MV, so a retry or two always ends.
-async fn query_skipping_locks(
-    client: &Client,
-    sql: &str,
-    params: Vec<Box<dyn ToSql + Sync + Send>>,
-) -> Result<Vec<tokio_postgres::Row>, tokio_postgres::Error> {
-    let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_ref() as _).collect();
-    let mut attempt = 1;
-    loop {
-        match client.query(sql, &params).await {
-            Err(e) if attempt < 3 && e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => {
-                attempt += 1;
-            }
-            other => return other,
-        }
-    }
-}
-
-fn round1(ms: f64) -> f64 {
+pub(super) fn round1(ms: f64) -> f64 {
     (ms * 10.0).round() / 10.0
 }
 
-fn pss_stats_sql(schema: &str, version_num: i32) -> String {
-    let (total, max) = if version_num >= 130000 {
-        ("total_exec_time", "max_exec_time")
-    } else {
-        ("total_time", "max_time")
-    };
-    let toplevel = if version_num >= 140000 {
-        "AND s.toplevel"
-    } else {
-        ""
-    };
-    PSS_STATS_SQL
-        .replace(
-            "{pss}",
-            &format!("{}.pg_stat_statements", quote_ident(schema)),
-        )
-        .replace("{total}", total)
-        .replace("{max}", max)
-        .replace("{toplevel}", toplevel)
-}
-
-fn from_row(r: &tokio_postgres::Row) -> MatView {
-    let populated: bool = r.get("populated");
-    let concurrent_keys: Option<Vec<String>> = r.get("concurrent_keys");
-    let unique_index = concurrent_keys.and_then(|k| k.into_iter().next());
-    let refreshing_pids: Vec<i32> = r
-        .get::<_, Option<Vec<i32>>>("refreshing_pids")
-        .unwrap_or_default();
-    let last_refresh: Option<DateTime<Utc>> = r.get("committed_at");
-    MatView {
-        owner: r.get("owner"),
-        populated,
-        rows_estimate: if populated {
-            r.get("rows_estimate")
-        } else {
-            None
-        },
-        concurrent_ready: populated && unique_index.is_some(),
-        unique_index,
-        depends_on: r
-            .get::<_, Option<Vec<String>>>("direct_deps")
-            .unwrap_or_default(),
-        depends_on_functions: r
-            .get::<_, Option<Vec<String>>>("func_deps")
-            .unwrap_or_default(),
-        refreshing_pids,
-        lock_holders: r.get("lock_holders"),
-        lock_holder_pids: r
-            .get::<_, Option<Vec<i32>>>("lock_holder_pids")
-            .unwrap_or_default(),
-        last_refresh_source: last_refresh.map(|_| StatsSource::CommitTimestamp),
-        last_refresh,
-        base_tables: r
-            .get::<_, Option<Vec<u32>>>("base_oids")
-            .unwrap_or_default(),
-        upstream_oids: r
-            .get::<_, Option<Vec<u32>>>("upstream_oids")
-            .unwrap_or_default(),
-        ..MatView::named(
-            r.get("oid"),
-            r.get("schema"),
-            r.get("name"),
-            r.get("qualified_name"),
-        )
-    }
-}
-
 /// Fills levels, cycles, and upstream/downstream names from the upstream oids.
-fn link_graph(views: &mut [MatView]) {
+pub(super) fn link_graph(views: &mut [MatView]) {
     let oids: Vec<u32> = views.iter().map(|v| v.oid).collect();
     let ups: Vec<Vec<u32>> = views.iter().map(|v| v.upstream_oids.clone()).collect();
     let facts = graph::analyse(&oids, &ups);
@@ -594,21 +400,5 @@ fn link_graph(views: &mut [MatView]) {
         v.downstream_mvs = named(&f.downstream, v.oid);
         v.in_cycle = f.in_cycle;
         v.refresh_level = f.level;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn slices_cover_every_oid_once() {
-        for n in 1..=5 {
-            let slices = slices_for(n);
-            assert_eq!(slices.len(), n.min(SLICES as usize).max(1));
-            assert_eq!(slices.first().map(|s| s.0), Some(0));
-            assert_eq!(slices.last().map(|s| s.1), Some(SLICES));
-            assert!(slices.windows(2).all(|w| w[0].1 == w[1].0));
-        }
     }
 }
