@@ -252,7 +252,7 @@ impl Cluster {
             };
             Err(ClusterError::Step {
                 step,
-                detail: last_line(&text).to_string(),
+                detail: error_line(&text).to_string(),
             })
         }
     }
@@ -344,6 +344,16 @@ pub fn quote_conninfo_value(v: &str) -> String {
         return v.to_string();
     }
     format!("'{}'", v.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
+/// The last line that says what went wrong (pg_basebackup's last one only says it cleans
+/// up), else the last line.
+fn error_line(text: &str) -> &str {
+    text.lines()
+        .rev()
+        .find(|l| l.contains("error:") || l.contains("FATAL:"))
+        .map(str::trim)
+        .unwrap_or_else(|| last_line(text))
 }
 
 fn last_line(text: &str) -> &str {

@@ -91,6 +91,10 @@ async fn list_works_on_a_standby_and_a_refresh_is_refused_in_one_line() {
         "mvtop: error: the server is a standby (in recovery): materialized views cannot be \
          refreshed here"
     );
+    for args in [["locks", "--format", "json"], ["top", "--format", "json"]] {
+        let out = common::json_of(&on(&standby, &db, &args));
+        assert!(out.is_array() || out.is_object(), "{args:?}: {out}");
+    }
     let history = common::json_of(&on(&standby, &db, &["history", "--format", "json"]));
     assert_eq!(history.as_array().unwrap().len(), 2, "{history:#}");
     let doctor = common::json_of(&on(&standby, &db, &["doctor", "--format", "json"]));

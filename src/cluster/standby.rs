@@ -16,6 +16,11 @@ impl Cluster {
             ..opts.clone()
         };
         let standby = Cluster::empty(&opts)?;
+        // One base backup at a time: another's fast checkpoint can recycle the WAL segment
+        // this one has yet to start streaming from ("requested WAL segment ... has already
+        // been removed").
+        static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
         standby.started(&opts, |standby, opts| {
             let basebackup = pg_basebackup(&standby.bindir);
             let port = primary.port.to_string();
