@@ -13,6 +13,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::pgconn::Params;
 
+mod standby;
+
 /// The superuser `initdb` creates in every throwaway cluster.
 pub const SUPERUSER: &str = "postgres";
 
@@ -41,6 +43,8 @@ pub struct ClusterOptions {
     /// Files written into the data directory (mode 0600) before the server starts, e.g.
     /// `server.crt` and `server.key` for `ssl=on`.
     pub data_files: Vec<(String, Vec<u8>)>,
+    /// The server binaries to use (another major than the system's); None: `find_bindir()`.
+    pub bindir: Option<PathBuf>,
 }
 
 #[derive(Debug)]
@@ -58,10 +62,25 @@ pub struct Cluster {
 impl Cluster {
     /// initdb + pg_ctl start on a free port; blocks until the server accepts connections.
     pub fn start(opts: &ClusterOptions) -> Result<Cluster, ClusterError> {
-        let bindir = find_bindir().ok_or(ClusterError::NoBinaries)?;
+        let cluster = Cluster::empty(opts)?;
+        cluster.started(opts, Cluster::init_and_start)
+    }
+
+    /// A cluster with its own directory and port, nothing in it yet.
+    fn empty(opts: &ClusterOptions) -> Result<Cluster, ClusterError> {
+        let bindir = match &opts.bindir {
+            Some(d) if d.join("initdb").is_file() && d.join("pg_ctl").is_file() => d.clone(),
+            Some(d) => {
+                return Err(ClusterError::Step {
+                    step: "finding the server binaries",
+                    detail: format!("no initdb and pg_ctl in {}", d.display()),
+                });
+            }
+            None => find_bindir().ok_or(ClusterError::NoBinaries)?,
+        };
         let as_postgres_user = is_root();
         let dir = make_private_dir(as_postgres_user)?;
-        let mut cluster = Cluster {
+        Ok(Cluster {
             dir,
             bindir,
             port: free_port()?,
@@ -69,21 +88,29 @@ impl Cluster {
             keep: opts.keep,
             stopped: AtomicBool::new(false),
             server_opts: std::sync::Mutex::new(String::new()),
+        })
+    }
+
+    /// Runs `setup` (which starts the server); on failure keeps the log's last line for the
+    /// error and removes what was made.
+    fn started(
+        mut self,
+        opts: &ClusterOptions,
+        setup: impl FnOnce(&mut Cluster, &ClusterOptions) -> Result<(), ClusterError>,
+    ) -> Result<Cluster, ClusterError> {
+        let Err(e) = setup(&mut self, opts) else {
+            return Ok(self);
         };
-        if let Err(e) = cluster.init_and_start(opts) {
-            // Keep the log for the error message, then clean up.
-            let log = fs::read_to_string(cluster.log_path()).unwrap_or_default();
-            cluster.keep = false;
-            cluster.stop();
-            return Err(match e {
-                ClusterError::Step { step, detail } if !log.is_empty() => ClusterError::Step {
-                    step,
-                    detail: format!("{detail}; server log: {}", last_line(&log)),
-                },
-                other => other,
-            });
-        }
-        Ok(cluster)
+        let log = fs::read_to_string(self.log_path()).unwrap_or_default();
+        self.keep = false;
+        self.stop();
+        Err(match e {
+            ClusterError::Step { step, detail } if !log.is_empty() => ClusterError::Step {
+                step,
+                detail: format!("{detail}; server log: {}", last_line(&log)),
+            },
+            other => other,
+        })
     }
 
     fn init_and_start(&mut self, opts: &ClusterOptions) -> Result<(), ClusterError> {
@@ -112,6 +139,13 @@ impl Cluster {
                 chown_to_postgres(&data)?;
             }
         }
+        self.configure(opts);
+        self.start_server()
+    }
+
+    /// The `-o` options of the server: its port and socket, the settings every throwaway
+    /// cluster gets, then the caller's.
+    fn configure(&self, opts: &ClusterOptions) {
         let listen = if opts.listen_tcp { "127.0.0.1" } else { "" };
         let mut server_opts = format!(
             "-p {} -k {} -c listen_addresses='{listen}' \
@@ -126,7 +160,6 @@ impl Cluster {
         if let Ok(mut saved) = self.server_opts.lock() {
             saved.clone_from(&server_opts);
         }
-        self.start_server()
     }
 
     fn start_server(&self) -> Result<(), ClusterError> {
@@ -176,12 +209,22 @@ impl Cluster {
         data: Option<&Path>,
     ) -> Result<(), ClusterError> {
         let program = self.bindir.join(step.split(' ').next().unwrap_or(step));
+        self.run_program(step, &program, args, data)
+    }
+
+    fn run_program(
+        &self,
+        step: &'static str,
+        program: &Path,
+        args: &[&str],
+        data: Option<&Path>,
+    ) -> Result<(), ClusterError> {
         let mut cmd = if self.as_postgres_user {
             let mut c = Command::new("runuser");
-            c.args(["-u", SUPERUSER, "--"]).arg(&program);
+            c.args(["-u", SUPERUSER, "--"]).arg(program);
             c
         } else {
-            Command::new(&program)
+            Command::new(program)
         };
         cmd.args(args);
         if let Some(d) = data {
@@ -209,9 +252,14 @@ impl Cluster {
             };
             Err(ClusterError::Step {
                 step,
-                detail: last_line(&text).to_string(),
+                detail: error_line(&text).to_string(),
             })
         }
+    }
+
+    /// The directory of the server binaries this cluster runs.
+    pub fn bindir(&self) -> &Path {
+        &self.bindir
     }
 
     pub fn port(&self) -> u16 {
@@ -296,6 +344,16 @@ pub fn quote_conninfo_value(v: &str) -> String {
         return v.to_string();
     }
     format!("'{}'", v.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
+/// The last line that says what went wrong (pg_basebackup's last one only says it cleans
+/// up), else the last line.
+fn error_line(text: &str) -> &str {
+    text.lines()
+        .rev()
+        .find(|l| l.contains("error:") || l.contains("FATAL:"))
+        .map(str::trim)
+        .unwrap_or_else(|| last_line(text))
 }
 
 fn last_line(text: &str) -> &str {

@@ -316,3 +316,123 @@ async fn no_poll_queues_behind_a_long_plain_refresh() {
     tmux.keys(&["q"]);
     tmux.wait_for_within("MVTOP_EXITED 0", Duration::from_secs(10));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_survives_its_monitor_and_a_refresh_being_terminated() {
+    let (db, s) = setup("fault_daemon").await;
+    // The slow one (10 s) runs two seconds in; its next run starts only after its end.
+    for (mv, every) in [("app.quick", "1s"), ("app.slow", "2s")] {
+        let out = common::mvtop(&db)
+            .args(["schedule", "set", mv, "--every", every])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+    }
+    let daemon = common::daemon::Daemon::start(common::mvtop(&db), &["--grace", "1s"]);
+    // The slow refresh's backend, and the daemon's own.
+    let start = Instant::now();
+    let (refresher, monitors) = loop {
+        let backends = mvtop_backends(&s, &db).await;
+        let refresher = backends
+            .iter()
+            .find(|(_, q)| q.starts_with("REFRESH MATERIALIZED VIEW") && q.contains("slow"))
+            .map(|(pid, _)| *pid);
+        let monitors: Vec<i32> = backends
+            .iter()
+            .filter(|(_, q)| !q.starts_with("REFRESH"))
+            .map(|(pid, _)| *pid)
+            .collect();
+        if let (Some(r), false) = (refresher, monitors.is_empty()) {
+            break (r, monitors);
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no refresh of app.slow: {backends:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let before = daemon.lines().len();
+    for pid in monitors.iter().chain([&refresher]) {
+        s.client
+            .execute("SELECT pg_terminate_backend($1)", &[pid])
+            .await
+            .unwrap();
+    }
+    let terminated_at = chrono::Utc::now();
+
+    // The refresh: failed, said so, recorded once, as the schedule's.
+    let start = Instant::now();
+    let finished = loop {
+        let lines = daemon.lines();
+        if let Some(l) = lines[before..]
+            .iter()
+            .find(|l| l["event"] == "finished" && l["mv"] == "app.slow")
+        {
+            break l.clone();
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "{lines:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(finished["outcome"], "failed", "{finished}");
+    assert!(
+        finished["error"]
+            .as_str()
+            .unwrap()
+            .contains("terminating connection"),
+        "{finished}"
+    );
+    // (A next run may be under way by now; it is not recorded before it ends.)
+    let slow = runs(&s, "slow").await;
+    assert_eq!(slow.len(), 1, "recorded once: {slow:?}");
+    assert_eq!(
+        (slow[0].0.as_str(), slow[0].1.as_str()),
+        ("failed", "schedule")
+    );
+    assert!(
+        slow[0]
+            .2
+            .as_deref()
+            .unwrap_or_default()
+            .contains("terminating connection"),
+        "{slow:?}"
+    );
+
+    // It goes on: new scheduled runs of the quick one, on a new monitoring session.
+    let start = Instant::now();
+    loop {
+        let later: i64 = s
+            .client
+            .query_one(
+                "SELECT count(*) FROM mvtop.refresh_log WHERE mv_name = 'quick'
+                   AND source = 'schedule' AND outcome = 'ok' AND started_at > $1",
+                &[&terminated_at],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if later >= 2 {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no scheduled runs after the terminations: {:?}",
+            daemon.lines()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let now = mvtop_backends(&s, &db).await;
+    assert!(
+        now.iter().all(|(pid, _)| !monitors.contains(pid)),
+        "{now:?}"
+    );
+    let (status, log) = daemon.terminate();
+    assert!(status.success(), "{log:?}");
+    // A problem met on the dead session is followed by its recovery.
+    let after = &log[before..];
+    if let Some(p) = after.iter().position(|l| l["event"] == "problem") {
+        assert!(
+            after[p..].iter().any(|l| l["event"] == "recovered"),
+            "{after:?}"
+        );
+    }
+}

@@ -272,3 +272,38 @@ async fn a_client_certificate_logs_in_where_pg_hba_asks_for_one() {
     let err = try_connect(without).await.unwrap_err();
     assert!(err.contains("certificate"), "{err}");
 }
+
+/// A cancel goes over a connection of its own, encrypted and verified like the session's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_reaches_the_server_over_verify_full() {
+    let ca = pki().ca_path();
+    let params = tcp_params(
+        "localhost",
+        &[
+            ("sslmode", "verify-full"),
+            ("sslrootcert", ca.to_str().unwrap()),
+        ],
+    );
+    let resolved = mvtop::pgconn::resolve(&params, &mvtop::pgconn::SystemEnv).unwrap();
+    let connector =
+        mvtop::pgconn::Connector::new(resolved, mvtop::pgconn::PasswordPrompt::Never).unwrap();
+    let s = std::sync::Arc::new(
+        connector
+            .connect(&SessionSettings::MONITORING)
+            .await
+            .unwrap(),
+    );
+    let sleeper = s.clone();
+    let sleep =
+        tokio::spawn(async move { sleeper.client.batch_execute("SELECT pg_sleep(20)").await });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let start = std::time::Instant::now();
+    s.cancel().await.expect("the cancel request is sent");
+    let e = sleep.await.unwrap().expect_err("cancelled");
+    assert_eq!(
+        e.code(),
+        Some(&tokio_postgres::error::SqlState::QUERY_CANCELED),
+        "{e}"
+    );
+    assert!(start.elapsed() < std::time::Duration::from_secs(5));
+}

@@ -4,12 +4,13 @@
 WITH mv AS (
   SELECT c.oid, c.relnamespace, c.relname,
          has_schema_privilege(c.relnamespace, 'USAGE') AS usage,
-         pg_has_role(c.relowner, 'USAGE')
-           OR CASE WHEN current_setting('server_version_num')::int >= 170000
-                   THEN has_table_privilege(c.oid, 'MAINTAIN') ELSE false END AS may_refresh
+         pg_has_role(c.relowner, 'USAGE') AS owns,
+         CASE WHEN current_setting('server_version_num')::int >= 170000
+              THEN has_table_privilege(c.oid, 'MAINTAIN') ELSE false END AS maintain
   FROM pg_class c
   WHERE c.relkind = 'm'
 ),
+mv_refresh AS (SELECT *, owns OR maintain AS may_refresh FROM mv),
 ledger AS (
   SELECT to_regclass(format('%I.refresh_log', $1::text)) AS log,
          to_regclass(format('%I.schedule', $1::text))    AS schedule
@@ -28,10 +29,11 @@ SELECT current_user::text                                            AS role,
        has_database_privilege(current_database(), 'CREATE')          AS create_on_database,
        (SELECT count(*) FROM mv)::int8                               AS mvs,
        (SELECT count(*) FROM mv WHERE NOT usage)::int8               AS mvs_without_usage,
-       (SELECT count(*) FROM mv WHERE NOT may_refresh)::int8         AS mvs_not_refreshable,
+       (SELECT count(*) FROM mv_refresh WHERE NOT may_refresh)::int8 AS mvs_not_refreshable,
+       (SELECT count(*) FROM mv WHERE maintain AND NOT owns)::int8   AS mvs_by_maintain,
        (SELECT coalesce(array_agg(q), '{}') FROM (
           SELECT relnamespace::regnamespace::text || '.' || quote_ident(relname) AS q
-          FROM mv WHERE NOT may_refresh
+          FROM mv_refresh WHERE NOT may_refresh
           ORDER BY 1 LIMIT 5) x)                                     AS not_refreshable_examples,
        pg_has_role('pg_read_all_stats', 'USAGE')                     AS read_all_stats,
        pg_has_role('pg_signal_backend', 'USAGE')                     AS signal_backend,

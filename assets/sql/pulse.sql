@@ -8,6 +8,7 @@
 --   renamed schemas and redefined views show in their catalogs' counters.
 -- * The base tables' write counters ($3) only when the database's
 --   own counters moved since $4: a database nobody writes to costs nothing here.
+-- * Whether the server is in recovery: a standby's promotion changes what may be done.
 -- Locks are matched to MVs by an oid probe per lock, never a join with the set of all MVs
 -- (which, with catalogs never analyzed, was rescanned for every lock).
 WITH counters AS MATERIALIZED (
@@ -46,6 +47,7 @@ mv_locks AS MATERIALIZED (
 SELECT c.catalog_writes,
        c.definition_writes,
        c.db_writes,
+       pg_is_in_recovery()                                         AS in_recovery,
        CASE WHEN $2 OR c.catalog_writes <> $1
             THEN (SELECT mv_count FROM fingerprint) END            AS mv_count,
        CASE WHEN $2 OR c.catalog_writes <> $1

@@ -546,11 +546,7 @@ async fn guard<T>(
             changed = cancel.changed(), if !asked => {
                 asked = true;
                 if changed.is_ok() && *cancel.borrow() {
-                    let _ = session
-                        .client
-                        .cancel_token()
-                        .cancel_query(session.tls.clone())
-                        .await;
+                    let _ = session.cancel().await;
                 }
             }
         }

@@ -330,7 +330,7 @@ impl Inventory {
             }
             v.base_writes = writes_of(&v.base_tables, &writes);
         }
-        settle_statuses(&mut views, &writes, &HashMap::new());
+        settle_statuses(&mut views, &writes, &HashMap::new(), facts.in_recovery);
         Ok(Inventory {
             facts,
             views,
@@ -365,11 +365,13 @@ fn apply_ledger(v: &mut MatView, l: &LedgerStats, source: StatsSource) {
 }
 
 /// Each MV's status from what is known of it now: `writes` the base tables' counters,
-/// `at_refresh_start` the counters when each running refresh was first seen.
+/// `at_refresh_start` the counters when each running refresh was first seen; on a
+/// `standby` the counters are its own, and freshness is unknown.
 pub fn settle_statuses(
     views: &mut [MatView],
     writes: &TableWrites,
     at_refresh_start: &HashMap<u32, i64>,
+    standby: bool,
 ) {
     let refreshed: HashMap<u32, Option<DateTime<Utc>>> =
         views.iter().map(|v| (v.oid, v.last_refresh)).collect();
@@ -397,6 +399,7 @@ pub fn settle_statuses(
             writes_at_refresh: v.base_writes_at_refresh,
             writes_at_refresh_start: at_refresh_start.get(&v.oid).copied(),
             upstream_newer,
+            standby,
         });
     }
 }

@@ -74,6 +74,8 @@ pub struct Pulse {
     pub writes: Option<TableWrites>,
     /// For the next pulse.
     pub baseline: Baseline,
+    /// The server is a standby (a promotion ends it).
+    pub in_recovery: bool,
 }
 
 impl Pulse {
@@ -117,6 +119,7 @@ impl Pulse {
                 .filter_map(|(oid, v)| Some((oid, pids(v)?)))
                 .collect(),
             writes,
+            in_recovery: row.get("in_recovery"),
             baseline: Baseline {
                 catalog_writes: Some(row.get("catalog_writes")),
                 db_writes: Some(row.get("db_writes")),

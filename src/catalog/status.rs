@@ -22,6 +22,9 @@ pub enum MvStatus {
     /// Populated, but whether it is fresh is unknown: no refresh of it was measured (mvtop
     /// records the base tables' write counters with each refresh it runs).
     Populated,
+    /// Populated, on a standby: its table counters count its own reads and writes, not the
+    /// primary's, so they cannot tell whether the MV is fresh.
+    UnknownOnStandby,
 }
 
 impl MvStatus {
@@ -34,6 +37,7 @@ impl MvStatus {
             MvStatus::Fresh => "fresh",
             MvStatus::Stale => "stale",
             MvStatus::Populated => "populated",
+            MvStatus::UnknownOnStandby => "unknown on a standby",
         }
     }
 }
@@ -52,6 +56,8 @@ pub struct StatusInput {
     pub writes_at_refresh_start: Option<i64>,
     /// An MV it reads was refreshed after it.
     pub upstream_newer: bool,
+    /// The server is a standby: the write counters are its own, not the primary's.
+    pub standby: bool,
 }
 
 pub fn status(i: &StatusInput) -> MvStatus {
@@ -71,6 +77,9 @@ pub fn status(i: &StatusInput) -> MvStatus {
         return MvStatus::Failed;
     }
     match (i.writes_now, i.writes_at_refresh) {
+        // The ledger came from the primary: an upstream refresh after it is real.
+        _ if i.standby && i.upstream_newer => MvStatus::Stale,
+        _ if i.standby => MvStatus::UnknownOnStandby,
         (Some(now), Some(then)) if now != then => MvStatus::Stale,
         _ if i.upstream_newer => MvStatus::Stale,
         (Some(_), Some(_)) => MvStatus::Fresh,
@@ -130,5 +139,31 @@ mod tests {
         assert_eq!(status(&unknown), MvStatus::Populated);
         let empty = StatusInput::default();
         assert_eq!(status(&empty), MvStatus::NeverPopulated);
+    }
+
+    #[test]
+    fn a_standby_knows_failures_and_upstream_refreshes_but_not_its_writes() {
+        let standby = |i: StatusInput| status(&StatusInput { standby: true, ..i });
+        assert_eq!(
+            standby(measured(10, 10)),
+            MvStatus::UnknownOnStandby,
+            "not fresh"
+        );
+        assert_eq!(
+            standby(measured(0, 10)),
+            MvStatus::UnknownOnStandby,
+            "not stale"
+        );
+        let upstream = StatusInput {
+            upstream_newer: true,
+            ..measured(10, 10)
+        };
+        assert_eq!(standby(upstream), MvStatus::Stale);
+        let failed = StatusInput {
+            last_failed: true,
+            ..measured(10, 10)
+        };
+        assert_eq!(standby(failed), MvStatus::Failed);
+        assert_eq!(standby(StatusInput::default()), MvStatus::NeverPopulated);
     }
 }

@@ -93,6 +93,10 @@ pub async fn run(conn: &ConnArgs, ledger: &Ledger, args: &DaemonArgs) -> Result<
     Ok(())
 }
 
+/// What the daemon says while its server is a standby.
+pub const STANDBY: &str =
+    "the server is a standby (in recovery): no run is claimed; waiting for promotion";
+
 /// One line per event: `2026-11-21T14:00:00.123Z claimed mv=... due=...` or a JSON object.
 struct Log(LogFormat);
 
@@ -146,6 +150,11 @@ impl Log {
             }
             SchedulerEvent::Problem(p) => self.line("problem", json!({ "error": p })),
             SchedulerEvent::Recovered => self.line("recovered", json!({})),
+            SchedulerEvent::Standby => self.line("standby", json!({ "message": STANDBY })),
+            SchedulerEvent::Promoted => self.line(
+                "promoted",
+                json!({ "message": "the server was promoted: schedules run" }),
+            ),
             SchedulerEvent::Stopping { running } => {
                 self.line("stopping", json!({ "running": running }))
             }

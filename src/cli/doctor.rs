@@ -29,6 +29,8 @@ pub struct RoleFacts {
     pub mvs: i64,
     pub mvs_without_usage: i64,
     pub mvs_not_refreshable: i64,
+    /// Refreshable only through the MAINTAIN privilege (PostgreSQL 17+), not as the owner.
+    pub mvs_by_maintain: i64,
     pub not_refreshable_examples: Vec<String>,
     pub read_all_stats: bool,
     pub signal_backend: bool,
@@ -124,7 +126,11 @@ pub fn checks(f: &RoleFacts) -> Vec<Check> {
         check(
             "refresh",
             Ok,
-            format!("may refresh all {} materialized views", f.mvs),
+            format!(
+                "may refresh all {} materialized views{}",
+                f.mvs,
+                by_maintain(f)
+            ),
             None,
         )
     } else {
@@ -142,8 +148,10 @@ pub fn checks(f: &RoleFacts) -> Vec<Check> {
                 Partial
             },
             format!(
-                "cannot refresh {} of {} materialized views: {examples}{more}",
-                f.mvs_not_refreshable, f.mvs
+                "cannot refresh {} of {} materialized views: {examples}{more}{}",
+                f.mvs_not_refreshable,
+                f.mvs,
+                by_maintain(f)
             ),
             Some(maintain.into()),
         )
@@ -349,6 +357,18 @@ pub fn checks(f: &RoleFacts) -> Vec<Check> {
     out
 }
 
+/// How many of the refreshable MVs the role may refresh only through MAINTAIN, if any.
+fn by_maintain(f: &RoleFacts) -> String {
+    if f.mvs_by_maintain == 0 {
+        String::new()
+    } else {
+        format!(
+            " ({} through MAINTAIN, not as the owner)",
+            f.mvs_by_maintain
+        )
+    }
+}
+
 /// The facts for the role of `client`.
 pub async fn facts(
     client: &tokio_postgres::Client,
@@ -365,6 +385,7 @@ pub async fn facts(
         mvs: r.get("mvs"),
         mvs_without_usage: r.get("mvs_without_usage"),
         mvs_not_refreshable: r.get("mvs_not_refreshable"),
+        mvs_by_maintain: r.get("mvs_by_maintain"),
         not_refreshable_examples: r.get("not_refreshable_examples"),
         read_all_stats: r.get("read_all_stats"),
         signal_backend: r.get("signal_backend"),

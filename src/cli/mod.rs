@@ -177,10 +177,22 @@ pub fn connector_for(params: &Params, no_password: bool) -> Result<Connector, Fa
 }
 
 pub async fn monitoring_session(connector: &Connector) -> Result<Session, Failure> {
-    connector
+    let session = connector
         .connect(&SessionSettings::MONITORING)
         .await
-        .map_err(|e| Failure::connection(e.to_string()))
+        .map_err(|e| Failure::connection(e.to_string()))?;
+    // Once per run, at its first session: nothing fails later through a pooler that shares
+    // server sessions between clients.
+    static CHECKED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !CHECKED.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        use crate::pgconn::pooler::{Pooling, TRANSACTION_POOLING, pooling};
+        match pooling(connector, &session).await {
+            Ok(Pooling::Own) => {}
+            Ok(Pooling::PerTransaction) => return Err(Failure::connection(TRANSACTION_POOLING)),
+            Err(e) => return Err(Failure::connection(e.to_string())),
+        }
+    }
+    Ok(session)
 }
 
 pub async fn run(cli: Cli) -> Result<(), Failure> {

@@ -60,6 +60,34 @@ pub struct Session {
     /// psql's wording of the target, e.g. `server at "db", port 5432`.
     pub target: String,
     pub tls: MakeRustlsConnect,
+    /// Where the client connected (a pooler in between may be elsewhere than the server).
+    pub endpoint: Endpoint,
+}
+
+/// Where a session connected, as the client sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub host: HostSpec,
+    /// Over a Unix socket (else TCP, also to `addr` with a socket directory as host).
+    pub socket: bool,
+    pub port: u16,
+    /// The IP address connected to, when it was given as one.
+    pub addr: Option<std::net::IpAddr>,
+}
+
+impl Endpoint {
+    fn of(target: &Target) -> Endpoint {
+        let named = match &target.host {
+            HostSpec::Tcp(name) => name.parse().ok(),
+            HostSpec::Unix(_) => None,
+        };
+        Endpoint {
+            host: target.host.clone(),
+            socket: over_socket(target),
+            port: target.port,
+            addr: target.hostaddr.or(named),
+        }
+    }
 }
 
 /// Everything needed to open more sessions to the same server (monitoring, refresh jobs)
@@ -159,6 +187,7 @@ impl Connector {
             client,
             target: desc,
             tls: self.tls.clone(),
+            endpoint: Endpoint::of(target),
         })
     }
 

@@ -1,7 +1,9 @@
+mod cancel;
 mod connect;
 pub mod conninfo;
 pub mod params;
 pub mod pgpass;
+pub mod pooler;
 pub mod resolve;
 pub mod service;
 mod tls;

@@ -3,7 +3,9 @@
 //!
 //! The REFRESH runs inside a transaction together with the INSERT of its ledger row, so the
 //! record commits if and only if the refresh does. Should the connection drop during the
-//! COMMIT, the row's run token tells afterwards whether it committed: checked, not guessed.
+//! COMMIT, the transaction's status (`txid_status`) tells afterwards whether it committed:
+//! checked on a new session, after the old one has ended (its COMMIT may still be on its
+//! way), not guessed.
 
 use std::time::{Duration, Instant};
 
@@ -12,7 +14,7 @@ use tokio::sync::watch;
 use tokio_postgres::Client;
 use tokio_postgres::error::SqlState;
 
-use super::statement::{Mode, Target, statement};
+use super::statement::{Mode, Target, names_missing, search_path_hint, statement};
 use crate::catalog::writes::{table_writes, writes_of};
 use crate::ledger::Ledger;
 use crate::pgconn::{Connector, Session, SessionSettings, one_line};
@@ -181,10 +183,11 @@ pub async fn run(
         Ok(s) => s,
         Err(e) => return refused(e.to_string()),
     };
-    let (pid, renamed) = match prepare(&session.client, spec).await {
+    let (backend, renamed) = match prepare(&session.client, spec).await {
         Ok(prepared) => prepared,
         Err(why) => return refused(why),
     };
+    let pid = backend.pid;
     // Renamed since it was queued: refresh the same MV (by oid) under its name now.
     let current;
     let spec = match renamed {
@@ -219,7 +222,10 @@ pub async fn run(
                         None,
                         Some("cancelled while waiting to retry".into()),
                     );
-                    return finish(connector, ledger, spec, &session, outcome, attempt).await;
+                    return finish(
+                        connector, ledger, spec, &session, &backend, outcome, attempt,
+                    )
+                    .await;
                 }
             }
             Attempt::LockTimeout(e) => {
@@ -228,10 +234,13 @@ pub async fn run(
                     spec.limits.lock_timeout
                 );
                 let outcome = Done::new(OutcomeKind::TimedOut, None, Some(why));
-                return finish(connector, ledger, spec, &session, outcome, attempt).await;
+                return finish(
+                    connector, ledger, spec, &session, &backend, outcome, attempt,
+                )
+                .await;
             }
             Attempt::Finished(done) => {
-                return finish(connector, ledger, spec, &session, done, attempt).await;
+                return finish(connector, ledger, spec, &session, &backend, done, attempt).await;
             }
         }
     }
@@ -254,13 +263,20 @@ fn backoff(first: Duration, attempt: u32) -> Duration {
         .min(Duration::from_secs(30))
 }
 
+/// The job's server process, told apart from a later one with the same pid.
+#[derive(Debug, Clone, Copy)]
+struct Backend {
+    pid: i32,
+    started: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 /// Marks the session as mvtop's (the event trigger skips it), checks that the refresh may
-/// run at all, and takes the per-MV advisory lock. Returns the backend pid, and the MV's
+/// run at all, and takes the per-MV advisory lock. Returns the backend, and the MV's
 /// schema and name when it was renamed since the job was made.
 async fn prepare(
     client: &Client,
     spec: &JobSpec,
-) -> Result<(i32, Option<(String, String)>), String> {
+) -> Result<(Backend, Option<(String, String)>), String> {
     client
         .batch_execute("SET mvtop.recording = on")
         .await
@@ -272,7 +288,8 @@ async fn prepare(
                     OR (current_setting('server_version_num')::int >= 170000
                         AND has_table_privilege(c.oid, 'MAINTAIN')),
                     pg_try_advisory_lock($2),
-                    n.nspname::text, c.relname::text
+                    n.nspname::text, c.relname::text,
+                    (SELECT backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid())
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
              WHERE c.oid = $1 AND c.relkind = 'm'",
             &[&spec.target.oid, &advisory_key(spec.target.oid)],
@@ -320,7 +337,11 @@ async fn prepare(
     let name: String = row.get(6);
     let renamed =
         (schema != spec.target.schema || name != spec.target.name).then_some((schema, name));
-    Ok((pid, renamed))
+    let backend = Backend {
+        pid,
+        started: row.get(7),
+    };
+    Ok((backend, renamed))
 }
 
 /// A finished attempt, before it is recorded.
@@ -331,8 +352,9 @@ struct Done {
     error: Option<String>,
     /// The ledger row went in with the refresh's own transaction (and committed).
     recorded_in_tx: bool,
-    /// The connection was lost during COMMIT: whether the refresh committed is unknown.
-    commit_unknown: Option<String>,
+    /// The connection was lost during COMMIT: whether the refresh's transaction (this
+    /// xid, when known) committed is to be looked up.
+    commit_unknown: Option<Option<i64>>,
     base_writes: Option<i64>,
 }
 
@@ -377,6 +399,7 @@ async fn attempt_refresh(
     if let Err(e) = client.batch_execute("BEGIN").await {
         return Attempt::Finished(Done::new(OutcomeKind::Failed, None, Some(one_line(&e))));
     }
+    let xid = transaction_id(client).await;
     // Read in the refresh's transaction, before its snapshot: writes counted here are in it.
     let base_writes = table_writes(client, &spec.target.base_tables)
         .await
@@ -394,7 +417,7 @@ async fn attempt_refresh(
                 changed = cancel.changed(), if !cancelled => {
                     if changed.is_ok() && *cancel.borrow() {
                         cancelled = true;
-                        let _ = client.cancel_token().cancel_query(session.tls.clone()).await;
+                        let _ = session.cancel().await;
                     } else if changed.is_err() {
                         // The handle is gone; nobody can cancel any more.
                         cancelled = true;
@@ -405,10 +428,15 @@ async fn attempt_refresh(
     };
     let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
     let attempt = match result {
-        Ok(()) => commit(client, ledger, spec, duration_ms, base_writes).await,
+        Ok(()) => commit(client, ledger, spec, duration_ms, base_writes, xid).await,
         Err(e) => {
             let _ = client.batch_execute("ROLLBACK").await;
-            let line = one_line(&e);
+            let mut line = one_line(&e);
+            if names_missing(e.code())
+                && let Some(hint) = search_path_hint(server_version(client).await, e.code())
+            {
+                line.push_str(hint);
+            }
             let kind = match e.code() {
                 Some(c) if *c == SqlState::LOCK_NOT_AVAILABLE => return Attempt::LockTimeout(line),
                 Some(c) if *c == SqlState::QUERY_CANCELED && cancelled && *cancel.borrow() => {
@@ -430,6 +458,25 @@ async fn attempt_refresh(
     }
 }
 
+/// The transaction's id (assigned now rather than by the REFRESH): should the answer to its
+/// COMMIT be lost, `txid_status` of it tells the outcome. One round trip, simple protocol.
+async fn transaction_id(client: &Client) -> Option<i64> {
+    let messages = client.simple_query("SELECT txid_current()").await.ok()?;
+    messages.iter().find_map(|m| match m {
+        tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0)?.parse().ok(),
+        _ => None,
+    })
+}
+
+/// `server_version_num` (0 when it cannot be read: the session is gone).
+async fn server_version(client: &Client) -> i32 {
+    client
+        .query_one("SELECT current_setting('server_version_num')::int", &[])
+        .await
+        .map(|r| r.get(0))
+        .unwrap_or(0)
+}
+
 /// The ledger row goes in the refresh's own transaction, then COMMIT.
 async fn commit(
     client: &Client,
@@ -437,6 +484,7 @@ async fn commit(
     spec: &JobSpec,
     duration_ms: f64,
     base_writes: Option<i64>,
+    xid: Option<i64>,
 ) -> Attempt {
     let token = run_token(spec);
     let mut done = Done::new(OutcomeKind::Ok, Some(duration_ms), None);
@@ -457,7 +505,7 @@ async fn commit(
     }
     if let Err(e) = client.batch_execute("COMMIT").await {
         if e.is_closed() || e.code().is_none() {
-            done.commit_unknown = Some(token);
+            done.commit_unknown = Some(xid);
             done.error = Some(one_line(&e));
         } else {
             done = Done::new(OutcomeKind::Failed, Some(duration_ms), Some(one_line(&e)));
@@ -472,6 +520,7 @@ async fn finish(
     ledger: Option<&Ledger>,
     spec: &JobSpec,
     session: &Session,
+    backend: &Backend,
     mut done: Done,
     attempts: u32,
 ) -> Outcome {
@@ -483,23 +532,27 @@ async fn finish(
         )
         .await;
     let mut unknown = false;
-    if let Some(token) = done.commit_unknown.take() {
+    if let Some(xid) = done.commit_unknown.take() {
+        let lost = done.error.take().unwrap_or_default();
         // Checked on a new session: did the refresh (and so its row) commit?
-        match committed(connector, ledger, &token).await {
-            Some(true) => {
-                done.kind = OutcomeKind::Ok;
-                done.error = None;
-                done.recorded_in_tx = true;
+        match committed(connector, backend, xid).await {
+            Some(true) => done.kind = OutcomeKind::Ok,
+            Some(false) => {
+                done.kind = OutcomeKind::Failed;
+                // Its row went with it.
+                done.recorded_in_tx = false;
+                done.error = Some(format!(
+                    "connection lost during COMMIT; the refresh did not take effect ({lost})"
+                ));
             }
-            Some(false) => done.kind = OutcomeKind::Failed,
             None => {
-                // No ledger to ask, or no server to ask it: report honestly that the
-                // result is unknown, and record nothing (its row may have committed).
+                // No server to ask: report honestly that the result is unknown, and record
+                // nothing more (its row may have committed with it, or not).
                 unknown = true;
+                done.recorded_in_tx = false;
                 done.kind = OutcomeKind::Failed;
                 done.error = Some(format!(
-                    "connection lost during COMMIT; whether the refresh took effect is unknown ({})",
-                    done.error.unwrap_or_default()
+                    "connection lost during COMMIT; whether the refresh took effect is unknown ({lost})"
                 ));
             }
         }
@@ -507,7 +560,7 @@ async fn finish(
     let recorded = if done.recorded_in_tx {
         Recorded::Ledger
     } else if unknown {
-        Recorded::Memory
+        Recorded::Nowhere
     } else if let Some(ledger) = ledger {
         record_separately(connector, session, ledger, spec, &done).await
     } else {
@@ -523,17 +576,41 @@ async fn finish(
     }
 }
 
-/// Whether the run with this token committed; None when there is no ledger to ask or the
-/// server stays unreachable.
-async fn committed(connector: &Connector, ledger: Option<&Ledger>, token: &str) -> Option<bool> {
-    let ledger = ledger?;
+/// How long the job's old session may take to end once told to.
+const OLD_SESSION_ENDS_WITHIN: Duration = Duration::from_secs(10);
+
+/// Whether the transaction `xid` of `backend` committed; None when the server stays
+/// unreachable or the answer cannot be had. While the old session is alive its COMMIT may
+/// still arrive (the answer was lost, not necessarily the request): it is ended first, so
+/// that the status read is final.
+async fn committed(connector: &Connector, backend: &Backend, xid: Option<i64>) -> Option<bool> {
+    let xid = xid?;
     let session = reconnect(connector).await?;
-    let row = session
-        .client
-        .query_one(&ledger.token_exists_sql(), &[&token])
-        .await
-        .ok()?;
-    Some(row.get(0))
+    let client = &session.client;
+    let deadline = Instant::now() + OLD_SESSION_ENDS_WITHIN;
+    loop {
+        let status: Option<String> = client
+            .query_one("SELECT txid_status($1)", &[&xid])
+            .await
+            .ok()?
+            .get(0);
+        match status.as_deref() {
+            Some("committed") => return Some(true),
+            Some("aborted") => return Some(false),
+            // In progress: the old session still holds it (or NULL: too old to know).
+            Some(_) if Instant::now() < deadline => {
+                let _ = client
+                    .execute(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                         WHERE pid = $1 AND backend_start IS NOT DISTINCT FROM $2",
+                        &[&backend.pid, &backend.started],
+                    )
+                    .await;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            _ => return None,
+        }
+    }
 }
 
 /// How long an outcome waits for the server to come back (a restart, a failover) to be

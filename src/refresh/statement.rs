@@ -1,5 +1,7 @@
 //! The one canonical statement text per refresh, and the choice of CONCURRENTLY.
 
+use tokio_postgres::error::SqlState;
+
 use crate::catalog::ident::quote_qualified;
 
 /// `--concurrently auto|always|never`.
@@ -110,9 +112,43 @@ pub fn statement(target: &Target, mode: Mode) -> String {
     )
 }
 
+/// From PostgreSQL 17 on, REFRESH (like VACUUM and ANALYZE) runs the MV's query with
+/// `search_path = pg_catalog, pg_temp`: a function it calls that names a table or function
+/// without its schema no longer finds it. The hint that says so, for an error of that kind
+/// on such a server.
+pub fn search_path_hint(version_num: i32, code: Option<&SqlState>) -> Option<&'static str> {
+    (version_num >= 170000 && names_missing(code)).then_some(
+        " (PostgreSQL 17+ refreshes with search_path = pg_catalog, pg_temp: qualify the \
+         names in the functions this MV calls with their schema, or give those functions \
+         SET search_path)",
+    )
+}
+
+/// The error says a table or function of that name does not exist.
+pub fn names_missing(code: Option<&SqlState>) -> bool {
+    code.is_some_and(|c| *c == SqlState::UNDEFINED_TABLE || *c == SqlState::UNDEFINED_FUNCTION)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_search_path_hint_is_for_missing_names_on_17_and_later() {
+        let table = Some(&SqlState::UNDEFINED_TABLE);
+        assert!(search_path_hint(170000, table).is_some());
+        assert!(search_path_hint(180004, Some(&SqlState::UNDEFINED_FUNCTION)).is_some());
+        assert_eq!(
+            search_path_hint(160014, table),
+            None,
+            "16 keeps the caller's path"
+        );
+        assert_eq!(
+            search_path_hint(170000, Some(&SqlState::DIVISION_BY_ZERO)),
+            None
+        );
+        assert_eq!(search_path_hint(170000, None), None);
+    }
 
     fn target(populated: bool, ready: bool) -> Target {
         Target {

@@ -79,6 +79,10 @@ pub enum SchedulerEvent {
     Problem(String),
     /// It works again after a problem.
     Recovered,
+    /// The server is a standby (in recovery): nothing is claimed until it is promoted.
+    Standby,
+    /// The standby was promoted: schedules run from now on.
+    Promoted,
     /// What was due and running when the stop came, and how it ended.
     Stopping {
         running: usize,
@@ -141,6 +145,8 @@ struct Driver {
     problem: Option<String>,
     /// A problem was met during this look (so the look's success does not clear it).
     troubled: bool,
+    /// The server was in recovery at the last look.
+    standby: bool,
 }
 
 /// The longest sleep between two looks (writes are polled this often).
@@ -169,6 +175,7 @@ impl Driver {
             catalog_at: None,
             problem: None,
             troubled: false,
+            standby: false,
         }
     }
 
@@ -214,6 +221,9 @@ impl Driver {
                 .await
                 .map_err(|e| format!("scheduler: {e}"))?;
             self.session = Some(session);
+        }
+        if self.waits_for_promotion().await? {
+            return Ok(None);
         }
         let due_for = |at: Option<DateTime<Utc>>, every: Duration| {
             at.is_none_or(|t| now - t >= chrono::Duration::from_std(every).unwrap_or_default())
@@ -274,6 +284,29 @@ impl Driver {
         self.waiting.extend(waiting);
         self.claim_and_start(due, &seen).await?;
         Ok(next_wake)
+    }
+
+    /// A standby can refresh nothing and write no claim: say so once, and look again each
+    /// second until it is promoted.
+    async fn waits_for_promotion(&mut self) -> Result<bool, String> {
+        let in_recovery: bool = self
+            .client()?
+            .query_one("SELECT pg_is_in_recovery()", &[])
+            .await
+            .map_err(|e| format!("scheduler: {}", one_line(&e)))?
+            .get(0);
+        match (self.standby, in_recovery) {
+            (false, true) => self.say(SchedulerEvent::Standby),
+            (true, false) => {
+                self.say(SchedulerEvent::Promoted);
+                // What was known on the standby is read again on the primary.
+                self.version = None;
+                self.catalog_at = None;
+            }
+            _ => {}
+        }
+        self.standby = in_recovery;
+        Ok(in_recovery)
     }
 
     fn unresolved(&self) -> bool {

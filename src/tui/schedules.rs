@@ -108,6 +108,10 @@ impl ScheduleBook {
             }
             SchedulerEvent::Problem(p) => format!("scheduler: {p}"),
             SchedulerEvent::Recovered => "scheduler: working again".into(),
+            SchedulerEvent::Standby => {
+                "scheduler: the server is a standby: waiting for promotion to run schedules".into()
+            }
+            SchedulerEvent::Promoted => "scheduler: the server was promoted: schedules run".into(),
             SchedulerEvent::Loaded { problems, .. } if !problems.is_empty() => {
                 format!("scheduler: {}", problems.join("; "))
             }

@@ -42,11 +42,7 @@ async fn bounded<T>(
     match tokio::time::timeout(POLL_BOUND, work).await {
         Ok(result) => result.map_err(|e| describe_error(&e)),
         Err(_) => {
-            let _ = session
-                .client
-                .cancel_token()
-                .cancel_query(session.tls.clone())
-                .await;
+            let _ = session.cancel().await;
             Err(format!(
                 "took longer than {} s: cancelled",
                 POLL_BOUND.as_secs()

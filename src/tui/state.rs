@@ -419,7 +419,7 @@ fn status_rank(s: MvStatus) -> u8 {
         MvStatus::Refreshing => 2,
         MvStatus::Stale => 3,
         MvStatus::NeverPopulated => 4,
-        MvStatus::Populated => 5,
+        MvStatus::Populated | MvStatus::UnknownOnStandby => 5,
         MvStatus::Fresh => 6,
     }
 }

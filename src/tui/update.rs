@@ -195,8 +195,15 @@ fn pulse_arrived(
         (Some(_), None) => false,
     };
     match result {
-        Ok(pulse) if moved(state.fingerprint.as_ref(), pulse.fingerprint.as_ref()) => {
-            // Something was refreshed, created, dropped or altered: read it all again.
+        Ok(pulse)
+            if moved(state.fingerprint.as_ref(), pulse.fingerprint.as_ref())
+                || state
+                    .facts
+                    .as_ref()
+                    .is_some_and(|f| f.in_recovery != pulse.in_recovery) =>
+        {
+            // Something was refreshed, created, dropped or altered, or a standby was
+            // promoted: read it all again.
             state.pulse_baseline = pulse.baseline;
             state.full_wanted = true;
             start_poll(state)
@@ -235,6 +242,7 @@ fn pulse_arrived(
                     &mut state.views,
                     &writes,
                     &state.writes_at_refresh_start,
+                    state.facts.as_ref().is_some_and(|f| f.in_recovery),
                 );
             }
             if refresh_ended {

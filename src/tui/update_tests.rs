@@ -369,6 +369,7 @@ fn pulse(count: i64, xmin_sum: &str, refreshing: &[(u32, i32)]) -> crate::catalo
         lock_holders: Default::default(),
         writes: Default::default(),
         baseline: Default::default(),
+        in_recovery: false,
     }
 }
 

@@ -2,7 +2,10 @@
 #![allow(dead_code)] // each test binary uses its own part of the harness
 
 pub mod daemon;
+pub mod pgbouncer;
+pub mod proxy;
 pub mod tmux;
+pub mod versions;
 
 use std::process::Command;
 use std::sync::OnceLock;
@@ -45,7 +48,12 @@ pub fn connector(params: &Params) -> Connector {
 
 /// Another monitoring session on database `db` of the shared cluster.
 pub async fn session(db: &str) -> Session {
-    connector(&cluster().params(db))
+    session_on(cluster(), db).await
+}
+
+/// A monitoring session on database `db` of `cluster`.
+pub async fn session_on(cluster: &Cluster, db: &str) -> Session {
+    connector(&cluster.params(db))
         .connect(&SessionSettings::MONITORING)
         .await
         .expect("session")
@@ -53,24 +61,35 @@ pub async fn session(db: &str) -> Session {
 
 /// A new, empty database on the shared cluster; returns its name and a monitoring session.
 pub async fn fresh_db(tag: &str) -> (String, Session) {
-    let c = cluster();
+    fresh_db_on(cluster(), tag).await
+}
+
+/// A new, empty database on `cluster`; returns its name and a monitoring session.
+pub async fn fresh_db_on(cluster: &Cluster, tag: &str) -> (String, Session) {
     let name = format!("t_{tag}_{}", NEXT_DB.fetch_add(1, Ordering::SeqCst));
-    let admin = connector(&c.params("postgres"))
-        .connect(&SessionSettings::MONITORING)
-        .await
-        .expect("admin session");
+    let admin = session_on(cluster, "postgres").await;
     admin
         .client
         .batch_execute(&format!("CREATE DATABASE \"{name}\""))
         .await
         .expect("create database");
-    (name.clone(), session(&name).await)
+    (name.clone(), session_on(cluster, &name).await)
 }
 
 /// A new database with `fixture` loaded and, when asked, the ledger installed (keeping every
 /// run); returns its name and a monitoring session.
 pub async fn fresh_db_with(tag: &str, fixture: &str, ledger: bool) -> (String, Session) {
-    let (db, mut s) = fresh_db(tag).await;
+    fresh_db_with_on(cluster(), tag, fixture, ledger).await
+}
+
+/// `fresh_db_with` on `cluster`.
+pub async fn fresh_db_with_on(
+    cluster: &Cluster,
+    tag: &str,
+    fixture: &str,
+    ledger: bool,
+) -> (String, Session) {
+    let (db, mut s) = fresh_db_on(cluster, tag).await;
     s.client.batch_execute(fixture).await.expect("fixture");
     if ledger {
         let keep = mvtop::ledger::Retention {
@@ -98,7 +117,12 @@ pub fn json_of(out: &std::process::Output) -> serde_json::Value {
 
 /// The mvtop binary, pointed at `db` on the shared cluster with `-d`.
 pub fn mvtop(db: &str) -> Command {
+    mvtop_on(cluster(), db)
+}
+
+/// The mvtop binary, pointed at `db` on `cluster` with `-d`.
+pub fn mvtop_on(cluster: &Cluster, db: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_mvtop"));
-    cmd.args(["-d", &cluster().conninfo(db)]);
+    cmd.args(["-d", &cluster.conninfo(db)]);
     cmd
 }

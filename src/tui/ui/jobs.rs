@@ -22,6 +22,8 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     if state.jobs.is_empty() {
         let hint = if state.read_only {
             "no refreshes (read-only)"
+        } else if super::on_standby(state) {
+            "no refreshes: the server is a standby (in recovery)"
         } else {
             "no refreshes yet: r refreshes the selected MV"
         };

@@ -130,6 +130,11 @@ fn header_line<'a>(state: &'a State, theme: &Theme) -> Paragraph<'a> {
     Paragraph::new(Line::from(spans))
 }
 
+/// The server is a standby: nothing can be refreshed, so nothing offers it.
+pub(super) fn on_standby(state: &State) -> bool {
+    state.facts.as_ref().is_some_and(|f| f.in_recovery)
+}
+
 fn footer_line<'a>(state: &'a State, theme: &Theme) -> Paragraph<'a> {
     let text = match (&state.overlay, &state.message) {
         (Overlay::Filter, _) => format!("/{}", state.input.value()),
@@ -140,6 +145,10 @@ fn footer_line<'a>(state: &'a State, theme: &Theme) -> Paragraph<'a> {
             activity::footer_hint(state.read_only).into()
         }
         (_, None) if state.read_only => "? help  / filter  : command  o sort  q quit".into(),
+        (_, None) if on_standby(state) => {
+            "? help  / filter  : command  s schedule  o sort  q quit  (a standby: no refresh)"
+                .into()
+        }
         (_, None) => {
             "? help  / filter  : command  r refresh  R cascade  space mark  c cancel  s schedule  o sort  q quit"
                 .into()

@@ -129,7 +129,7 @@ fn view_row<'a>(
     let status_style = match v.status {
         MvStatus::Failed => theme.alert(),
         MvStatus::Refreshing | MvStatus::RefreshingStale | MvStatus::Stale => theme.warn(),
-        MvStatus::NeverPopulated | MvStatus::Populated => theme.dim(),
+        MvStatus::NeverPopulated | MvStatus::Populated | MvStatus::UnknownOnStandby => theme.dim(),
         MvStatus::Fresh => theme.ok(),
     };
     let status = match (state.active_job_for(v.oid), v.status) {
@@ -137,6 +137,7 @@ fn view_row<'a>(
         (_, MvStatus::NeverPopulated) => "no data",
         // Ten columns: the detail pane spells it out.
         (_, MvStatus::RefreshingStale) => "refr+stale",
+        (_, MvStatus::UnknownOnStandby) => "unknown",
         (_, s) => s.label(),
     };
     let size = match v.total_bytes {
