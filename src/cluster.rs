@@ -41,6 +41,10 @@ pub struct ClusterOptions {
     /// Files written into the data directory (mode 0600) before the server starts, e.g.
     /// `server.crt` and `server.key` for `ssl=on`.
     pub data_files: Vec<(String, Vec<u8>)>,
+    /// Load pg_cron (Debian: postgresql-NN-cron) with this `cron.database_name`; its jobs
+    /// connect back over the cluster's Unix socket (`cron.host`). `CREATE EXTENSION pg_cron`
+    /// in that database is the caller's.
+    pub pg_cron_database: Option<String>,
 }
 
 #[derive(Debug)]
@@ -113,13 +117,24 @@ impl Cluster {
             }
         }
         let listen = if opts.listen_tcp { "127.0.0.1" } else { "" };
+        let preload = if opts.pg_cron_database.is_some() {
+            "pg_stat_statements,pg_cron"
+        } else {
+            "pg_stat_statements"
+        };
         let mut server_opts = format!(
             "-p {} -k {} -c listen_addresses='{listen}' \
-             -c shared_preload_libraries=pg_stat_statements -c fsync=off \
+             -c shared_preload_libraries={preload} -c fsync=off \
              -c synchronous_commit=off -c full_page_writes=off",
             self.port,
             self.dir.display()
         );
+        if let Some(db) = &opts.pg_cron_database {
+            server_opts.push_str(&format!(
+                " -c cron.database_name='{db}' -c cron.host='{}'",
+                self.dir.display()
+            ));
+        }
         for (name, value) in &opts.settings {
             server_opts.push_str(&format!(" -c {name}={value}"));
         }
