@@ -173,7 +173,7 @@ impl Refreshes {
 }
 
 fn describe(n: &NameRef) -> String {
-    use crate::catalog::ident::{quote_ident, quote_qualified};
+    use crate::catalog::ident::{display_ident as quote_ident, display_qualified as quote_qualified};
     match &n.schema {
         Some(s) => quote_qualified(s, &n.name),
         None => quote_ident(&n.name),

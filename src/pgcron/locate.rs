@@ -9,7 +9,7 @@ use tokio_postgres::error::SqlState;
 
 use super::SCHEDULER_APPLICATION;
 use super::expr::Features;
-use crate::catalog::ident::quote_ident;
+use crate::catalog::ident::display_ident as quote_ident;
 use crate::pgconn::{Connector, Session, SessionSettings, one_line};
 
 /// Why pg_cron's jobs cannot be read: one line naming what is missing and what fixes it.
@@ -184,10 +184,26 @@ async fn cron_database(client: &Client) -> Result<String, Unavailable> {
 
 async fn describe(client: &Client, database: String, shown: String) -> Result<Located, Unavailable> {
     let db = quote_ident(&database);
+    let usage = client
+        .query_opt(
+            "SELECT current_user::text, has_schema_privilege(n.oid, 'USAGE')
+             FROM pg_namespace n WHERE n.nspname = 'cron'",
+            &[],
+        )
+        .await
+        .map_err(|e| Unavailable::Unreachable(format!("pg_cron in database {db}: {}", one_line(&e))))?;
+    if let Some(u) = &usage
+        && !u.get::<_, bool>(1)
+    {
+        let role = quote_ident(&u.get::<_, String>(0));
+        return Err(Unavailable::NotReadable(format!(
+            "role {role} may not read pg_cron's jobs: GRANT USAGE ON SCHEMA cron TO {role} (in database {db})"
+        )));
+    }
     let row = client
         .query_opt(
             "SELECT e.extversion::text, current_user::text,
-                    has_schema_privilege('cron', 'USAGE'),
+                    true,
                     r.rolsuper OR r.rolbypassrls
                       OR pg_has_role(c.relowner, 'USAGE'),
                     has_function_privilege(
@@ -220,13 +236,6 @@ async fn describe(client: &Client, database: String, shown: String) -> Result<Lo
         }
     };
     let role: String = row.get(1);
-    if !row.get::<_, bool>(2) {
-        return Err(Unavailable::NotReadable(format!(
-            "role {} may not read pg_cron's jobs: GRANT USAGE ON SCHEMA cron TO {} (in database {db})",
-            quote_ident(&role),
-            quote_ident(&role)
-        )));
-    }
     let (features, timezone_note) = features(client, &row.get::<_, String>(0)).await;
     Ok(Located {
         database,

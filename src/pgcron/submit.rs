@@ -14,7 +14,7 @@ use super::LEDGER_PROCEDURE;
 use super::expr::{self, Features};
 use super::jobs::CronJob;
 use super::locate::Located;
-use crate::catalog::ident::{quote_ident, quote_qualified};
+use crate::catalog::ident::{display_ident, quote_ident, quote_qualified};
 use crate::ledger::Ledger;
 use crate::pgconn::one_line;
 use crate::refresh::Concurrently;
@@ -169,7 +169,7 @@ pub async fn submit(
     let db = &located.shown_database;
     let jobname = job_name(db, &s.schema, &s.name);
     let command = job_command(ledger, &s.schema, &s.name, s.concurrently);
-    let role = quote_ident(&located.role);
+    let role = display_ident(&located.role);
     let result = if located.same_database() {
         cron.query_one(
             "SELECT cron.schedule($1, $2, $3)",
@@ -182,8 +182,8 @@ pub async fn submit(
                 "a pg_cron job for database {} is made in pg_cron's database {} through \
                  cron.schedule_in_database, which is revoked from PUBLIC: GRANT EXECUTE ON \
                  FUNCTION cron.schedule_in_database(text,text,text,text,text,boolean) TO {role}",
-                quote_ident(db),
-                quote_ident(&located.database)
+                display_ident(db),
+                display_ident(&located.database)
             ));
         }
         cron.query_one(
@@ -199,7 +199,7 @@ pub async fn submit(
                 "pg_cron refused: {} (scheduling needs USAGE on schema cron: GRANT USAGE ON \
                  SCHEMA cron TO {role}, in database {})",
                 one_line(&e),
-                quote_ident(&located.database)
+                display_ident(&located.database)
             ));
         }
         Err(e) => return Err(format!("pg_cron refused: {}", one_line(&e))),

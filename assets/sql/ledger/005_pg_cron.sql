@@ -1,7 +1,7 @@
 -- Ledger version 5: refreshes run by pg_cron are recorded like mvtop's own, failures included.
 -- A pg_cron job that mvtop makes runs `CALL {schema}.pg_cron_refresh('"s"."mv"', 'auto')`.
 -- The procedure takes mvtop's per-MV advisory lock (so it never overlaps a refresh by mvtop),
--- refreshes (CONCURRENTLY as `concurrently` says: auto = when populated with a qualifying
+-- refreshes (CONCURRENTLY as `mode` says: auto = when populated with a qualifying
 -- unique index), records the outcome in the refresh log with source 'pg_cron' and, on
 -- failure, COMMITs the failure row before raising the error again, so pg_cron marks the run
 -- failed with the error's own message and the ledger keeps it too (a failed REFRESH fires no
@@ -14,7 +14,7 @@ ALTER TABLE {schema}.refresh_log DROP CONSTRAINT refresh_log_source_check;
 ALTER TABLE {schema}.refresh_log ADD CONSTRAINT refresh_log_source_check
   CHECK (source IN ('console', 'cli', 'schedule', 'external', 'pg_cron'));
 
-CREATE PROCEDURE {schema}.pg_cron_refresh(mv text, concurrently text DEFAULT 'auto')
+CREATE PROCEDURE {schema}.pg_cron_refresh(mv text, mode text DEFAULT 'auto')
 LANGUAGE plpgsql AS $fn$
 DECLARE
   rel oid;
@@ -35,8 +35,8 @@ BEGIN
   -- The event trigger skips sessions that record their own runs.
   PERFORM pg_catalog.set_config('mvtop.recording', 'on', true);
   started := pg_catalog.clock_timestamp();
-  IF concurrently IS NULL OR concurrently NOT IN ('auto', 'always', 'never') THEN
-    RAISE EXCEPTION 'mvtop: concurrently must be auto, always or never, not %', concurrently
+  IF mode IS NULL OR mode NOT IN ('auto', 'always', 'never') THEN
+    RAISE EXCEPTION 'mvtop: the mode must be auto, always or never (as --concurrently), not %', mode
       USING ERRCODE = 'invalid_parameter_value';
   END IF;
   SELECT c.oid, n.nspname, c.relname, c.relispopulated INTO rel, sch, nam, populated
@@ -46,7 +46,7 @@ BEGIN
     RAISE EXCEPTION 'mvtop: materialized view % does not exist (dropped or renamed?)', mv
       USING ERRCODE = 'undefined_table';
   END IF;
-  conc := CASE concurrently
+  conc := CASE mode
     WHEN 'always' THEN true
     WHEN 'never' THEN false
     ELSE populated AND EXISTS (
