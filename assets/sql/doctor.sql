@@ -1,12 +1,13 @@
 -- What the current role may do, for `mvtop doctor`. $1: the ledger's schema name.
 -- MAINTAIN (PostgreSQL 17+) is asked about only inside CASE: older servers reject the word.
+-- No join with pg_namespace: with catalogs never analyzed it was rescanned for every MV.
 WITH mv AS (
-  SELECT c.oid, n.nspname, c.relname,
-         has_schema_privilege(n.oid, 'USAGE') AS usage,
+  SELECT c.oid, c.relnamespace, c.relname,
+         has_schema_privilege(c.relnamespace, 'USAGE') AS usage,
          pg_has_role(c.relowner, 'USAGE')
            OR CASE WHEN current_setting('server_version_num')::int >= 170000
                    THEN has_table_privilege(c.oid, 'MAINTAIN') ELSE false END AS may_refresh
-  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  FROM pg_class c
   WHERE c.relkind = 'm'
 ),
 ledger AS (
@@ -29,7 +30,8 @@ SELECT current_user::text                                            AS role,
        (SELECT count(*) FROM mv WHERE NOT usage)::int8               AS mvs_without_usage,
        (SELECT count(*) FROM mv WHERE NOT may_refresh)::int8         AS mvs_not_refreshable,
        (SELECT coalesce(array_agg(q), '{}') FROM (
-          SELECT format('%I.%I', nspname, relname) AS q FROM mv WHERE NOT may_refresh
+          SELECT relnamespace::regnamespace::text || '.' || quote_ident(relname) AS q
+          FROM mv WHERE NOT may_refresh
           ORDER BY 1 LIMIT 5) x)                                     AS not_refreshable_examples,
        pg_has_role('pg_read_all_stats', 'USAGE')                     AS read_all_stats,
        pg_has_role('pg_signal_backend', 'USAGE')                     AS signal_backend,

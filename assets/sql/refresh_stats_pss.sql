@@ -18,14 +18,17 @@ WITH r AS (
     AND m IS NOT NULL
     AND m[3] !~* '^\s*with\s+no\s+data'                  -- WITH NO DATA is no refresh
 )
-SELECT c.oid,
+-- Each name is resolved as the server would resolve it for this session (to_regclass: an
+-- unqualified name through OUR search_path, best effort), one catalog lookup per entry: no
+-- join with pg_class, which with unanalyzed catalogs rescanned every schema for each entry.
+SELECT o.oid::oid AS oid,
        sum(r.calls)::int8                              AS calls,
        (sum(r.total_ms) / nullif(sum(r.calls), 0))::float8 AS avg_ms,
        max(r.max_ms)::float8                           AS max_ms
 FROM r
-JOIN pg_class c ON c.relkind = 'm'
-JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE (cardinality(r.ident) = 2 AND r.ident[1] = n.nspname AND r.ident[2] = c.relname)
-   OR (cardinality(r.ident) = 1 AND r.ident[1] = c.relname
-       AND pg_table_is_visible(c.oid))                -- unqualified: best effort, OUR search_path
-GROUP BY c.oid
+CROSS JOIN LATERAL to_regclass(CASE cardinality(r.ident)
+         WHEN 2 THEN quote_ident(r.ident[1]) || '.' || quote_ident(r.ident[2])
+         WHEN 1 THEN quote_ident(r.ident[1])
+       END) AS o(oid)
+WHERE (SELECT c.relkind FROM pg_class c WHERE c.oid = o.oid) = 'm'
+GROUP BY o.oid

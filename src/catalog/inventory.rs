@@ -1,13 +1,12 @@
 //! Every materialized view the role can see, with what PostgreSQL itself can tell about it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use futures_util::future::join_all;
 use serde::Serialize;
 use tokio_postgres::Client;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::types::ToSql;
 
 use super::graph;
 use super::ident::quote_ident;
@@ -17,8 +16,8 @@ use super::writes::{TableWrites, table_writes, writes_of};
 use crate::ledger::{Ledger, LedgerStats, MemoryLog};
 use crate::pgconn::Session;
 
-const INVENTORY_SQL: &str = include_str!("../../assets/sql/inventory.sql");
 const DETAILS_SQL: &str = include_str!("../../assets/sql/mv_details.sql");
+const BUSY_SQL: &str = include_str!("../../assets/sql/inventory_busy.sql");
 const PSS_STATS_SQL: &str = include_str!("../../assets/sql/refresh_stats_pss.sql");
 
 /// Where a refresh figure comes from; every figure carries one.
@@ -195,23 +194,29 @@ struct PssStats {
     max_ms: Option<f64>,
 }
 
-/// Sizes and definitions cost a relation-cache build per MV; the MVs are cut into this many
-/// slices by oid, and each session takes a contiguous run of them.
-const SLICES: i64 = 8;
-
-/// The slices `[from, to)` of each of `sessions` sessions. Session 0 also runs the catalog
-/// query (~120 ms of ~750 ms in all on 5,000 MVs), so with two it takes fewer slices.
-fn slices_for(sessions: usize) -> Vec<(i64, i64)> {
+/// The share of the per-MV work (sizes, definitions) each of `sessions` sessions takes, in
+/// eighths. Session 0 also runs the catalog reads, so with two it takes fewer.
+fn shares_for(sessions: usize) -> Vec<usize> {
     match sessions {
-        0 | 1 => vec![(0, SLICES)],
-        2 => vec![(0, 3), (3, SLICES)],
-        n => {
-            let n = n as i64;
-            (0..n)
-                .map(|i| (i * SLICES / n, (i + 1) * SLICES / n))
-                .collect()
-        }
+        0 | 1 => vec![8],
+        2 => vec![3, 5],
+        n => vec![1; n],
     }
+}
+
+/// `oids` cut into consecutive runs, one per session, sized by `shares_for`.
+fn split_for_sessions(oids: &[u32], sessions: usize) -> Vec<&[u32]> {
+    let shares = shares_for(sessions);
+    let total: usize = shares.iter().sum();
+    let mut out = Vec::with_capacity(shares.len());
+    let (mut from, mut acc) = (0, 0);
+    for share in shares {
+        acc += share;
+        let to = oids.len() * acc / total;
+        out.push(&oids[from..to]);
+        from = to;
+    }
+    out
 }
 
 /// Per MV: what the details query found.
@@ -235,23 +240,26 @@ impl Inventory {
         with: FetchOptions,
     ) -> Result<Inventory, tokio_postgres::Error> {
         let facts = ServerFacts::fetch(main, &with.ledger);
-        let catalog = query_skipping_locks(main, INVENTORY_SQL, Vec::new());
-        let per_mv = async {
+        let catalog = super::matviews::read(main);
+        // The helper session connects while the main one reads the catalog.
+        let helper = async {
             let facts = facts.await?;
             let helper = if facts.mv_count >= with.second_session_from {
                 connect_more().await
             } else {
                 None
             };
-            let sessions: Vec<&Client> = std::iter::once(main)
-                .chain(helper.as_ref().map(|h| &h.client))
-                .collect();
-            let (details, stats, ledger) = fetch_per_mv(&sessions, &facts, &with).await;
-            Ok::<_, tokio_postgres::Error>((facts, details?, stats, ledger))
+            Ok::<_, tokio_postgres::Error>((facts, helper))
         };
         // Polled in this order, so the facts query is the first one sent.
-        let (per_mv, rows) = tokio::join!(per_mv, catalog);
-        let (facts, mut details, stats, ledger) = per_mv?;
+        let (helper, views) = tokio::join!(helper, catalog);
+        let ((facts, helper), views) = (helper?, views?);
+        let sessions: Vec<&Client> = std::iter::once(main)
+            .chain(helper.as_ref().map(|h| &h.client))
+            .collect();
+        let oids: Vec<u32> = views.iter().map(|v| v.oid).collect();
+        let (details, stats, ledger) = fetch_per_mv(&sessions, &oids, &facts, &with).await;
+        let mut details = details?;
         let mut hints = Vec::new();
         let ledger = match ledger {
             Some(Ok(ledger)) => ledger,
@@ -304,7 +312,7 @@ impl Inventory {
                     .into(),
             );
         }
-        let mut views: Vec<MatView> = rows?.iter().map(from_row).collect();
+        let mut views = views;
         let tables: Vec<u32> = {
             let mut all: Vec<u32> = views.iter().flat_map(|v| v.base_tables.clone()).collect();
             all.sort_unstable();
@@ -349,10 +357,7 @@ impl Inventory {
     /// The catalog part alone (names, readiness, dependencies, base tables): no sizes, no
     /// definitions, no statistics. What the scheduler needs, at a fraction of the cost.
     pub async fn catalog_only(client: &Client) -> Result<Vec<MatView>, tokio_postgres::Error> {
-        let rows = query_skipping_locks(client, INVENTORY_SQL, Vec::new()).await?;
-        let mut views: Vec<MatView> = rows.iter().map(from_row).collect();
-        link_graph(&mut views);
-        Ok(views)
+        super::matviews::read(client).await
     }
 }
 
@@ -417,18 +422,18 @@ pub fn settle_statuses(
 }
 
 /// Sizes and definitions over `sessions`; pg_stat_statements and the ledger on the last one.
-async fn fetch_per_mv(sessions: &[&Client], facts: &ServerFacts, with: &FetchOptions) -> PerMv {
-    let details = join_all(slices_for(sessions.len()).into_iter().zip(sessions).map(
-        |((from, to), session)| {
-            let params: Vec<Box<dyn ToSql + Sync + Send>> = vec![
-                Box::new(SLICES),
-                Box::new(from),
-                Box::new(to),
-                Box::new(with.definitions),
-            ];
-            query_skipping_locks(session, DETAILS_SQL, params)
-        },
-    ));
+async fn fetch_per_mv(
+    sessions: &[&Client],
+    oids: &[u32],
+    facts: &ServerFacts,
+    with: &FetchOptions,
+) -> PerMv {
+    let details = join_all(
+        split_for_sessions(oids, sessions.len())
+            .into_iter()
+            .zip(sessions)
+            .map(|(part, session)| details_of(session, part, with.definitions)),
+    );
     let stats = async {
         let PssAvailability::Usable { schema } = facts.pss() else {
             return None;
@@ -459,40 +464,52 @@ async fn fetch_per_mv(sessions: &[&Client], facts: &ServerFacts, with: &FetchOpt
     let details = details
         .into_iter()
         .collect::<Result<Vec<_>, _>>()
-        .map(|sets| {
-            sets.iter()
-                .flatten()
-                .map(|row| {
-                    let d = Details {
-                        table_bytes: row.get("table_bytes"),
-                        index_bytes: row.get("index_bytes"),
-                        size_locked: row.get("size_locked"),
-                        definition: row.get("definition"),
-                        definition_locked: row.get("definition_locked"),
-                    };
-                    (row.get("oid"), d)
-                })
-                .collect()
-        });
+        .map(|parts| parts.into_iter().flatten().collect());
     (details, stats, ledger)
 }
 
-/// The lock guards in these queries are checked once, at the start; a lock taken on an MV
-/// while the query runs makes it hit lock_timeout. Running it again sees that lock and
-/// skips the MV, so a retry or two always ends.
-async fn query_skipping_locks(
+/// Sizes and (when `definitions`) definitions of `oids`, leaving out what would wait for a
+/// lock. The locks are read first, so one taken in between makes a statement hit its
+/// lock_timeout; reading them again then sees it, so a retry or two always ends.
+async fn details_of(
     client: &Client,
-    sql: &str,
-    params: Vec<Box<dyn ToSql + Sync + Send>>,
-) -> Result<Vec<tokio_postgres::Row>, tokio_postgres::Error> {
-    let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_ref() as _).collect();
+    oids: &[u32],
+    definitions: bool,
+) -> Result<HashMap<u32, Details>, tokio_postgres::Error> {
     let mut attempt = 1;
     loop {
-        match client.query(sql, &params).await {
+        let locked = client.query_one(BUSY_SQL, &[]).await?;
+        let busy: HashSet<u32> = locked.get::<_, Vec<u32>>("busy").into_iter().collect();
+        let reads_busy: HashSet<u32> = locked
+            .get::<_, Vec<u32>>("reads_busy")
+            .into_iter()
+            .collect();
+        let sized: Vec<bool> = oids.iter().map(|o| !busy.contains(o)).collect();
+        let defined: Vec<bool> = oids
+            .iter()
+            .map(|o| definitions && !busy.contains(o) && !reads_busy.contains(o))
+            .collect();
+        match client.query(DETAILS_SQL, &[&oids, &sized, &defined]).await {
             Err(e) if attempt < 3 && e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => {
                 attempt += 1;
             }
-            other => return other,
+            Err(e) => return Err(e),
+            Ok(rows) => {
+                return Ok(rows
+                    .iter()
+                    .map(|row| {
+                        let oid: u32 = row.get("oid");
+                        let d = Details {
+                            table_bytes: row.get("table_bytes"),
+                            index_bytes: row.get("index_bytes"),
+                            size_locked: busy.contains(&oid),
+                            definition: row.get("definition"),
+                            definition_locked: busy.contains(&oid) || reads_busy.contains(&oid),
+                        };
+                        (oid, d)
+                    })
+                    .collect());
+            }
         }
     }
 }
@@ -522,54 +539,8 @@ fn pss_stats_sql(schema: &str, version_num: i32) -> String {
         .replace("{toplevel}", toplevel)
 }
 
-fn from_row(r: &tokio_postgres::Row) -> MatView {
-    let populated: bool = r.get("populated");
-    let concurrent_keys: Option<Vec<String>> = r.get("concurrent_keys");
-    let unique_index = concurrent_keys.and_then(|k| k.into_iter().next());
-    let refreshing_pids: Vec<i32> = r
-        .get::<_, Option<Vec<i32>>>("refreshing_pids")
-        .unwrap_or_default();
-    let last_refresh: Option<DateTime<Utc>> = r.get("committed_at");
-    MatView {
-        owner: r.get("owner"),
-        populated,
-        rows_estimate: if populated {
-            r.get("rows_estimate")
-        } else {
-            None
-        },
-        concurrent_ready: populated && unique_index.is_some(),
-        unique_index,
-        depends_on: r
-            .get::<_, Option<Vec<String>>>("direct_deps")
-            .unwrap_or_default(),
-        depends_on_functions: r
-            .get::<_, Option<Vec<String>>>("func_deps")
-            .unwrap_or_default(),
-        refreshing_pids,
-        lock_holders: r.get("lock_holders"),
-        lock_holder_pids: r
-            .get::<_, Option<Vec<i32>>>("lock_holder_pids")
-            .unwrap_or_default(),
-        last_refresh_source: last_refresh.map(|_| StatsSource::CommitTimestamp),
-        last_refresh,
-        base_tables: r
-            .get::<_, Option<Vec<u32>>>("base_oids")
-            .unwrap_or_default(),
-        upstream_oids: r
-            .get::<_, Option<Vec<u32>>>("upstream_oids")
-            .unwrap_or_default(),
-        ..MatView::named(
-            r.get("oid"),
-            r.get("schema"),
-            r.get("name"),
-            r.get("qualified_name"),
-        )
-    }
-}
-
 /// Fills levels, cycles, and upstream/downstream names from the upstream oids.
-fn link_graph(views: &mut [MatView]) {
+pub(super) fn link_graph(views: &mut [MatView]) {
     let oids: Vec<u32> = views.iter().map(|v| v.oid).collect();
     let ups: Vec<Vec<u32>> = views.iter().map(|v| v.upstream_oids.clone()).collect();
     let facts = graph::analyse(&oids, &ups);
@@ -599,13 +570,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn slices_cover_every_oid_once() {
+    fn every_oid_goes_to_exactly_one_session() {
+        let oids: Vec<u32> = (1..=1001).collect();
         for n in 1..=5 {
-            let slices = slices_for(n);
-            assert_eq!(slices.len(), n.min(SLICES as usize).max(1));
-            assert_eq!(slices.first().map(|s| s.0), Some(0));
-            assert_eq!(slices.last().map(|s| s.1), Some(SLICES));
-            assert!(slices.windows(2).all(|w| w[0].1 == w[1].0));
+            let parts = split_for_sessions(&oids, n);
+            assert_eq!(parts.len(), n);
+            assert_eq!(parts.concat(), oids);
         }
+        assert_eq!(split_for_sessions(&oids[..8], 2)[0].len(), 3);
+        assert!(split_for_sessions(&[], 2).iter().all(|p| p.is_empty()));
     }
 }

@@ -5,6 +5,7 @@ pub mod ident;
 pub mod indexes;
 pub mod inventory;
 pub mod locks;
+pub mod matviews;
 pub mod names;
 pub mod pulse;
 pub mod server;

@@ -168,7 +168,9 @@ pub fn parse_conninfo(s: &str) -> Result<Params, ConfigError> {
     let b = s.as_bytes();
     let mut params = Params::new();
     let mut i = 0;
-    // An unquoted password stops at the first blank; what follows may be the rest of it.
+    // An unquoted password stops at the first blank; what follows may be the rest of it. So
+    // may the word after a quoted value that itself holds `password=`: a misplaced quote
+    // (`host=' password='secret`) leaves the password outside any value.
     let mut after_unquoted_secret = false;
     while i < b.len() {
         if is_c_space(b[i]) {
@@ -204,7 +206,8 @@ pub fn parse_conninfo(s: &str) -> Result<Params, ConfigError> {
                 keyword: guard(name, after_unquoted_secret),
             });
         }
-        after_unquoted_secret = !quoted && is_secret_keyword(name);
+        after_unquoted_secret = (!quoted && is_secret_keyword(name))
+            || (quoted && value.to_ascii_lowercase().contains("password"));
     }
     Ok(params)
 }
@@ -673,6 +676,11 @@ mod tests {
             conninfo_err("password='a b' stray"),
             "missing \"=\" after \"stray\" in connection info string"
         );
+        // A misplaced quote leaves the password outside any value (found by the fuzz test).
+        let e = conninfo_err("host=' password='Sekr1t-pw");
+        assert!(!e.contains("Sekr1t"), "{e}");
+        let e = conninfo_err("host=' password='Sekr1t-pw=x");
+        assert!(!e.contains("Sekr1t"), "{e}");
     }
 
     // --- URIs ---
