@@ -387,3 +387,264 @@ async fn a_run_the_event_trigger_recorded_counts_once() {
     psql_cron(&format!("SELECT cron.unschedule({id})")).await;
     let _ = &mut s;
 }
+
+fn run_ok(cmd: &mut std::process::Command) -> (String, String) {
+    let out = cmd.output().unwrap();
+    let (o, e) = (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    );
+    assert!(out.status.success(), "exit {:?}: {e}", out.status.code());
+    (o, e)
+}
+
+fn run_err(cmd: &mut std::process::Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(
+        !out.status.success(),
+        "succeeded: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stderr).trim().to_string()
+}
+
+/// The whole path from the command line: a schedule handed to pg_cron runs with no mvtop
+/// process, records its outcome in the ledger (a failure too, with pg_cron's message), is
+/// listed with its job, counted once in history, and removed by `schedule rm`.
+#[tokio::test(flavor = "multi_thread")]
+async fn schedule_set_engine_pg_cron_runs_records_lists_and_is_removed() {
+    common::pg_cron_cluster();
+    let (db, s) = common::fresh_db_with(
+        "cron_cli",
+        "CREATE SCHEMA \"Reporting\";
+         CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 5) g;
+         CREATE MATERIALIZED VIEW \"Reporting\".\"Sales by Region\" AS SELECT id FROM t;
+         CREATE UNIQUE INDEX ON \"Reporting\".\"Sales by Region\" (id);
+         CREATE MATERIALIZED VIEW \"Reporting\".\"breaks\" AS
+           SELECT 1 / (SELECT count(*) FROM pg_class WHERE relname = 'nope')::int AS x WITH NO DATA;",
+        true,
+    )
+    .await;
+    let sales = "'\"Reporting\".\"Sales by Region\"'";
+    let _ = sales;
+    let (_, said) = run_ok(common::mvtop(&db).args([
+        "schedule", "set", "\"Reporting\".\"Sales by Region\"", "--cron", "* * * * *", "--engine", "pg_cron",
+    ]));
+    assert!(said.contains("\"Reporting\".\"Sales by Region\": pg_cron job"), "{said}");
+    assert!(said.contains("on '* * * * *' (GMT), next run"), "{said}");
+    run_ok(common::mvtop(&db).args([
+        "schedule", "set", "\"Reporting\".breaks", "--every", "1m", "--engine", "pg_cron", "--concurrently", "never",
+    ]));
+    // Updating keeps one job per MV.
+    run_ok(common::mvtop(&db).args([
+        "schedule", "set", "\"Reporting\".\"Sales by Region\"", "--cron", "* * * * *", "--engine", "pg_cron",
+        "--concurrently", "always",
+    ]));
+    let (out, _) = run_ok(common::mvtop(&db).args(["schedule", "list", "--format", "json"]));
+    let list: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let rows = list.as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{list:#}");
+    let sales_row = rows
+        .iter()
+        .find(|r| r["name"] == "Sales by Region")
+        .unwrap();
+    assert_eq!(sales_row["engine"], "pg_cron");
+    assert_eq!(sales_row["active"], true);
+    assert_eq!(sales_row["owner"], "postgres");
+    assert!(sales_row["jobid"].as_i64().is_some());
+    assert!(sales_row["jobname"].as_str().unwrap().starts_with("mvtop "));
+    assert_eq!(sales_row["concurrently"], "always");
+    assert_eq!(sales_row["pg_cron"]["how"]["kind"], "ledger");
+    assert!(sales_row["next_run"].as_str().is_some());
+    let breaks_row = rows.iter().find(|r| r["name"] == "breaks").unwrap();
+    assert_eq!(breaks_row["policy"]["cron"], "* * * * *", "--every 1m is * * * * *");
+
+    // Both run within a minute; no mvtop process is running.
+    let ledger = mvtop::ledger::Ledger::default();
+    let start = Instant::now();
+    let history = loop {
+        let h = ledger
+            .history(&s.client, &mvtop::ledger::HistoryFilter::default())
+            .await
+            .unwrap();
+        let names: BTreeSet<&str> = h.iter().map(|r| r.name.as_str()).collect();
+        if names.len() == 2 {
+            break h;
+        }
+        assert!(start.elapsed() < A_RUN, "no runs within {A_RUN:?}: {h:?}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let ok = history.iter().find(|r| r.name == "Sales by Region").unwrap();
+    assert_eq!((ok.source.as_str(), ok.outcome.as_str()), ("pg_cron", "ok"));
+    assert!(ok.concurrently, "--concurrently always");
+    let failed = history.iter().find(|r| r.name == "breaks").unwrap();
+    assert_eq!((failed.source.as_str(), failed.outcome.as_str()), ("pg_cron", "failed"));
+    assert!(failed.error.as_deref().unwrap().contains("division by zero"), "{failed:?}");
+    // pg_cron saw the failure too, with the same message (the procedure re-raised it).
+    let cron = common::session("postgres").await;
+    let status: Vec<(String, String)> = cron
+        .client
+        .query(
+            "SELECT status, coalesce(return_message, '') FROM cron.job_run_details d
+             JOIN cron.job j USING (jobid) WHERE j.database = $1 AND status IN ('succeeded', 'failed')",
+            &[&db],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert!(status.iter().any(|(s, m)| s == "failed" && m.contains("division by zero")), "{status:?}");
+    assert!(status.iter().any(|(s, _)| s == "succeeded"), "{status:?}");
+
+    // history merges job_run_details with the ledger: each run once.
+    let (out, _) = run_ok(common::mvtop(&db).args(["history", "--format", "json"]));
+    let h: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let h = h.as_array().unwrap();
+    let per_name = |n: &str| h.iter().filter(|r| r["name"] == n).count();
+    let finished_runs = status.len();
+    assert_eq!(per_name("Sales by Region") + per_name("breaks"), finished_runs, "{h:#?}");
+
+    // rm removes the job.
+    let (_, said) = run_ok(common::mvtop(&db).args(["schedule", "rm", "\"Reporting\".\"Sales by Region\""]));
+    assert!(said.contains("pg_cron job"), "{said}");
+    run_ok(common::mvtop(&db).args(["schedule", "rm", "\"Reporting\".breaks"]));
+    let left: i64 = cron
+        .client
+        .query_one("SELECT count(*) FROM cron.job WHERE database = $1", &[&db])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0);
+}
+
+#[tokio::test]
+async fn what_pg_cron_cannot_run_is_refused_with_the_reason() {
+    common::pg_cron_cluster();
+    let (db, _s) = common::fresh_db_with(
+        "cron_refuse",
+        "CREATE MATERIALIZED VIEW mv AS SELECT 1 AS one;",
+        true,
+    )
+    .await;
+    let set = |extra: &[&str]| {
+        let mut c = common::mvtop(&db);
+        c.args(["schedule", "set", "mv", "--engine", "pg_cron"]).args(extra);
+        run_err(&mut c)
+    };
+    let e = set(&["--every", "45m"]);
+    assert!(e.contains("pg_cron cannot run every 45 min") && e.contains("restarts at every hour"), "{e}");
+    let e = set(&["--every", "30s"]);
+    assert!(e.contains("1.5"), "{e}");
+    let e = set(&["--on-change"]);
+    assert!(e.contains("on-change schedules stay with mvtop's scheduler"), "{e}");
+    let e = set(&["--cron", "0 12 $ * *"]);
+    assert!(e.contains("needs pg_cron 1.6"), "{e}");
+    let e = set(&["--cron", "0 3 * * *", "--tz", "Europe/Paris"]);
+    assert!(e.contains("cron.timezone (GMT)"), "{e}");
+    let e = set(&["--cron", "0 3 * * *", "--window", "01:00-05:00"]);
+    assert!(e.contains("no refresh windows"), "{e}");
+    let e = set(&["--cron", "0 3 * * *", "--concurrently", "always"]);
+    assert!(e.contains("cannot be refreshed concurrently"), "{e}");
+}
+
+/// An MV scheduled by mvtop and by a DBA's own pg_cron job is flagged on both rows.
+#[tokio::test]
+async fn an_mv_scheduled_by_both_engines_is_flagged() {
+    common::pg_cron_cluster();
+    let (db, _s) = common::fresh_db_with(
+        "cron_both",
+        "CREATE MATERIALIZED VIEW twice AS SELECT 1 AS one;",
+        true,
+    )
+    .await;
+    run_ok(common::mvtop(&db).args(["schedule", "set", "twice", "--every", "15m"]));
+    let id = job("dba_twice", &db, "postgres", "0 3 * * *", "REFRESH MATERIALIZED VIEW public.twice").await;
+    let (out, err) = run_ok(common::mvtop(&db).args(["schedule", "list", "--format", "json"]));
+    assert!(!err.contains("pg_cron:"), "{err}");
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    let mvtop_row = rows.iter().find(|r| r["engine"] == "mvtop").unwrap();
+    assert_eq!(mvtop_row["also_scheduled_by"], serde_json::json!([format!("pg_cron job {id}")]));
+    let cron_row = rows.iter().find(|r| r["engine"] == "pg_cron").unwrap();
+    assert_eq!(cron_row["also_scheduled_by"], serde_json::json!(["mvtop"]));
+    assert_eq!(cron_row["made_by_mvtop"], serde_json::Value::Null);
+    assert_eq!(cron_row["pg_cron"]["made_by_mvtop"], false);
+    let (table, _) = run_ok(common::mvtop(&db).args(["schedule", "list"]));
+    assert!(table.contains(&format!("ALSO scheduled by pg_cron job {id}")), "{table}");
+    assert!(table.contains("dba_twice"), "{table}");
+    // The DBA's job is not mvtop's to remove.
+    let (_, said) = run_ok(common::mvtop(&db).args(["schedule", "rm", "twice"]));
+    assert!(!said.contains("pg_cron job"), "{said}");
+    psql_cron(&format!("SELECT cron.unschedule({id})")).await;
+}
+
+/// A role that may use pg_cron in its own database but not schedule_in_database.
+#[tokio::test]
+async fn scheduling_in_another_database_names_the_grant_and_doctor_says_so() {
+    common::pg_cron_cluster();
+    let (db, s) = common::fresh_db("cron_grant").await;
+    s.client
+        .batch_execute(
+            "DO $$ BEGIN CREATE ROLE cron_bob LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+             GRANT CREATE ON SCHEMA public TO cron_bob;",
+        )
+        .await
+        .unwrap();
+    psql_cron("GRANT USAGE ON SCHEMA cron TO cron_bob").await;
+    let mut params = common::cluster().params(&db);
+    params.set("user", "cron_bob");
+    let bob = common::connector(&params)
+        .connect(&mvtop::pgconn::SessionSettings::MONITORING)
+        .await
+        .unwrap();
+    bob.client
+        .batch_execute("CREATE MATERIALIZED VIEW bobs AS SELECT 1 AS one")
+        .await
+        .unwrap();
+    mvtop::ledger::Ledger::default()
+        .install(
+            &mut common::session(&db).await.client,
+            mvtop::ledger::Retention {
+                keep_runs_per_mv: None,
+                keep_days: None,
+            },
+        )
+        .await
+        .unwrap();
+    let as_bob = || {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_mvtop"));
+        let conninfo = common::cluster().conninfo(&db).replace("user=postgres", "user=cron_bob");
+        c.args(["-d", &conninfo]);
+        c
+    };
+    let e = run_err(as_bob().args(["schedule", "set", "bobs", "--cron", "0 3 * * *", "--engine", "pg_cron"]));
+    assert_eq!(
+        e,
+        format!(
+            "mvtop: error: a pg_cron job for database {db} is made in pg_cron's database postgres through \
+             cron.schedule_in_database, which is revoked from PUBLIC: GRANT EXECUTE ON FUNCTION \
+             cron.schedule_in_database(text,text,text,text,text,boolean) TO cron_bob"
+        )
+    );
+    let (out, _) = run_ok(as_bob().args(["doctor", "--format", "json"]));
+    let d: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let line = d["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["feature"] == "pg_cron")
+        .unwrap()
+        .clone();
+    assert_eq!(line["status"], "partial", "{line}");
+    assert!(line["needs"].as_str().unwrap().contains("schedule_in_database"), "{line}");
+    // Granted, it works, and the job is bob's.
+    psql_cron("GRANT EXECUTE ON FUNCTION cron.schedule_in_database(text,text,text,text,text,boolean) TO cron_bob").await;
+    run_ok(as_bob().args(["schedule", "set", "bobs", "--cron", "0 3 * * *", "--engine", "pg_cron"]));
+    let (out, _) = run_ok(as_bob().args(["schedule", "list", "--format", "json"]));
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(rows[0]["owner"], "cron_bob", "{rows:#}");
+    run_ok(as_bob().args(["schedule", "rm", "bobs"]));
+}

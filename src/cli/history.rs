@@ -26,7 +26,13 @@ pub async fn run(conn: &ConnArgs, ledger: &Ledger, args: &HistoryArgs) -> Result
     let connector = conn.connector()?;
     let session = monitoring_session(&connector).await?;
     let client = &session.client;
-    if ledger.installed_version(client).await?.is_none() {
+    let has_ledger = ledger.installed_version(client).await?.is_some();
+    let views = super::pg_cron::catalog_views(client).await?;
+    let cron = super::pg_cron::read(client, &connector, &views).await;
+    if let Some(line) = super::pg_cron::note(&cron.view, false) {
+        super::say(&format!("mvtop: {line}"));
+    }
+    if !has_ledger && cron.view.is_err() {
         return Err(Failure::new(format!(
             "no refresh ledger in schema {}: run `mvtop install` to keep a history \
              (PostgreSQL itself records none)",
@@ -42,7 +48,22 @@ pub async fn run(conn: &ConnArgs, ledger: &Ledger, args: &HistoryArgs) -> Result
         since: args.since,
         limit: Some(args.limit),
     };
-    let runs = ledger.history(client, &filter).await?;
+    let runs = if has_ledger {
+        ledger.history(client, &filter).await?
+    } else {
+        super::say(&format!(
+            "mvtop: no refresh ledger in schema {}: only pg_cron's runs are shown",
+            ledger.schema()
+        ));
+        Vec::new()
+    };
+    let runs = super::pg_cron::history(
+        runs,
+        cron.view.as_ref().ok(),
+        &views,
+        &filter,
+        chrono::Utc::now(),
+    );
     let text = match args.format {
         Format::Json => super::output::json(&runs)?,
         Format::Csv => table(&runs, true).to_csv(),

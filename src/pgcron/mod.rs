@@ -8,16 +8,20 @@
 
 pub mod command;
 pub mod expr;
+pub mod hand_over;
 pub mod jobs;
 pub mod lexer;
 pub mod locate;
 pub mod resolve;
 pub mod runs;
 pub mod submit;
+pub mod view;
 
+pub use hand_over::Engine;
 pub use jobs::{CronJob, JobRefresh, Refreshes};
 pub use locate::{Located, PgCron, Unavailable};
 pub use runs::{CronRun, RunReader};
+pub use view::{CronSchedule, CronView};
 
 /// The ledger procedure mvtop's pg_cron jobs call (`assets/sql/ledger/005_pg_cron.sql`).
 pub const LEDGER_PROCEDURE: &str = "pg_cron_refresh";
