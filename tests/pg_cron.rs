@@ -47,7 +47,10 @@ CREATE TABLE public.not_an_mv (x int);
 
 async fn psql_cron(sql: &str) {
     let s = common::session("postgres").await;
-    s.client.batch_execute(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    s.client
+        .batch_execute(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
 /// Schedules `command` in `db` as `user` (superuser: any user), far in the future.
@@ -137,7 +140,14 @@ async fn jobs_of_another_database_every_command_shape_hostile_names() {
         .await
         .unwrap();
     let long = long_name();
-    let sales = job("a", &db, "postgres", "0 3 * * *", "REFRESH MATERIALIZED VIEW \"Reporting\".\"Sales by Region\"").await;
+    let sales = job(
+        "a",
+        &db,
+        "postgres",
+        "0 3 * * *",
+        "REFRESH MATERIALIZED VIEW \"Reporting\".\"Sales by Region\"",
+    )
+    .await;
     let top = job(
         "b",
         &db,
@@ -146,8 +156,22 @@ async fn jobs_of_another_database_every_command_shape_hostile_names() {
         "/* nightly; */ refresh materialized view concurrently reporting.\"top\"\"x\" WITH DATA; -- REFRESH MATERIALIZED VIEW mv_plain",
     )
     .await;
-    let ann_shadow = job("c", &db, "cron_ann", "@hourly", "REFRESH MATERIALIZED VIEW shadow").await;
-    let pg_shadow = job("d", &db, "postgres", "@daily", "REFRESH MATERIALIZED VIEW shadow").await;
+    let ann_shadow = job(
+        "c",
+        &db,
+        "cron_ann",
+        "@hourly",
+        "REFRESH MATERIALIZED VIEW shadow",
+    )
+    .await;
+    let pg_shadow = job(
+        "d",
+        &db,
+        "postgres",
+        "@daily",
+        "REFRESH MATERIALIZED VIEW shadow",
+    )
+    .await;
     let set_path = job(
         "e",
         &db,
@@ -157,7 +181,14 @@ async fn jobs_of_another_database_every_command_shape_hostile_names() {
     )
     .await;
     let in_string = job("f", &db, "postgres", "0 1 * * *", "SELECT 'REFRESH MATERIALIZED VIEW mv_plain'; SELECT $x$ REFRESH MATERIALIZED VIEW mv_plain $x$").await;
-    let do_block = job("g", &db, "postgres", "0 1 * * *", "DO $$BEGIN REFRESH MATERIALIZED VIEW mv_plain; END$$").await;
+    let do_block = job(
+        "g",
+        &db,
+        "postgres",
+        "0 1 * * *",
+        "DO $$BEGIN REFRESH MATERIALIZED VIEW mv_plain; END$$",
+    )
+    .await;
     let e_string = job(
         "h",
         &db,
@@ -167,12 +198,43 @@ async fn jobs_of_another_database_every_command_shape_hostile_names() {
     )
     .await;
     // Longer than 63 bytes: the server cuts it, and so does mvtop.
-    let too_long = format!("REFRESH MATERIALIZED VIEW \"{}tail\"", long.replace('"', "\"\""));
+    let too_long = format!(
+        "REFRESH MATERIALIZED VIEW \"{}tail\"",
+        long.replace('"', "\"\"")
+    );
     let long_job = job("i", &db, "postgres", "0 4 * * *", &too_long).await;
-    let function = job("j", &db, "postgres", "0 5 * * *", "SELECT refresh_things('public.mv_plain')").await;
-    let table = job("k", &db, "postgres", "0 5 * * *", "REFRESH MATERIALIZED VIEW not_an_mv").await;
-    let broken = job("l", &db, "postgres", "0 5 * * *", "REFRESH MATERIALIZED VIEW mv_plain garbage").await;
-    let elsewhere = job("m", "postgres", "postgres", "0 5 * * *", "REFRESH MATERIALIZED VIEW mv_plain").await;
+    let function = job(
+        "j",
+        &db,
+        "postgres",
+        "0 5 * * *",
+        "SELECT refresh_things('public.mv_plain')",
+    )
+    .await;
+    let table = job(
+        "k",
+        &db,
+        "postgres",
+        "0 5 * * *",
+        "REFRESH MATERIALIZED VIEW not_an_mv",
+    )
+    .await;
+    let broken = job(
+        "l",
+        &db,
+        "postgres",
+        "0 5 * * *",
+        "REFRESH MATERIALIZED VIEW mv_plain garbage",
+    )
+    .await;
+    let elsewhere = job(
+        "m",
+        "postgres",
+        "postgres",
+        "0 5 * * *",
+        "REFRESH MATERIALIZED VIEW mv_plain",
+    )
+    .await;
 
     let seen = seen(&db).await;
     let l = &seen.located.located;
@@ -185,25 +247,48 @@ async fn jobs_of_another_database_every_command_shape_hostile_names() {
     assert_eq!(l.features.timezone, chrono_tz::Tz::GMT);
 
     let long_q = format!("public.\"{}\"", long.replace('"', "\"\""));
-    assert_eq!(seen.of_job(sales), set(&[("\"Reporting\".\"Sales by Region\"", "refresh")]));
-    assert_eq!(seen.of_job(top), set(&[("reporting.\"top\"\"x\"", "refresh concurrently")]));
-    assert_eq!(seen.of_job(ann_shadow), set(&[("\"Reporting\".shadow", "refresh")]));
+    assert_eq!(
+        seen.of_job(sales),
+        set(&[("\"Reporting\".\"Sales by Region\"", "refresh")])
+    );
+    assert_eq!(
+        seen.of_job(top),
+        set(&[("reporting.\"top\"\"x\"", "refresh concurrently")])
+    );
+    assert_eq!(
+        seen.of_job(ann_shadow),
+        set(&[("\"Reporting\".shadow", "refresh")])
+    );
     assert_eq!(seen.of_job(pg_shadow), set(&[("public.shadow", "refresh")]));
     assert_eq!(
         seen.of_job(set_path),
-        set(&[("\"Reporting\".shadow", "refresh"), ("public.shadow", "refresh")])
+        set(&[
+            ("\"Reporting\".shadow", "refresh"),
+            ("public.shadow", "refresh")
+        ])
     );
     assert_eq!(seen.of_job(in_string), set(&[]));
     assert_eq!(seen.of_job(do_block), set(&[("public.mv_plain", "may")]));
-    assert_eq!(seen.of_job(e_string), set(&[("public.mv_plain", "refresh no data")]));
+    assert_eq!(
+        seen.of_job(e_string),
+        set(&[("public.mv_plain", "refresh no data")])
+    );
     assert_eq!(seen.of_job(long_job), set(&[(long_q.as_str(), "refresh")]));
     assert_eq!(seen.of_job(function), set(&[("public.mv_plain", "may")]));
     assert_eq!(seen.of_job(table), set(&[]));
     assert_eq!(seen.of_job(broken), set(&[]));
     assert_eq!(seen.of_job(elsewhere), set(&[]));
     let notes = seen.refreshes.notes.join("\n");
-    assert!(notes.contains(&format!("pg_cron job {table} refreshes not_an_mv, which is not a materialized view")), "{notes}");
-    assert!(notes.contains(&format!("pg_cron job {broken}: the server would refuse")), "{notes}");
+    assert!(
+        notes.contains(&format!(
+            "pg_cron job {table} refreshes not_an_mv, which is not a materialized view"
+        )),
+        "{notes}"
+    );
+    assert!(
+        notes.contains(&format!("pg_cron job {broken}: the server would refuse")),
+        "{notes}"
+    );
 }
 
 #[tokio::test]
@@ -217,7 +302,14 @@ async fn jobs_of_pg_crons_own_database_are_read_on_the_main_session() {
         )
         .await
         .unwrap();
-    let id = job("own", "postgres", "postgres", "0 3 * * *", "REFRESH MATERIALIZED VIEW \"own db\".\"mv ü\"").await;
+    let id = job(
+        "own",
+        "postgres",
+        "postgres",
+        "0 3 * * *",
+        "REFRESH MATERIALIZED VIEW \"own db\".\"mv ü\"",
+    )
+    .await;
     let seen = seen("postgres").await;
     assert!(seen.located.located.same_database() && seen.located.session.is_none());
     assert_eq!(seen.of_job(id), set(&[("\"own db\".\"mv ü\"", "refresh")]));
@@ -283,7 +375,11 @@ async fn reading_runs_uses_the_runid_key_on_a_million_rows() {
     let plan = |sql: String| {
         let s = &s;
         async move {
-            let rows = s.client.query(&format!("EXPLAIN {sql}"), &[]).await.unwrap();
+            let rows = s
+                .client
+                .query(&format!("EXPLAIN {sql}"), &[])
+                .await
+                .unwrap();
             rows.iter()
                 .map(|r| r.get::<_, String>(0))
                 .collect::<Vec<_>>()
@@ -323,7 +419,10 @@ async fn wait_for_run(jobid: i64, within: Duration) -> mvtop::pgcron::CronRun {
         if let Some(r) = reader.runs().find(|r| r.finished()) {
             return r.clone();
         }
-        assert!(start.elapsed() < within, "no run of job {jobid} within {within:?}");
+        assert!(
+            start.elapsed() < within,
+            "no run of job {jobid} within {within:?}"
+        );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
@@ -339,10 +438,23 @@ async fn a_failing_job_is_seen_failed_with_its_message() {
         false,
     )
     .await;
-    let id = job("fails", &db, "postgres", "* * * * *", "REFRESH MATERIALIZED VIEW \"Fails ü\"").await;
+    let id = job(
+        "fails",
+        &db,
+        "postgres",
+        "* * * * *",
+        "REFRESH MATERIALIZED VIEW \"Fails ü\"",
+    )
+    .await;
     let run = wait_for_run(id, A_RUN).await;
     assert_eq!(run.status, "failed");
-    assert!(run.return_message.as_deref().unwrap_or("").contains("division by zero"), "{run:?}");
+    assert!(
+        run.return_message
+            .as_deref()
+            .unwrap_or("")
+            .contains("division by zero"),
+        "{run:?}"
+    );
     let seen = seen(&db).await;
     let runs = [&run];
     let records = mvtop::pgcron::runs::records(&runs, &seen.refreshes, &|oid| {
@@ -351,7 +463,13 @@ async fn a_failing_job_is_seen_failed_with_its_message() {
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].outcome, "failed");
     assert_eq!(records[0].source, "pg_cron");
-    assert!(records[0].error.as_deref().unwrap().contains("division by zero"));
+    assert!(
+        records[0]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("division by zero")
+    );
     psql_cron(&format!("SELECT cron.unschedule({id})")).await;
 }
 
@@ -364,7 +482,14 @@ async fn a_run_the_event_trigger_recorded_counts_once() {
         true,
     )
     .await;
-    let id = job("once", &db, "postgres", "* * * * *", "REFRESH MATERIALIZED VIEW counted").await;
+    let id = job(
+        "once",
+        &db,
+        "postgres",
+        "* * * * *",
+        "REFRESH MATERIALIZED VIEW counted",
+    )
+    .await;
     let run = wait_for_run(id, A_RUN).await;
     assert_eq!(run.status, "succeeded", "{run:?}");
     let ledger = mvtop::ledger::Ledger::default();
@@ -384,6 +509,13 @@ async fn a_run_the_event_trigger_recorded_counts_once() {
     assert_eq!(merged.len(), 1, "{merged:?}");
     assert_eq!(merged[0].source, "pg_cron");
     assert_eq!(merged[0].backend_pid, run.job_pid);
+    let (out, _) = run_ok(common::mvtop(&db).args(["list", "--format", "json"]));
+    let list: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(list[0]["refresh_count"], 1, "counted once: {:#}", list[0]);
+    let (out, _) = run_ok(common::mvtop(&db).args(["history", "--format", "json"]));
+    let h: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(h.as_array().unwrap().len(), 1, "{h:#}");
+    assert_eq!(h[0]["source"], "pg_cron");
     psql_cron(&format!("SELECT cron.unschedule({id})")).await;
     let _ = &mut s;
 }
@@ -429,17 +561,41 @@ async fn schedule_set_engine_pg_cron_runs_records_lists_and_is_removed() {
     let sales = "'\"Reporting\".\"Sales by Region\"'";
     let _ = sales;
     let (_, said) = run_ok(common::mvtop(&db).args([
-        "schedule", "set", "\"Reporting\".\"Sales by Region\"", "--cron", "* * * * *", "--engine", "pg_cron",
+        "schedule",
+        "set",
+        "\"Reporting\".\"Sales by Region\"",
+        "--cron",
+        "* * * * *",
+        "--engine",
+        "pg_cron",
     ]));
-    assert!(said.contains("\"Reporting\".\"Sales by Region\": pg_cron job"), "{said}");
+    assert!(
+        said.contains("\"Reporting\".\"Sales by Region\": pg_cron job"),
+        "{said}"
+    );
     assert!(said.contains("on '* * * * *' (GMT), next run"), "{said}");
     run_ok(common::mvtop(&db).args([
-        "schedule", "set", "\"Reporting\".breaks", "--every", "1m", "--engine", "pg_cron", "--concurrently", "never",
+        "schedule",
+        "set",
+        "\"Reporting\".breaks",
+        "--every",
+        "1m",
+        "--engine",
+        "pg_cron",
+        "--concurrently",
+        "never",
     ]));
     // Updating keeps one job per MV.
     run_ok(common::mvtop(&db).args([
-        "schedule", "set", "\"Reporting\".\"Sales by Region\"", "--cron", "* * * * *", "--engine", "pg_cron",
-        "--concurrently", "always",
+        "schedule",
+        "set",
+        "\"Reporting\".\"Sales by Region\"",
+        "--cron",
+        "* * * * *",
+        "--engine",
+        "pg_cron",
+        "--concurrently",
+        "always",
     ]));
     let (out, _) = run_ok(common::mvtop(&db).args(["schedule", "list", "--format", "json"]));
     let list: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -458,7 +614,10 @@ async fn schedule_set_engine_pg_cron_runs_records_lists_and_is_removed() {
     assert_eq!(sales_row["pg_cron"]["how"]["kind"], "ledger");
     assert!(sales_row["next_run"].as_str().is_some());
     let breaks_row = rows.iter().find(|r| r["name"] == "breaks").unwrap();
-    assert_eq!(breaks_row["policy"]["cron"], "* * * * *", "--every 1m is * * * * *");
+    assert_eq!(
+        breaks_row["policy"]["cron"], "* * * * *",
+        "--every 1m is * * * * *"
+    );
 
     // Both run within a minute; no mvtop process is running.
     let ledger = mvtop::ledger::Ledger::default();
@@ -475,12 +634,25 @@ async fn schedule_set_engine_pg_cron_runs_records_lists_and_is_removed() {
         assert!(start.elapsed() < A_RUN, "no runs within {A_RUN:?}: {h:?}");
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
-    let ok = history.iter().find(|r| r.name == "Sales by Region").unwrap();
+    let ok = history
+        .iter()
+        .find(|r| r.name == "Sales by Region")
+        .unwrap();
     assert_eq!((ok.source.as_str(), ok.outcome.as_str()), ("pg_cron", "ok"));
     assert!(ok.concurrently, "--concurrently always");
     let failed = history.iter().find(|r| r.name == "breaks").unwrap();
-    assert_eq!((failed.source.as_str(), failed.outcome.as_str()), ("pg_cron", "failed"));
-    assert!(failed.error.as_deref().unwrap().contains("division by zero"), "{failed:?}");
+    assert_eq!(
+        (failed.source.as_str(), failed.outcome.as_str()),
+        ("pg_cron", "failed")
+    );
+    assert!(
+        failed
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("division by zero"),
+        "{failed:?}"
+    );
     // pg_cron saw the failure too, with the same message (the procedure re-raised it).
     let cron = common::session("postgres").await;
     let status: Vec<(String, String)> = cron
@@ -495,7 +667,12 @@ async fn schedule_set_engine_pg_cron_runs_records_lists_and_is_removed() {
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
-    assert!(status.iter().any(|(s, m)| s == "failed" && m.contains("division by zero")), "{status:?}");
+    assert!(
+        status
+            .iter()
+            .any(|(s, m)| s == "failed" && m.contains("division by zero")),
+        "{status:?}"
+    );
     assert!(status.iter().any(|(s, _)| s == "succeeded"), "{status:?}");
 
     // history merges job_run_details with the ledger: each run once.
@@ -504,10 +681,15 @@ async fn schedule_set_engine_pg_cron_runs_records_lists_and_is_removed() {
     let h = h.as_array().unwrap();
     let per_name = |n: &str| h.iter().filter(|r| r["name"] == n).count();
     let finished_runs = status.len();
-    assert_eq!(per_name("Sales by Region") + per_name("breaks"), finished_runs, "{h:#?}");
+    assert_eq!(
+        per_name("Sales by Region") + per_name("breaks"),
+        finished_runs,
+        "{h:#?}"
+    );
 
     // rm removes the job.
-    let (_, said) = run_ok(common::mvtop(&db).args(["schedule", "rm", "\"Reporting\".\"Sales by Region\""]));
+    let (_, said) =
+        run_ok(common::mvtop(&db).args(["schedule", "rm", "\"Reporting\".\"Sales by Region\""]));
     assert!(said.contains("pg_cron job"), "{said}");
     run_ok(common::mvtop(&db).args(["schedule", "rm", "\"Reporting\".breaks"]));
     let left: i64 = cron
@@ -530,15 +712,22 @@ async fn what_pg_cron_cannot_run_is_refused_with_the_reason() {
     .await;
     let set = |extra: &[&str]| {
         let mut c = common::mvtop(&db);
-        c.args(["schedule", "set", "mv", "--engine", "pg_cron"]).args(extra);
+        c.args(["schedule", "set", "mv", "--engine", "pg_cron"])
+            .args(extra);
         run_err(&mut c)
     };
     let e = set(&["--every", "45m"]);
-    assert!(e.contains("pg_cron cannot run every 45 min") && e.contains("restarts at every hour"), "{e}");
+    assert!(
+        e.contains("pg_cron cannot run every 45 min") && e.contains("restarts at every hour"),
+        "{e}"
+    );
     let e = set(&["--every", "30s"]);
     assert!(e.contains("1.5"), "{e}");
     let e = set(&["--on-change"]);
-    assert!(e.contains("on-change schedules stay with mvtop's scheduler"), "{e}");
+    assert!(
+        e.contains("on-change schedules stay with mvtop's scheduler"),
+        "{e}"
+    );
     let e = set(&["--cron", "0 12 $ * *"]);
     assert!(e.contains("needs pg_cron 1.6"), "{e}");
     let e = set(&["--cron", "0 3 * * *", "--tz", "Europe/Paris"]);
@@ -560,20 +749,33 @@ async fn an_mv_scheduled_by_both_engines_is_flagged() {
     )
     .await;
     run_ok(common::mvtop(&db).args(["schedule", "set", "twice", "--every", "15m"]));
-    let id = job("dba_twice", &db, "postgres", "0 3 * * *", "REFRESH MATERIALIZED VIEW public.twice").await;
+    let id = job(
+        "dba_twice",
+        &db,
+        "postgres",
+        "0 3 * * *",
+        "REFRESH MATERIALIZED VIEW public.twice",
+    )
+    .await;
     let (out, err) = run_ok(common::mvtop(&db).args(["schedule", "list", "--format", "json"]));
     assert!(!err.contains("pg_cron:"), "{err}");
     let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
     let rows = rows.as_array().unwrap();
     assert_eq!(rows.len(), 2);
     let mvtop_row = rows.iter().find(|r| r["engine"] == "mvtop").unwrap();
-    assert_eq!(mvtop_row["also_scheduled_by"], serde_json::json!([format!("pg_cron job {id}")]));
+    assert_eq!(
+        mvtop_row["also_scheduled_by"],
+        serde_json::json!([format!("pg_cron job {id}")])
+    );
     let cron_row = rows.iter().find(|r| r["engine"] == "pg_cron").unwrap();
     assert_eq!(cron_row["also_scheduled_by"], serde_json::json!(["mvtop"]));
     assert_eq!(cron_row["made_by_mvtop"], serde_json::Value::Null);
     assert_eq!(cron_row["pg_cron"]["made_by_mvtop"], false);
     let (table, _) = run_ok(common::mvtop(&db).args(["schedule", "list"]));
-    assert!(table.contains(&format!("ALSO scheduled by pg_cron job {id}")), "{table}");
+    assert!(
+        table.contains(&format!("ALSO scheduled by pg_cron job {id}")),
+        "{table}"
+    );
     assert!(table.contains("dba_twice"), "{table}");
     // The DBA's job is not mvtop's to remove.
     let (_, said) = run_ok(common::mvtop(&db).args(["schedule", "rm", "twice"]));
@@ -616,11 +818,21 @@ async fn scheduling_in_another_database_names_the_grant_and_doctor_says_so() {
         .unwrap();
     let as_bob = || {
         let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_mvtop"));
-        let conninfo = common::cluster().conninfo(&db).replace("user=postgres", "user=cron_bob");
+        let conninfo = common::cluster()
+            .conninfo(&db)
+            .replace("user=postgres", "user=cron_bob");
         c.args(["-d", &conninfo]);
         c
     };
-    let e = run_err(as_bob().args(["schedule", "set", "bobs", "--cron", "0 3 * * *", "--engine", "pg_cron"]));
+    let e = run_err(as_bob().args([
+        "schedule",
+        "set",
+        "bobs",
+        "--cron",
+        "0 3 * * *",
+        "--engine",
+        "pg_cron",
+    ]));
     assert_eq!(
         e,
         format!(
@@ -639,10 +851,24 @@ async fn scheduling_in_another_database_names_the_grant_and_doctor_says_so() {
         .unwrap()
         .clone();
     assert_eq!(line["status"], "partial", "{line}");
-    assert!(line["needs"].as_str().unwrap().contains("schedule_in_database"), "{line}");
+    assert!(
+        line["needs"]
+            .as_str()
+            .unwrap()
+            .contains("schedule_in_database"),
+        "{line}"
+    );
     // Granted, it works, and the job is bob's.
     psql_cron("GRANT EXECUTE ON FUNCTION cron.schedule_in_database(text,text,text,text,text,boolean) TO cron_bob").await;
-    run_ok(as_bob().args(["schedule", "set", "bobs", "--cron", "0 3 * * *", "--engine", "pg_cron"]));
+    run_ok(as_bob().args([
+        "schedule",
+        "set",
+        "bobs",
+        "--cron",
+        "0 3 * * *",
+        "--engine",
+        "pg_cron",
+    ]));
     let (out, _) = run_ok(as_bob().args(["schedule", "list", "--format", "json"]));
     let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(rows[0]["owner"], "cron_bob", "{rows:#}");

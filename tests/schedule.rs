@@ -446,7 +446,15 @@ async fn without_pg_cron_one_line_says_so_and_nothing_else_changes() {
     );
     let e = mvtop_err(
         &db,
-        &["schedule", "set", "app.quick", "--cron", "* * * * *", "--engine", "pg_cron"],
+        &[
+            "schedule",
+            "set",
+            "app.quick",
+            "--cron",
+            "* * * * *",
+            "--engine",
+            "pg_cron",
+        ],
     );
     assert!(e.contains("pg_cron is not loaded on this server"), "{e}");
     let doctor: serde_json::Value =
@@ -461,5 +469,9 @@ async fn without_pg_cron_one_line_says_so_and_nothing_else_changes() {
     assert_eq!(line["status"], "missing");
     let out = common::mvtop(&db).args(["history"]).output().unwrap();
     assert!(out.status.success());
-    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -18,7 +18,11 @@ pub struct Reading {
 }
 
 /// Locates pg_cron and reads its jobs and runs for the MVs of `views`.
-pub async fn read(main: &Client, connector: &Connector, views: &[crate::catalog::MatView]) -> Reading {
+pub async fn read(
+    main: &Client,
+    connector: &Connector,
+    views: &[crate::catalog::MatView],
+) -> Reading {
     let pgcron = match PgCron::locate(main, connector).await {
         Ok(p) => p,
         Err(u) => {
@@ -89,7 +93,10 @@ pub fn doctor_check(found: &Result<Located, Unavailable>) -> Check {
     let role = crate::catalog::ident::display_ident(&l.role);
     let db = crate::catalog::ident::display_ident(&l.database);
     let zone = l.features.timezone.name();
-    let base = format!("pg_cron {} in database {db}, schedules read in {zone}", l.extversion);
+    let base = format!(
+        "pg_cron {} in database {db}, schedules read in {zone}",
+        l.extversion
+    );
     if !l.same_database() && !l.may_schedule_in_database {
         return check(
             Status::Partial,
@@ -151,4 +158,78 @@ pub fn history(
 /// The MVs with the catalog facts only (names for the jobs' commands).
 pub async fn catalog_views(main: &Client) -> Result<Vec<crate::catalog::MatView>, super::Failure> {
     Ok(Inventory::catalog_only(main).await?)
+}
+
+/// pg_cron's runs in the statistics of the MVs its jobs refresh: the ledger's runs with
+/// pg_cron's added (each run once), through the ledger's one statistics query.
+pub async fn apply_runs(
+    main: &Client,
+    ledger: &crate::ledger::Ledger,
+    has_ledger: bool,
+    view: &CronView,
+    views: &mut [crate::catalog::MatView],
+) -> Result<(), tokio_postgres::Error> {
+    let names = |oid: u32| {
+        views
+            .iter()
+            .find(|v| v.oid == oid)
+            .map(|v| (v.schema.clone(), v.name.clone()))
+    };
+    let cron = view.records(&names);
+    let Some(since) = cron.iter().map(|r| r.started_at).min() else {
+        return Ok(());
+    };
+    let mut oids: Vec<u32> = cron.iter().map(|r| r.mv_oid).collect();
+    oids.sort_unstable();
+    oids.dedup();
+    let ledger_runs = if has_ledger {
+        ledger
+            .runs_of(main, &oids, since - chrono::Duration::seconds(5))
+            .await?
+    } else {
+        Vec::new()
+    };
+    let extra: Vec<RefreshRecord> = merge(ledger_runs, cron)
+        .into_iter()
+        .filter(|r| r.id < 0)
+        .collect();
+    if extra.is_empty() {
+        return Ok(());
+    }
+    let stats = ledger
+        .stats_with_runs(main, &oids, &extra, has_ledger)
+        .await?;
+    for v in views.iter_mut() {
+        if let Some(s) = stats.get(&v.oid)
+            && extra.iter().any(|r| r.mv_oid == v.oid)
+        {
+            crate::catalog::inventory::apply_ledger(v, s, crate::catalog::StatsSource::PgCron);
+        }
+    }
+    crate::catalog::inventory::settle_statuses(views, &Default::default(), &Default::default());
+    Ok(())
+}
+
+/// One MV of `mvtop list` with what pg_cron adds (new fields; the others unchanged).
+#[derive(Debug, serde::Serialize)]
+pub struct Listed<'a> {
+    #[serde(flatten)]
+    pub view: &'a crate::catalog::MatView,
+    /// The pg_cron jobs that refresh it (or may: `how.kind = may_refresh`).
+    pub pg_cron_jobs: Vec<&'a crate::pgcron::CronSchedule>,
+    /// The soonest next run among them.
+    pub pg_cron_next_run: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+pub fn listed<'a>(
+    view: &'a crate::catalog::MatView,
+    schedules: &'a [crate::pgcron::CronSchedule],
+) -> Listed<'a> {
+    let jobs: Vec<&crate::pgcron::CronSchedule> =
+        schedules.iter().filter(|s| s.mv_oid == view.oid).collect();
+    Listed {
+        view,
+        pg_cron_next_run: jobs.iter().filter_map(|j| j.next_run).min(),
+        pg_cron_jobs: jobs,
+    }
 }

@@ -12,11 +12,11 @@ use crate::catalog::writes::{table_writes, writes_of};
 use crate::catalog::{FetchOptions, Inventory, MatView};
 use crate::format;
 use crate::ledger::Ledger;
+use crate::pgcron::{CronSchedule, Engine};
 use crate::refresh::Concurrently;
 use crate::schedule::advise::{Advice, AdviceInput, advise};
 use crate::schedule::edit;
 use crate::schedule::policy::{PolicyInput, PolicyJson};
-use crate::pgcron::{CronSchedule, Engine};
 use crate::schedule::{Decision, Observed, Policy, Schedule, decide};
 
 #[derive(Debug, Clone, Args)]
@@ -349,7 +349,10 @@ fn listed_cron(c: &CronSchedule, view: Option<&MatView>) -> Listed {
         }
         (_, Some("failed")) => format!(
             "last run failed: {}",
-            c.last_message.clone().unwrap_or_default().replace('\n', " ")
+            c.last_message
+                .clone()
+                .unwrap_or_default()
+                .replace('\n', " ")
         ),
         (_, Some(s)) => format!("last run {s}"),
         (_, None) => "no run seen".into(),
@@ -440,7 +443,10 @@ fn list_table(rows: &[Listed], now: DateTime<Utc>) -> Table {
             state = format!("inactive; {state}");
         }
         if !r.also_scheduled_by.is_empty() {
-            state = format!("ALSO scheduled by {}; {state}", r.also_scheduled_by.join(", "));
+            state = format!(
+                "ALSO scheduled by {}; {state}",
+                r.also_scheduled_by.join(", ")
+            );
         }
         let job = match (r.jobid, &r.jobname) {
             (Some(id), Some(n)) => format!("{id} {n}"),

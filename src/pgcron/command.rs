@@ -90,14 +90,16 @@ pub fn read(command: &str) -> Reading {
             }
             Some(Token::Word(w)) if w == "call" => match ledger_call(&toks) {
                 Some(action) => reading.actions.push(action),
-                None => reading.actions.push(Action::MayRefresh { text: text.into() }),
+                None => reading
+                    .actions
+                    .push(Action::MayRefresh { text: text.into() }),
             },
-            Some(Token::Word(w)) if w == "do" => {
-                reading.actions.push(Action::MayRefresh { text: text.into() })
-            }
-            _ if calls_function(&toks) => {
-                reading.actions.push(Action::MayRefresh { text: text.into() })
-            }
+            Some(Token::Word(w)) if w == "do" => reading
+                .actions
+                .push(Action::MayRefresh { text: text.into() }),
+            _ if calls_function(&toks) => reading
+                .actions
+                .push(Action::MayRefresh { text: text.into() }),
             _ => {}
         }
     }
@@ -250,8 +252,8 @@ fn ledger_call(t: &[&Token]) -> Option<Action> {
 /// A word followed by `(` that is not a keyword taking parentheses: a function call.
 fn calls_function(t: &[&Token]) -> bool {
     const NOT_CALLS: &[&str] = &[
-        "in", "values", "exists", "any", "all", "some", "array", "row", "over", "filter",
-        "within", "using", "on", "as", "cast",
+        "in", "values", "exists", "any", "all", "some", "array", "row", "over", "filter", "within",
+        "using", "on", "as", "cast",
     ];
     t.windows(2).any(|p| {
         matches!((p[0], p[1]), (Token::Word(w), Token::Open) if !NOT_CALLS.contains(&w.as_str()))
@@ -372,7 +374,9 @@ mod tests {
              CALL \"mvtop\".pg_cron_refresh('\"Reporting\".\"Sales by Region\"', 'auto')",
         );
         assert_eq!(r.error, None);
-        assert!(matches!(&r.actions[0], Action::MayRefresh { text } if text == "SELECT refresh_all()"));
+        assert!(
+            matches!(&r.actions[0], Action::MayRefresh { text } if text == "SELECT refresh_all()")
+        );
         assert!(matches!(&r.actions[1], Action::MayRefresh { text } if text.starts_with("DO $$")));
         assert_eq!(
             r.actions[2],
@@ -391,7 +395,10 @@ mod tests {
     #[test]
     fn names_mv_matches_whole_words() {
         assert!(names_mv("SELECT refresh('reporting.sales')", "sales"));
-        assert!(names_mv("DO $$ REFRESH MATERIALIZED VIEW \"Sales\" $$", "Sales"));
+        assert!(names_mv(
+            "DO $$ REFRESH MATERIALIZED VIEW \"Sales\" $$",
+            "Sales"
+        ));
         assert!(!names_mv("SELECT refresh('sales_daily')", "sales"));
         assert!(names_mv("SELECT f('störungen_daily')", "Störungen_daily"));
     }

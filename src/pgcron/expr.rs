@@ -225,14 +225,18 @@ pub fn parse(text: &str, features: &Features) -> Result<Parsed, String> {
 
 /// What pg_cron leaves unread (a sixth field, `#2` after a weekday): said, not hidden.
 fn trailing(r: &Reader, ch: i32) -> Option<String> {
-    let rest = r.rest_from(ch).trim_matches(|c: char| c == '\0' || c.is_whitespace());
+    let rest = r
+        .rest_from(ch)
+        .trim_matches(|c: char| c == '\0' || c.is_whitespace());
     let mut notes: Vec<String> = r
         .ignored
         .iter()
         .map(|s| format!("pg_cron ignores {s:?} in a field"))
         .collect();
     if !rest.is_empty() {
-        notes.push(format!("pg_cron ignores {rest:?} after the schedule's fields"));
+        notes.push(format!(
+            "pg_cron ignores {rest:?} after the schedule's fields"
+        ));
     }
     (!notes.is_empty()).then(|| notes.join("; "))
 }
@@ -628,9 +632,13 @@ mod tests {
     #[test]
     fn a_sixth_field_is_ignored_and_said() {
         let p = parse("0,10,20 * * * * *", &Features::v1_4()).unwrap();
-        assert_eq!(p.note.as_deref(), Some("pg_cron ignores \"*\" after the schedule's fields"));
         assert_eq!(
-            p.schedule.next_run(utc(2026, 1, 1, 0, 5), None, &Features::v1_4()),
+            p.note.as_deref(),
+            Some("pg_cron ignores \"*\" after the schedule's fields")
+        );
+        assert_eq!(
+            p.schedule
+                .next_run(utc(2026, 1, 1, 0, 5), None, &Features::v1_4()),
             NextRun::At(utc(2026, 1, 1, 0, 10))
         );
     }
@@ -649,7 +657,10 @@ mod tests {
         assert_eq!(fields("30 seconds", &v16), CronSchedule::Seconds(30));
         assert_eq!(fields(" 1 SECOND", &v16), CronSchedule::Seconds(1));
         assert_eq!(fields("5seconds  ", &v16), CronSchedule::Seconds(5));
-        assert!(parse("1 second ", &v16).is_err(), "sscanf reads the blank as the plural");
+        assert!(
+            parse("1 second ", &v16).is_err(),
+            "sscanf reads the blank as the plural"
+        );
         assert!(parse("60 seconds", &v16).is_err());
         assert!(parse("0 seconds", &v16).is_err());
         assert!(parse("5 seconds 1 minute", &v16).is_err());
@@ -659,7 +670,10 @@ mod tests {
             s.next_run(now, Some(now - Duration::seconds(4)), &v16),
             NextRun::At(now + Duration::seconds(6))
         );
-        assert_eq!(s.next_run(now, None, &v16), NextRun::Within(Duration::seconds(10)));
+        assert_eq!(
+            s.next_run(now, None, &v16),
+            NextRun::Within(Duration::seconds(10))
+        );
         // $: the last day of the month, leap years included.
         assert_eq!(
             next("0 12 $ * *", utc(2028, 2, 1, 0, 0), &v16),
@@ -698,8 +712,14 @@ mod tests {
         );
         // Fall back: 02:30 happens twice on 2026-10-25; pg_cron matches both minutes.
         let first = utc(2026, 10, 25, 0, 30);
-        assert_eq!(next("30 2 * * *", utc(2026, 10, 24, 12, 0), &paris), NextRun::At(first));
-        assert_eq!(next("30 2 * * *", first, &paris), NextRun::At(utc(2026, 10, 25, 1, 30)));
+        assert_eq!(
+            next("30 2 * * *", utc(2026, 10, 24, 12, 0), &paris),
+            NextRun::At(first)
+        );
+        assert_eq!(
+            next("30 2 * * *", first, &paris),
+            NextRun::At(utc(2026, 10, 25, 1, 30))
+        );
     }
 
     #[test]
@@ -745,24 +765,50 @@ mod tests {
             next("@yearly", utc(2026, 3, 3, 0, 0), &v14),
             NextRun::At(utc(2027, 1, 1, 0, 0))
         );
-        assert_eq!(next("@yearly", utc(2026, 3, 3, 0, 0), &Features::v1_6(Tz::GMT)), NextRun::Never);
-        assert_eq!(next("5-3 * * * *", utc(2026, 3, 3, 0, 0), &v14), NextRun::Never);
-        assert_eq!(next("0 0 31 2 *", utc(2026, 3, 3, 0, 0), &v14), NextRun::Never);
+        assert_eq!(
+            next("@yearly", utc(2026, 3, 3, 0, 0), &Features::v1_6(Tz::GMT)),
+            NextRun::Never
+        );
+        assert_eq!(
+            next("5-3 * * * *", utc(2026, 3, 3, 0, 0), &v14),
+            NextRun::Never
+        );
+        assert_eq!(
+            next("0 0 31 2 *", utc(2026, 3, 3, 0, 0), &v14),
+            NextRun::Never
+        );
         assert_eq!(
             next("0 0 29 2 *", utc(2026, 3, 3, 0, 0), &v14),
             NextRun::At(utc(2028, 2, 29, 0, 0))
         );
-        assert_eq!(next("@reboot", utc(2026, 3, 3, 0, 0), &v14), NextRun::AtSchedulerStart);
+        assert_eq!(
+            next("@reboot", utc(2026, 3, 3, 0, 0), &v14),
+            NextRun::AtSchedulerStart
+        );
     }
 
     #[test]
     fn next_run_agrees_with_a_minute_by_minute_search() {
-        let zones = [Tz::GMT, "Europe/Paris".parse().unwrap(), "Australia/Lord_Howe".parse().unwrap()];
-        let exprs = ["17 */3 * * *", "0 2 * * 0", "30 1-3 * Mar,Oct *", "0 0 1,15 * 5", "45 23 $ * *"];
+        let zones = [
+            Tz::GMT,
+            "Europe/Paris".parse().unwrap(),
+            "Australia/Lord_Howe".parse().unwrap(),
+        ];
+        let exprs = [
+            "17 */3 * * *",
+            "0 2 * * 0",
+            "30 1-3 * Mar,Oct *",
+            "0 0 1,15 * 5",
+            "45 23 $ * *",
+        ];
         for tz in zones {
             let f = Features::v1_6(tz);
             for e in exprs {
-                let Ok(Parsed { schedule: CronSchedule::Fields(fields), .. }) = parse(e, &f) else {
+                let Ok(Parsed {
+                    schedule: CronSchedule::Fields(fields),
+                    ..
+                }) = parse(e, &f)
+                else {
                     panic!("{e}");
                 };
                 let mut now = utc(2026, 3, 20, 0, 0);

@@ -34,14 +34,18 @@ pub enum Engine {
 /// pg_cron's schedule text for `input`, or why pg_cron cannot run it.
 pub fn schedule_text(input: &PolicyInput, located: &super::Located) -> Result<String, String> {
     if input.on_change {
-        return Err("on-change schedules stay with mvtop's scheduler (pg_cron cannot see \
+        return Err(
+            "on-change schedules stay with mvtop's scheduler (pg_cron cannot see \
                     writes): drop --engine pg_cron, and keep `mvtop daemon` or a console running"
-            .into());
+                .into(),
+        );
     }
     if input.window.is_some() {
-        return Err("pg_cron has no refresh windows: put the hours in the cron expression \
+        return Err(
+            "pg_cron has no refresh windows: put the hours in the cron expression \
                     (e.g. '*/15 1-4 * * *'), or drop --engine pg_cron"
-            .into());
+                .into(),
+        );
     }
     let zone = located.features.timezone.name();
     if let Some(tz) = &input.tz {
@@ -98,7 +102,9 @@ pub async fn set(
             ledger.schema()
         ));
     }
-    let views = Inventory::catalog_only(main).await.map_err(|e| one_line(&e))?;
+    let views = Inventory::catalog_only(main)
+        .await
+        .map_err(|e| one_line(&e))?;
     let view = views
         .iter()
         .find(|v| v.oid == oid)
@@ -185,5 +191,8 @@ pub async fn remove_everywhere(
 }
 
 fn join(ids: &[i64]) -> String {
-    ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
+    ids.iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -21,7 +21,10 @@ pub struct CronJob {
 }
 
 /// The jobs whose `database` is `shown` (RLS leaves a role only its own, unless it bypasses).
-pub async fn read_jobs(client: &Client, shown: &str) -> Result<Vec<CronJob>, tokio_postgres::Error> {
+pub async fn read_jobs(
+    client: &Client,
+    shown: &str,
+) -> Result<Vec<CronJob>, tokio_postgres::Error> {
     let rows = client
         .query(
             "SELECT jobid, jobname::text, schedule, command, database, username, active
@@ -173,7 +176,9 @@ impl Refreshes {
 }
 
 fn describe(n: &NameRef) -> String {
-    use crate::catalog::ident::{display_ident as quote_ident, display_qualified as quote_qualified};
+    use crate::catalog::ident::{
+        display_ident as quote_ident, display_qualified as quote_qualified,
+    };
     match &n.schema {
         Some(s) => quote_qualified(s, &n.name),
         None => quote_ident(&n.name),

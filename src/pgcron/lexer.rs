@@ -149,7 +149,9 @@ pub fn lex(text: &str) -> Lexed {
                 }
                 Err(e) => return fail(out, e),
             }
-        } else if c == '$' && let Some((tag_end, tag)) = dollar_tag(text, i) {
+        } else if c == '$'
+            && let Some((tag_end, tag)) = dollar_tag(text, i)
+        {
             match text[tag_end..].find(tag) {
                 Some(n) => {
                     let body = text[tag_end..tag_end + n].to_string();

@@ -182,7 +182,11 @@ async fn cron_database(client: &Client) -> Result<String, Unavailable> {
     }
 }
 
-async fn describe(client: &Client, database: String, shown: String) -> Result<Located, Unavailable> {
+async fn describe(
+    client: &Client,
+    database: String,
+    shown: String,
+) -> Result<Located, Unavailable> {
     let db = quote_ident(&database);
     let usage = client
         .query_opt(
@@ -191,7 +195,9 @@ async fn describe(client: &Client, database: String, shown: String) -> Result<Lo
             &[],
         )
         .await
-        .map_err(|e| Unavailable::Unreachable(format!("pg_cron in database {db}: {}", one_line(&e))))?;
+        .map_err(|e| {
+            Unavailable::Unreachable(format!("pg_cron in database {db}: {}", one_line(&e)))
+        })?;
     if let Some(u) = &usage
         && !u.get::<_, bool>(1)
     {
@@ -263,7 +269,10 @@ async fn features(client: &Client, extversion: &str) -> (Features, Option<String
     let (timezone, note) = match tz {
         Setting::Value(name) => match crate::schedule::cron::parse_tz(&name) {
             Ok(tz) => (tz, None),
-            Err(e) => (Tz::GMT, Some(format!("cron.timezone: {e}; next runs assume GMT"))),
+            Err(e) => (
+                Tz::GMT,
+                Some(format!("cron.timezone: {e}; next runs assume GMT")),
+            ),
         },
         Setting::Hidden => (
             Tz::GMT,

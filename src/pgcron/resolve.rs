@@ -65,7 +65,10 @@ pub async fn resolve_unqualified(
 }
 
 /// The search_path a new session of `username` in the current database starts with.
-async fn role_search_path(client: &Client, username: &str) -> Result<String, tokio_postgres::Error> {
+async fn role_search_path(
+    client: &Client,
+    username: &str,
+) -> Result<String, tokio_postgres::Error> {
     let row = client
         .query_one(
             "SELECT (SELECT substr(c, length('search_path=') + 1)
@@ -86,7 +89,9 @@ async fn role_search_path(client: &Client, username: &str) -> Result<String, tok
         .await?;
     let own: Option<String> = row.get(0);
     let default: Option<String> = row.get(1);
-    Ok(own.or(default).unwrap_or_else(|| "\"$user\", public".into()))
+    Ok(own
+        .or(default)
+        .unwrap_or_else(|| "\"$user\", public".into()))
 }
 
 /// `$user` in a path means the session's user: here the job's, not mvtop's.
@@ -114,7 +119,10 @@ mod tests {
     #[test]
     fn dollar_user_becomes_the_jobs_user() {
         assert_eq!(with_user("\"$user\", public", "Ann"), "\"Ann\", \"public\"");
-        assert_eq!(with_user("Reporting, \"Odd \"\"x\"", "u"), "\"reporting\", \"Odd \"\"x\"");
+        assert_eq!(
+            with_user("Reporting, \"Odd \"\"x\"", "u"),
+            "\"reporting\", \"Odd \"\"x\""
+        );
         assert_eq!(with_user("'a b'", "u"), "\"a b\"");
         assert_eq!(with_user("$user,public", "u"), "\"u\", \"public\"");
     }

@@ -76,7 +76,11 @@ impl RunReader {
     }
 
     /// Reads what is new for `jobs`; a changed set of jobs starts over from the window.
-    pub async fn read(&mut self, client: &Client, jobs: &[i64]) -> Result<(), tokio_postgres::Error> {
+    pub async fn read(
+        &mut self,
+        client: &Client,
+        jobs: &[i64],
+    ) -> Result<(), tokio_postgres::Error> {
         let mut jobs = jobs.to_vec();
         jobs.sort_unstable();
         jobs.dedup();
@@ -219,7 +223,10 @@ pub fn merge(mut ledger: Vec<RefreshRecord>, cron: Vec<RefreshRecord>) -> Vec<Re
                 if l.source == "external" {
                     l.source = "pg_cron".into();
                 }
-                if l.client_application.as_deref().is_none_or(|a| a == "pg_cron" || a.is_empty()) {
+                if l.client_application
+                    .as_deref()
+                    .is_none_or(|a| a == "pg_cron" || a.is_empty())
+                {
                     l.client_application = c.client_application.clone();
                 }
             }
@@ -302,7 +309,11 @@ mod tests {
         ];
         let refs: Vec<&CronRun> = runs.iter().collect();
         let r = records(&refs, &refreshes(), &names);
-        assert_eq!(r.len(), 4, "two runs of job 1, two MVs each; job 2 may refresh");
+        assert_eq!(
+            r.len(),
+            4,
+            "two runs of job 1, two MVs each; job 2 may refresh"
+        );
         assert_eq!(r[0].outcome, "failed");
         assert_eq!(r[0].error.as_deref(), Some("ERROR: boom"));
         assert_eq!(r[2].outcome, "ok");
@@ -312,7 +323,10 @@ mod tests {
 
     #[test]
     fn a_run_the_ledger_has_counts_once() {
-        let runs = [run(5, 1, 100, "succeeded", 1000, 3), run(6, 1, 101, "succeeded", 2000, 1)];
+        let runs = [
+            run(5, 1, 100, "succeeded", 1000, 3),
+            run(6, 1, 101, "succeeded", 2000, 1),
+        ];
         let refs: Vec<&CronRun> = runs.iter().collect();
         let cron = records(&refs, &refreshes(), &names);
         let mut trigger_row = cron[2].clone();
@@ -328,7 +342,11 @@ mod tests {
             ..trigger_row.clone()
         };
         let merged = merge(vec![trigger_row, other_pid], cron);
-        assert_eq!(merged.len(), 5, "4 pg_cron records + 2 ledger rows - 1 matched");
+        assert_eq!(
+            merged.len(),
+            5,
+            "4 pg_cron records + 2 ledger rows - 1 matched"
+        );
         let matched = merged.iter().find(|r| r.id == 42).unwrap();
         assert_eq!(matched.source, "pg_cron");
         assert!(merged.iter().any(|r| r.id == 43 && r.source == "external"));

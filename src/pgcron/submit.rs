@@ -219,12 +219,23 @@ pub async fn submit(
 }
 
 /// Removes mvtop's job(s) for the MV; returns the removed job ids.
-pub async fn remove(cron: &Client, jobs: &[CronJob], schema: &str, name: &str) -> Result<Vec<i64>, String> {
+pub async fn remove(
+    cron: &Client,
+    jobs: &[CronJob],
+    schema: &str,
+    name: &str,
+) -> Result<Vec<i64>, String> {
     let mut removed = Vec::new();
     for job in jobs.iter().filter(|j| is_mvtops(j, Some((schema, name)))) {
         cron.query_one("SELECT cron.unschedule($1::int8)", &[&job.jobid])
             .await
-            .map_err(|e| format!("pg_cron refused to remove job {}: {}", job.jobid, one_line(&e)))?;
+            .map_err(|e| {
+                format!(
+                    "pg_cron refused to remove job {}: {}",
+                    job.jobid,
+                    one_line(&e)
+                )
+            })?;
         removed.push(job.jobid);
     }
     Ok(removed)
@@ -248,12 +259,22 @@ mod tests {
 
     #[test]
     fn the_command_quotes_hostile_names() {
-        let c = job_command(&Ledger::default(), "Report'ing", "top\"x", Concurrently::Auto);
-        assert_eq!(c, "CALL \"mvtop\".pg_cron_refresh('\"Report''ing\".\"top\"\"x\"', 'auto')");
+        let c = job_command(
+            &Ledger::default(),
+            "Report'ing",
+            "top\"x",
+            Concurrently::Auto,
+        );
+        assert_eq!(
+            c,
+            "CALL \"mvtop\".pg_cron_refresh('\"Report''ing\".\"top\"\"x\"', 'auto')"
+        );
         let read = crate::pgcron::command::read(&c);
         assert_eq!(read.error, None);
-        assert!(matches!(&read.actions[0], crate::pgcron::command::Action::Ledger { name, .. }
-            if name.schema.as_deref() == Some("Report'ing") && name.name == "top\"x"));
+        assert!(
+            matches!(&read.actions[0], crate::pgcron::command::Action::Ledger { name, .. }
+            if name.schema.as_deref() == Some("Report'ing") && name.name == "top\"x")
+        );
     }
 
     #[test]
@@ -272,9 +293,15 @@ mod tests {
         }
         assert!(m(30).unwrap_err().contains("1.5"));
         let v16 = Features::v1_6(Tz::GMT);
-        assert_eq!(every_as_schedule(Duration::from_secs(30), &v16).unwrap(), "30 seconds");
+        assert_eq!(
+            every_as_schedule(Duration::from_secs(30), &v16).unwrap(),
+            "30 seconds"
+        );
         let paris = Features::v1_6("Europe/Paris".parse().unwrap());
-        assert_eq!(every_as_schedule(Duration::from_secs(3600), &paris).unwrap(), "0 * * * *");
+        assert_eq!(
+            every_as_schedule(Duration::from_secs(3600), &paris).unwrap(),
+            "0 * * * *"
+        );
         let e = every_as_schedule(Duration::from_secs(86400), &paris).unwrap_err();
         assert!(e.contains("daylight-saving"), "{e}");
     }

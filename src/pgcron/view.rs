@@ -70,8 +70,11 @@ impl CronView {
                 .find(|r| r.jobid == job.jobid && r.start_time.is_some());
             let (next, note) = match expr::parse(&job.schedule, &self.located.features) {
                 Ok(p) => (
-                    p.schedule
-                        .next_run(now, latest.and_then(|r| r.start_time), &self.located.features),
+                    p.schedule.next_run(
+                        now,
+                        latest.and_then(|r| r.start_time),
+                        &self.located.features,
+                    ),
                     p.note,
                 ),
                 Err(e) => (NextRun::Never, Some(e)),
@@ -138,7 +141,10 @@ fn describe_next(next: &NextRun, active: bool, now: DateTime<Utc>) -> String {
         return "inactive".into();
     }
     match next {
-        NextRun::At(t) => format!("in {}", crate::format::age(now, *t).trim_end_matches(" ago")),
+        NextRun::At(t) => format!(
+            "in {}",
+            crate::format::age(now, *t).trim_end_matches(" ago")
+        ),
         NextRun::Within(d) => format!("within {}s", d.num_seconds()),
         NextRun::AtSchedulerStart => "at scheduler start".into(),
         NextRun::Never => "never".into(),

@@ -114,7 +114,12 @@ pub fn pg_cron_cluster() -> &'static Cluster {
     });
     READY.get_or_init(|| {
         let out = mvtop::cluster::psql_command(c, "postgres")
-            .args(["-v", "ON_ERROR_STOP=1", "-c", "CREATE EXTENSION IF NOT EXISTS pg_cron"])
+            .args([
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-c",
+                "CREATE EXTENSION IF NOT EXISTS pg_cron",
+            ])
             .output()
             .expect("psql");
         assert!(
