@@ -27,8 +27,13 @@ pub async fn run(conn: &ConnArgs, ledger: &Ledger, args: &HistoryArgs) -> Result
     let session = monitoring_session(&connector).await?;
     let client = &session.client;
     let has_ledger = ledger.installed_version(client).await?.is_some();
-    let views = super::pg_cron::catalog_views(client).await?;
-    let cron = super::pg_cron::read(client, &connector, &views).await;
+    // The MVs' names are read only when pg_cron is there to need them.
+    let located = crate::pgcron::PgCron::locate(client, &connector).await;
+    let views = match &located {
+        Ok(_) => super::pg_cron::catalog_views(client).await?,
+        Err(_) => Vec::new(),
+    };
+    let cron = super::pg_cron::read_located(client, located, &views).await;
     if let Some(line) = super::pg_cron::note(&cron.view, false) {
         super::say(&format!("mvtop: {line}"));
     }

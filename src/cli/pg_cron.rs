@@ -23,7 +23,16 @@ pub async fn read(
     connector: &Connector,
     views: &[crate::catalog::MatView],
 ) -> Reading {
-    let pgcron = match PgCron::locate(main, connector).await {
+    read_located(main, PgCron::locate(main, connector).await, views).await
+}
+
+/// The same, pg_cron already located (or not).
+pub async fn read_located(
+    main: &Client,
+    located: Result<PgCron, Unavailable>,
+    views: &[crate::catalog::MatView],
+) -> Reading {
+    let pgcron = match located {
         Ok(p) => p,
         Err(u) => {
             return Reading {
