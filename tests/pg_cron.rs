@@ -874,3 +874,88 @@ async fn scheduling_in_another_database_names_the_grant_and_doctor_says_so() {
     assert_eq!(rows[0]["owner"], "cron_bob", "{rows:#}");
     run_ok(as_bob().args(["schedule", "rm", "bobs"]));
 }
+
+/// The console: a DBA's pg_cron job in the views table, the detail pane and the schedules
+/// pane; the `s` form hands an MV to pg_cron and `off` takes the job away again.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_console_shows_pg_cron_jobs_and_its_form_hands_over() {
+    common::pg_cron_cluster();
+    let (db, _s) = common::fresh_db_with(
+        "cron_console",
+        "CREATE SCHEMA rpt;
+         CREATE MATERIALIZED VIEW rpt.dba_mv AS SELECT 1 AS one;
+         CREATE MATERIALIZED VIEW rpt.handed AS SELECT 2 AS two;",
+        true,
+    )
+    .await;
+    let dba = job(
+        "dba nightly",
+        &db,
+        "postgres",
+        "*/5 * * * *",
+        "REFRESH MATERIALIZED VIEW rpt.dba_mv",
+    )
+    .await;
+    let command = format!(
+        "{} -d '{}'; echo MVTOP_EXITED $?; sleep 30",
+        env!("CARGO_BIN_EXE_mvtop"),
+        common::cluster().conninfo(&db)
+    );
+    let tmux = common::tmux::Tmux::start(&command);
+    tmux.wait_for("rpt.handed");
+    tmux.keys(&["6"]);
+    let screen = tmux.wait_for(&format!("pg_cron '*/5 * * * *' (job {dba})"));
+    assert!(screen.contains("6 schedules: 1"), "{screen}");
+    tmux.keys(&["1", "/", "dba_mv", "Enter"]);
+    let screen = tmux.wait_for("pg_cron: pg_cron job");
+    assert!(
+        screen.contains("(GMT) as postgres") && screen.contains("next in"),
+        "{screen}"
+    );
+    let row = screen
+        .lines()
+        .find(|l| l.contains("│  rpt.dba_mv "))
+        .unwrap();
+    assert!(row.contains(" in "), "the next-run column: {row}");
+    tmux.keys(&["/", "Escape"]);
+    tmux.wait_for("views 2/2");
+    tmux.keys(&["/", "handed", "Enter", "s"]);
+    tmux.wait_for("schedule of rpt.handed");
+    tmux.keys(&["cron 0 12 $ * * engine pg_cron"]);
+    tmux.wait_for("needs pg_cron 1.6");
+    tmux.keys(&["C-u", "cron */10 * * * * engine pg_cron", "Enter"]);
+    tmux.wait_for("rpt.handed: pg_cron job");
+    let cron = common::session("postgres").await;
+    let made: Vec<String> = cron
+        .client
+        .query(
+            "SELECT command FROM cron.job WHERE database = $1 AND jobname LIKE 'mvtop %'",
+            &[&db],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        made,
+        ["CALL \"mvtop\".pg_cron_refresh('\"rpt\".\"handed\"', 'auto')"]
+    );
+    tmux.keys(&["6"]);
+    tmux.wait_for("6 schedules: 2");
+    tmux.keys(&["1", "s", "off", "Enter"]);
+    tmux.wait_for("removed");
+    let left: i64 = cron
+        .client
+        .query_one(
+            "SELECT count(*) FROM cron.job WHERE database = $1 AND jobname LIKE 'mvtop %'",
+            &[&db],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0);
+    tmux.keys(&["q"]);
+    tmux.wait_for("MVTOP_EXITED 0");
+    psql_cron(&format!("SELECT cron.unschedule({dba})")).await;
+}

@@ -9,6 +9,7 @@ use crate::ledger::{HistoryFilter, RefreshRecord};
 use crate::pgconn::Connector;
 use crate::pgcron::locate::Located;
 use crate::pgcron::runs::{DEFAULT_WINDOW, merge};
+
 use crate::pgcron::{CronView, PgCron, RunReader, Unavailable};
 
 /// pg_cron as a subcommand sees it: read, or why not.
@@ -185,33 +186,9 @@ pub async fn apply_runs(
             .map(|v| (v.schema.clone(), v.name.clone()))
     };
     let cron = view.records(&names);
-    let Some(since) = cron.iter().map(|r| r.started_at).min() else {
-        return Ok(());
-    };
-    let mut oids: Vec<u32> = cron.iter().map(|r| r.mv_oid).collect();
-    oids.sort_unstable();
-    oids.dedup();
-    let ledger_runs = if has_ledger {
-        ledger
-            .runs_of(main, &oids, since - chrono::Duration::seconds(5))
-            .await?
-    } else {
-        Vec::new()
-    };
-    let extra: Vec<RefreshRecord> = merge(ledger_runs, cron)
-        .into_iter()
-        .filter(|r| r.id < 0)
-        .collect();
-    if extra.is_empty() {
-        return Ok(());
-    }
-    let stats = ledger
-        .stats_with_runs(main, &oids, &extra, has_ledger)
-        .await?;
+    let stats = crate::pgcron::runs::merged_stats(main, ledger, has_ledger, cron).await?;
     for v in views.iter_mut() {
-        if let Some(s) = stats.get(&v.oid)
-            && extra.iter().any(|r| r.mv_oid == v.oid)
-        {
+        if let Some(s) = stats.get(&v.oid) {
             crate::catalog::inventory::apply_ledger(v, s, crate::catalog::StatsSource::PgCron);
         }
     }

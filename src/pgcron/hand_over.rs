@@ -11,7 +11,6 @@ use super::jobs::read_jobs;
 use super::locate::PgCron;
 use super::submit::{self, Submission};
 use crate::catalog::Inventory;
-use crate::catalog::ident::quote_qualified;
 use crate::ledger::Ledger;
 use crate::pgconn::{Connector, one_line};
 use crate::refresh::{Concurrently, Target, choose_mode};
@@ -179,7 +178,7 @@ pub async fn remove_everywhere(
     schema: &str,
     name: &str,
 ) -> Result<String, String> {
-    let qualified = quote_qualified(schema, name);
+    let qualified = crate::catalog::ident::display_qualified(schema, name);
     let jobs = remove(main, connector, schema, name).await?;
     let own = crate::schedule::edit::remove(main, ledger, schema, name).await;
     match (own, jobs.is_empty()) {

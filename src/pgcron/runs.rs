@@ -238,6 +238,42 @@ pub fn merge(mut ledger: Vec<RefreshRecord>, cron: Vec<RefreshRecord>) -> Vec<Re
     ledger
 }
 
+/// The statistics of the MVs that have pg_cron runs the ledger lacks, over the ledger's runs
+/// (when `has_ledger`) and those: the ledger's one statistics query, fed both. MVs whose every
+/// pg_cron run the ledger has are left out (their ledger figures are already right).
+pub async fn merged_stats(
+    client: &Client,
+    ledger: &crate::ledger::Ledger,
+    has_ledger: bool,
+    cron: Vec<RefreshRecord>,
+) -> Result<std::collections::HashMap<u32, crate::ledger::LedgerStats>, tokio_postgres::Error> {
+    let Some(since) = cron.iter().map(|r| r.started_at).min() else {
+        return Ok(Default::default());
+    };
+    let mut oids: Vec<u32> = cron.iter().map(|r| r.mv_oid).collect();
+    oids.sort_unstable();
+    oids.dedup();
+    let ledger_runs = if has_ledger {
+        ledger
+            .runs_of(client, &oids, since - SAME_RUN_SLACK - SAME_RUN_SLACK)
+            .await?
+    } else {
+        Vec::new()
+    };
+    let extra: Vec<RefreshRecord> = merge(ledger_runs, cron)
+        .into_iter()
+        .filter(|r| r.id < 0)
+        .collect();
+    if extra.is_empty() {
+        return Ok(Default::default());
+    }
+    let mut stats = ledger
+        .stats_with_runs(client, &oids, &extra, has_ledger)
+        .await?;
+    stats.retain(|oid, _| extra.iter().any(|r| r.mv_oid == *oid));
+    Ok(stats)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

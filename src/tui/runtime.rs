@@ -69,6 +69,7 @@ pub async fn run(
     });
     state.schedules.scheduler_on = scheduler.is_some();
     let monitor: Monitor = Arc::new(Mutex::new(None));
+    let pg_cron: super::pg_cron::Shared = Arc::new(Mutex::new(None));
     let mut term = signal(SignalKind::terminate())?;
     let mut hup = signal(SignalKind::hangup())?;
     let mut guard = TerminalGuard::enter()?;
@@ -183,6 +184,15 @@ pub async fn run(
                         monitor.clone(),
                         pid,
                         signal,
+                        results_tx.clone(),
+                    ));
+                }
+                Effect::FetchPgCron { mvs, ledger } => {
+                    tokio::spawn(super::pg_cron::fetch(
+                        connector.clone(),
+                        pg_cron.clone(),
+                        options.ledger.clone(),
+                        (mvs, ledger),
                         results_tx.clone(),
                     ));
                 }
