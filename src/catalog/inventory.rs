@@ -1,24 +1,17 @@
 //! Every materialized view the role can see, with what PostgreSQL itself can tell about it.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use futures_util::future::join_all;
 use serde::Serialize;
 use tokio_postgres::Client;
-use tokio_postgres::error::SqlState;
 
 use super::graph;
-use super::ident::quote_ident;
 use super::server::{PssAvailability, ServerFacts};
 use super::status::{MvStatus, StatusInput, status};
 use super::writes::{TableWrites, table_writes, writes_of};
 use crate::ledger::{Ledger, LedgerStats, MemoryLog};
 use crate::pgconn::Session;
-
-const DETAILS_SQL: &str = include_str!("../../assets/sql/mv_details.sql");
-const BUSY_SQL: &str = include_str!("../../assets/sql/inventory_busy.sql");
-const PSS_STATS_SQL: &str = include_str!("../../assets/sql/refresh_stats_pss.sql");
 
 /// Where a refresh figure comes from; every figure carries one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -189,48 +182,6 @@ pub struct Inventory {
     pub hints: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct PssStats {
-    calls: i64,
-    avg_ms: Option<f64>,
-    max_ms: Option<f64>,
-}
-
-/// The share of the per-MV work (sizes, definitions) each of `sessions` sessions takes, in
-/// eighths. Session 0 also runs the catalog reads, so with two it takes fewer.
-fn shares_for(sessions: usize) -> Vec<usize> {
-    match sessions {
-        0 | 1 => vec![8],
-        2 => vec![3, 5],
-        n => vec![1; n],
-    }
-}
-
-/// `oids` cut into consecutive runs, one per session, sized by `shares_for`.
-fn split_for_sessions(oids: &[u32], sessions: usize) -> Vec<&[u32]> {
-    let shares = shares_for(sessions);
-    let total: usize = shares.iter().sum();
-    let mut out = Vec::with_capacity(shares.len());
-    let (mut from, mut acc) = (0, 0);
-    for share in shares {
-        acc += share;
-        let to = oids.len() * acc / total;
-        out.push(&oids[from..to]);
-        from = to;
-    }
-    out
-}
-
-/// Per MV: what the details query found.
-#[derive(Debug, Clone, PartialEq)]
-struct Details {
-    table_bytes: Option<i64>,
-    index_bytes: Option<i64>,
-    size_locked: bool,
-    definition: Option<String>,
-    definition_locked: bool,
-}
-
 impl Inventory {
     /// The server facts, the catalog, sizes, definitions and refresh statistics, with as few
     /// waits as possible: the main session's queries go out pipelined (facts first, as the
@@ -242,8 +193,8 @@ impl Inventory {
         with: FetchOptions,
     ) -> Result<Inventory, tokio_postgres::Error> {
         let facts = ServerFacts::fetch(main, &with.ledger);
-        let catalog = super::matviews::read(main);
-        // The helper session connects while the main one reads the catalog.
+        let listed = super::matviews::list(main);
+        // The helper session connects while the main one lists the MVs.
         let helper = async {
             let facts = facts.await?;
             let helper = if facts.mv_count >= with.second_session_from {
@@ -254,13 +205,17 @@ impl Inventory {
             Ok::<_, tokio_postgres::Error>((facts, helper))
         };
         // Polled in this order, so the facts query is the first one sent.
-        let (helper, views) = tokio::join!(helper, catalog);
-        let ((facts, helper), views) = (helper?, views?);
+        let (helper, listed) = tokio::join!(helper, listed);
+        let ((facts, helper), listed) = (helper?, listed?);
         let sessions: Vec<&Client> = std::iter::once(main)
             .chain(helper.as_ref().map(|h| &h.client))
             .collect();
-        let oids: Vec<u32> = views.iter().map(|v| v.oid).collect();
-        let (details, stats, ledger) = fetch_per_mv(&sessions, &oids, &facts, &with).await;
+        let oids: Vec<u32> = listed.views.iter().map(|v| v.oid).collect();
+        // The main session reads the rest of the catalog first, the helper starts sizing.
+        let links = super::matviews::links(main);
+        let per_mv = super::per_mv::fetch(&sessions, &oids, &facts, &with);
+        let (links, (details, stats, ledger)) = tokio::join!(links, per_mv);
+        let views = super::matviews::assemble(listed, links?);
         let mut details = details?;
         let mut hints = Vec::new();
         let ledger = match ledger {
@@ -363,12 +318,6 @@ impl Inventory {
     }
 }
 
-type PerMv = (
-    Result<HashMap<u32, Details>, tokio_postgres::Error>,
-    Option<Result<HashMap<u32, PssStats>, tokio_postgres::Error>>,
-    Option<Result<HashMap<u32, LedgerStats>, tokio_postgres::Error>>,
-);
-
 /// The ledger's figures replace PostgreSQL's own: they are per run, with outcomes.
 pub fn apply_ledger(v: &mut MatView, l: &LedgerStats, source: StatsSource) {
     v.refresh_count = Some(l.ok_count);
@@ -423,122 +372,8 @@ pub fn settle_statuses(
     }
 }
 
-/// Sizes and definitions over `sessions`; pg_stat_statements and the ledger on the last one.
-async fn fetch_per_mv(
-    sessions: &[&Client],
-    oids: &[u32],
-    facts: &ServerFacts,
-    with: &FetchOptions,
-) -> PerMv {
-    let details = join_all(
-        split_for_sessions(oids, sessions.len())
-            .into_iter()
-            .zip(sessions)
-            .map(|(part, session)| details_of(session, part, with.definitions)),
-    );
-    let stats = async {
-        let PssAvailability::Usable { schema } = facts.pss() else {
-            return None;
-        };
-        let sql = pss_stats_sql(&schema, facts.version_num);
-        let last = sessions[sessions.len() - 1];
-        Some(last.query(sql.as_str(), &[]).await.map(|rows| {
-            rows.iter()
-                .map(|r| {
-                    let s = PssStats {
-                        calls: r.get("calls"),
-                        avg_ms: r.get("avg_ms"),
-                        max_ms: r.get("max_ms"),
-                    };
-                    (r.get("oid"), s)
-                })
-                .collect()
-        }))
-    };
-    let ledger = async {
-        if facts.ledger_installed {
-            Some(with.ledger.stats(sessions[sessions.len() - 1]).await)
-        } else {
-            None
-        }
-    };
-    let (details, stats, ledger) = tokio::join!(details, stats, ledger);
-    let details = details
-        .into_iter()
-        .collect::<Result<Vec<_>, _>>()
-        .map(|parts| parts.into_iter().flatten().collect());
-    (details, stats, ledger)
-}
-
-/// Sizes and (when `definitions`) definitions of `oids`, leaving out what would wait for a
-/// lock. The locks are read first, so one taken in between makes a statement hit its
-/// lock_timeout; reading them again then sees it, so a retry or two always ends.
-async fn details_of(
-    client: &Client,
-    oids: &[u32],
-    definitions: bool,
-) -> Result<HashMap<u32, Details>, tokio_postgres::Error> {
-    let mut attempt = 1;
-    loop {
-        let locked = client.query_one(BUSY_SQL, &[]).await?;
-        let busy: HashSet<u32> = locked.get::<_, Vec<u32>>("busy").into_iter().collect();
-        let reads_busy: HashSet<u32> = locked
-            .get::<_, Vec<u32>>("reads_busy")
-            .into_iter()
-            .collect();
-        let sized: Vec<bool> = oids.iter().map(|o| !busy.contains(o)).collect();
-        let defined: Vec<bool> = oids
-            .iter()
-            .map(|o| definitions && !busy.contains(o) && !reads_busy.contains(o))
-            .collect();
-        match client.query(DETAILS_SQL, &[&oids, &sized, &defined]).await {
-            Err(e) if attempt < 3 && e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => {
-                attempt += 1;
-            }
-            Err(e) => return Err(e),
-            Ok(rows) => {
-                return Ok(rows
-                    .iter()
-                    .map(|row| {
-                        let oid: u32 = row.get("oid");
-                        let d = Details {
-                            table_bytes: row.get("table_bytes"),
-                            index_bytes: row.get("index_bytes"),
-                            size_locked: busy.contains(&oid),
-                            definition: row.get("definition"),
-                            definition_locked: busy.contains(&oid) || reads_busy.contains(&oid),
-                        };
-                        (oid, d)
-                    })
-                    .collect());
-            }
-        }
-    }
-}
-
-fn round1(ms: f64) -> f64 {
+pub(super) fn round1(ms: f64) -> f64 {
     (ms * 10.0).round() / 10.0
-}
-
-fn pss_stats_sql(schema: &str, version_num: i32) -> String {
-    let (total, max) = if version_num >= 130000 {
-        ("total_exec_time", "max_exec_time")
-    } else {
-        ("total_time", "max_time")
-    };
-    let toplevel = if version_num >= 140000 {
-        "AND s.toplevel"
-    } else {
-        ""
-    };
-    PSS_STATS_SQL
-        .replace(
-            "{pss}",
-            &format!("{}.pg_stat_statements", quote_ident(schema)),
-        )
-        .replace("{total}", total)
-        .replace("{max}", max)
-        .replace("{toplevel}", toplevel)
 }
 
 /// Fills levels, cycles, and upstream/downstream names from the upstream oids.
@@ -564,22 +399,5 @@ pub(super) fn link_graph(views: &mut [MatView]) {
         v.downstream_mvs = named(&f.downstream, v.oid);
         v.in_cycle = f.in_cycle;
         v.refresh_level = f.level;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_oid_goes_to_exactly_one_session() {
-        let oids: Vec<u32> = (1..=1001).collect();
-        for n in 1..=5 {
-            let parts = split_for_sessions(&oids, n);
-            assert_eq!(parts.len(), n);
-            assert_eq!(parts.concat(), oids);
-        }
-        assert_eq!(split_for_sessions(&oids[..8], 2)[0].len(), 3);
-        assert!(split_for_sessions(&[], 2).iter().all(|p| p.is_empty()));
     }
 }

@@ -40,43 +40,34 @@ struct Edge {
 /// The MVs with everything the catalog says about them, levels and downstream MVs included.
 pub async fn read(client: &Client) -> Result<Vec<MatView>, tokio_postgres::Error> {
     // Pipelined: five statements, one round trip's wait.
-    let (mvs, namespaces, edges, keys, locks) = tokio::try_join!(
+    let (listed, links) = tokio::try_join!(list(client), links(client))?;
+    Ok(assemble(listed, links))
+}
+
+/// The MVs by name, and the schemas' names: enough to share out the per-MV work while the
+/// rest of the catalog is read.
+#[derive(Debug)]
+pub struct Listed {
+    pub views: Vec<MatView>,
+    namespaces: HashMap<u32, String>,
+}
+
+/// What the MVs read, their unique keys, the locks on them.
+#[derive(Debug)]
+pub struct Links {
+    edges: Vec<Edge>,
+    unique_keys: HashMap<u32, Vec<String>>,
+    locks: Vec<(u32, i32, bool)>,
+}
+
+pub async fn list(client: &Client) -> Result<Listed, tokio_postgres::Error> {
+    let (mvs, namespaces) = tokio::try_join!(
         client.query(MATVIEWS_SQL, &[]),
         client.query(NAMESPACES_SQL, &[]),
-        client.query(EDGES_SQL, &[]),
-        client.query(UNIQUE_KEYS_SQL, &[]),
-        client.query(LOCKS_SQL, &[]),
     )?;
     let namespaces: HashMap<u32, String> = namespaces
         .iter()
         .map(|r| (r.get("oid"), r.get("name")))
-        .collect();
-    let edges: Vec<Edge> = edges
-        .iter()
-        .map(|r| Edge {
-            relid: r.get("relid"),
-            dep: r.get("dep"),
-            kind: r
-                .get::<_, Option<String>>("dep_kind")
-                .and_then(|k| k.chars().next()),
-            namespace: r.get::<_, Option<u32>>("dep_namespace").unwrap_or(0),
-            relname: r
-                .get::<_, Option<String>>("dep_relname")
-                .unwrap_or_default(),
-            name: r.get::<_, Option<String>>("dep_name").unwrap_or_default(),
-            leaves: r.get::<_, Option<Vec<u32>>>("leaves").unwrap_or_default(),
-        })
-        .collect();
-    let mut unique_keys: HashMap<u32, Vec<String>> = HashMap::new();
-    for r in &keys {
-        unique_keys
-            .entry(r.get("oid"))
-            .or_default()
-            .push(r.get("index_name"));
-    }
-    let locks: Vec<(u32, i32, bool)> = locks
-        .iter()
-        .map(|r| (r.get("oid"), r.get("pid"), r.get("refreshing")))
         .collect();
     let mut views: Vec<MatView> = mvs
         .iter()
@@ -103,9 +94,64 @@ pub async fn read(client: &Client) -> Result<Vec<MatView>, tokio_postgres::Error
         .collect();
     // As SQL sorts them: `name` compares bytewise.
     views.sort_by(|a, b| (&a.schema, &a.name).cmp(&(&b.schema, &b.name)));
-    link(&mut views, &edges, &namespaces, unique_keys, &locks);
+    Ok(Listed { views, namespaces })
+}
+
+pub async fn links(client: &Client) -> Result<Links, tokio_postgres::Error> {
+    let (edges, keys, locks) = tokio::try_join!(
+        client.query(EDGES_SQL, &[]),
+        client.query(UNIQUE_KEYS_SQL, &[]),
+        client.query(LOCKS_SQL, &[]),
+    )?;
+    let edges: Vec<Edge> = edges
+        .iter()
+        .map(|r| Edge {
+            relid: r.get("relid"),
+            dep: r.get("dep"),
+            kind: r
+                .get::<_, Option<String>>("dep_kind")
+                .and_then(|k| k.chars().next()),
+            namespace: r.get::<_, Option<u32>>("dep_namespace").unwrap_or(0),
+            relname: r
+                .get::<_, Option<String>>("dep_relname")
+                .unwrap_or_default(),
+            name: r.get::<_, Option<String>>("dep_name").unwrap_or_default(),
+            leaves: r.get::<_, Option<Vec<u32>>>("leaves").unwrap_or_default(),
+        })
+        .collect();
+    let mut unique_keys: HashMap<u32, Vec<String>> = HashMap::new();
+    for r in &keys {
+        unique_keys
+            .entry(r.get("oid"))
+            .or_default()
+            .push(r.get("index_name"));
+    }
+    let locks = locks
+        .iter()
+        .map(|r| (r.get("oid"), r.get("pid"), r.get("refreshing")))
+        .collect();
+    Ok(Links {
+        edges,
+        unique_keys,
+        locks,
+    })
+}
+
+/// The two halves joined: dependencies, keys and locks on each MV, then the graph.
+pub fn assemble(listed: Listed, links: Links) -> Vec<MatView> {
+    let Listed {
+        mut views,
+        namespaces,
+    } = listed;
+    link(
+        &mut views,
+        &links.edges,
+        &namespaces,
+        links.unique_keys,
+        &links.locks,
+    );
     super::inventory::link_graph(&mut views);
-    Ok(views)
+    views
 }
 
 /// Fills what each MV reads (directly, and through plain views), its unique key and the

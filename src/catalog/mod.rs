@@ -7,6 +7,7 @@ pub mod inventory;
 pub mod locks;
 pub mod matviews;
 pub mod names;
+pub mod per_mv;
 pub mod pulse;
 pub mod server;
 pub mod sessions;

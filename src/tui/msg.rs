@@ -78,6 +78,8 @@ pub enum Effect {
     Pulse {
         generation: u64,
         tables: Vec<u32>,
+        /// What the last pulse saw: only what moved since is computed.
+        since: crate::catalog::pulse::Baseline,
     },
     /// Read this MV's indexes and (from the ledger, when there is one) its last runs; the
     /// answer comes back as `Msg::Detail`.

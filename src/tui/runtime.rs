@@ -120,11 +120,15 @@ pub async fn run(
                         results_tx.clone(),
                     ));
                 }
-                Effect::Pulse { generation, tables } => {
+                Effect::Pulse {
+                    generation,
+                    tables,
+                    since,
+                } => {
                     tokio::spawn(pulse(
                         connector.clone(),
                         monitor.clone(),
-                        (generation, tables),
+                        (generation, tables, since),
                         results_tx.clone(),
                     ));
                 }
@@ -279,12 +283,12 @@ pub(super) async fn session<'a>(
 async fn pulse(
     connector: Connector,
     monitor: Monitor,
-    (generation, tables): (u64, Vec<u32>),
+    (generation, tables, since): (u64, Vec<u32>, crate::catalog::pulse::Baseline),
     results: mpsc::Sender<Msg>,
 ) {
     let mut slot = monitor.lock().await;
     let result = match session(&connector, &mut slot).await {
-        Ok((session, statements, _)) => Pulse::fetch(&session.client, statements, &tables)
+        Ok((session, statements, _)) => Pulse::fetch(&session.client, statements, &tables, since)
             .await
             .map_err(|e| crate::pgconn::one_line(&e)),
         Err(e) => Err(e),

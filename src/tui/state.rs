@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::keymap::Keymap;
 use super::msg::DetailData;
-use crate::catalog::pulse::Fingerprint;
+use crate::catalog::pulse::{Baseline, Fingerprint};
 use crate::catalog::{MatView, MvStatus, ServerFacts};
 use crate::ledger::MemoryLog;
 use crate::refresh::plan::PlanRun;
@@ -166,6 +166,10 @@ pub struct State {
     /// The full inventory is read again when the pulse's fingerprint moves away from this,
     /// when asked (Ctrl-r, a finished job), and every few minutes.
     pub fingerprint: Option<Fingerprint>,
+    /// What the last pulse saw: the next one computes only what moved since.
+    pub pulse_baseline: Baseline,
+    /// The MVs' base tables' last write counters.
+    pub table_writes: crate::catalog::writes::TableWrites,
     pub last_full_at: Option<DateTime<Utc>>,
     pub full_wanted: bool,
     pub health: Health,
@@ -219,6 +223,8 @@ impl State {
             poll_in_flight: false,
             last_poll_at: None,
             fingerprint: None,
+            pulse_baseline: Baseline::default(),
+            table_writes: HashMap::new(),
             last_full_at: None,
             full_wanted: true,
             health: Health::Connecting,

@@ -12,6 +12,7 @@ use super::msg::{Effect, Msg};
 use super::schedules;
 use super::sessions;
 use super::state::{Column, Health, JobView, Overlay, Pane, PendingAction, State};
+use crate::catalog::pulse::Fingerprint;
 use crate::refresh::plan::{Cascade, PlanRun, PlanStep, plan};
 use crate::refresh::{
     Concurrently, JobSpec, JobState, Limits, OutcomeKind, Source, Target, choose_mode,
@@ -127,15 +128,28 @@ fn start_poll(state: &mut State) -> Vec<Effect> {
     if state.full_wanted || stale || state.fingerprint.is_none() {
         vec![Effect::FetchInventory { generation }]
     } else {
-        let mut tables: Vec<u32> = state
-            .views
-            .iter()
-            .flat_map(|v| v.base_tables.iter().copied())
-            .collect();
-        tables.sort_unstable();
-        tables.dedup();
-        vec![Effect::Pulse { generation, tables }]
+        // A standby replays DDL without counting it: the fingerprint on every pulse there.
+        let on_standby = state.facts.as_ref().is_some_and(|f| f.in_recovery);
+        vec![Effect::Pulse {
+            generation,
+            tables: base_tables(&state.views),
+            since: crate::catalog::pulse::Baseline {
+                always_fingerprint: on_standby,
+                ..state.pulse_baseline
+            },
+        }]
     }
+}
+
+/// Every table some MV reads, once each.
+fn base_tables(views: &[crate::catalog::MatView]) -> Vec<u32> {
+    let mut tables: Vec<u32> = views
+        .iter()
+        .flat_map(|v| v.base_tables.iter().copied())
+        .collect();
+    tables.sort_unstable();
+    tables.dedup();
+    tables
 }
 
 fn pulse_arrived(
@@ -147,9 +161,15 @@ fn pulse_arrived(
         return Vec::new();
     }
     state.poll_in_flight = false;
+    let moved = |known: Option<&Fingerprint>, now: Option<&Fingerprint>| match (known, now) {
+        (Some(known), Some(now)) => known.moved_to(now),
+        (None, _) => true,
+        (Some(_), None) => false,
+    };
     match result {
-        Ok(pulse) if Some(&pulse.fingerprint) != state.fingerprint.as_ref() => {
+        Ok(pulse) if moved(state.fingerprint.as_ref(), pulse.fingerprint.as_ref()) => {
             // Something was refreshed, created, dropped or altered: read it all again.
+            state.pulse_baseline = pulse.baseline;
             state.full_wanted = true;
             start_poll(state)
         }
@@ -157,17 +177,39 @@ fn pulse_arrived(
             state.last_poll_at = Some(state.now);
             state.health = Health::Ok;
             state.poll_failures = 0;
+            state.pulse_baseline = pulse.baseline;
+            if let (Some(known), Some(now)) = (state.fingerprint.as_mut(), pulse.fingerprint) {
+                known.definition_writes = now.definition_writes;
+            }
+            let (mut changed, mut refresh_ended) = (false, false);
             for v in &mut state.views {
-                v.refreshing_pids = pulse.refreshing.get(&v.oid).cloned().unwrap_or_default();
-                v.lock_holder_pids = pulse.lock_holders.get(&v.oid).cloned().unwrap_or_default();
+                let refreshing = pulse.refreshing.get(&v.oid).cloned().unwrap_or_default();
+                let holders = pulse.lock_holders.get(&v.oid).cloned().unwrap_or_default();
+                changed |= refreshing != v.refreshing_pids || holders != v.lock_holder_pids;
+                refresh_ended |= refreshing.is_empty() && !v.refreshing_pids.is_empty();
+                v.refreshing_pids = refreshing;
+                v.lock_holder_pids = holders;
                 v.lock_holders = v.lock_holder_pids.len() as i64;
             }
-            note_refresh_starts(state, &pulse.writes);
-            crate::catalog::inventory::settle_statuses(
-                &mut state.views,
-                &pulse.writes,
-                &state.writes_at_refresh_start,
-            );
+            let writes = pulse.writes.unwrap_or_default();
+            if changed || !writes.is_empty() {
+                state
+                    .table_writes
+                    .extend(writes.iter().map(|(t, w)| (*t, *w)));
+                let known = state.table_writes.clone();
+                note_refresh_starts(state, &known);
+                crate::catalog::inventory::settle_statuses(
+                    &mut state.views,
+                    &writes,
+                    &state.writes_at_refresh_start,
+                );
+            }
+            if refresh_ended {
+                // Another client's refresh ended (the catalog counters that would show it
+                // reach this session up to 10 s later): its outcome and size are new.
+                state.full_wanted = true;
+                return start_poll(state);
+            }
             Vec::new()
         }
         Err(error) => {
@@ -244,10 +286,13 @@ fn inventory_arrived(
     match result {
         Ok(inventory) => {
             let mut inventory = *inventory;
-            state.fingerprint = Some(crate::catalog::pulse::Fingerprint {
+            state.fingerprint = Some(Fingerprint {
                 mv_count: inventory.facts.mv_count,
                 xmin_sum: inventory.facts.mv_xmin_sum.clone(),
+                definition_writes: None,
             });
+            // The next pulse computes the fingerprint again, and reads every counter.
+            state.pulse_baseline = crate::catalog::pulse::Baseline::default();
             state.last_full_at = Some(state.now);
             state.full_wanted = false;
             inventory.apply_memory_log(&state.memory_log);
@@ -255,6 +300,7 @@ fn inventory_arrived(
             let place = state.place();
             state.facts = Some(inventory.facts);
             state.views = inventory.views;
+            state.table_writes.clear();
             state.hints = inventory.hints;
             state.health = Health::Ok;
             state.poll_failures = 0;

@@ -149,7 +149,8 @@ fn stale_poll_results_are_dropped_and_polls_never_overlap() {
         effects,
         [Effect::Pulse {
             generation: 2,
-            tables: vec![]
+            tables: vec![],
+            since: Default::default(),
         }],
         "the cheap poll between full reads"
     );
@@ -352,16 +353,18 @@ fn panes_help_command_line_and_quit() {
 
 fn pulse(count: i64, xmin_sum: &str, refreshing: &[(u32, i32)]) -> crate::catalog::pulse::Pulse {
     crate::catalog::pulse::Pulse {
-        fingerprint: crate::catalog::pulse::Fingerprint {
+        fingerprint: Some(crate::catalog::pulse::Fingerprint {
             mv_count: count,
             xmin_sum: xmin_sum.into(),
-        },
+            definition_writes: Some(0),
+        }),
         refreshing: refreshing
             .iter()
             .map(|&(oid, pid)| (oid, vec![pid]))
             .collect(),
         lock_holders: Default::default(),
         writes: Default::default(),
+        baseline: Default::default(),
     }
 }
 
@@ -378,7 +381,8 @@ fn the_pulse_turns_fresh_to_stale_and_a_refresh_under_writes_to_refreshing_stale
         tick(&mut s, t),
         [Effect::Pulse {
             generation: 2,
-            tables: vec![100, 101]
+            tables: vec![100, 101],
+            since: Default::default(),
         }]
     );
     let status = |s: &super::state::State| s.views.iter().find(|v| v.oid == 1).unwrap().status;
@@ -393,14 +397,14 @@ fn the_pulse_turns_fresh_to_stale_and_a_refresh_under_writes_to_refreshing_stale
     };
     // Its refresh saw 10 writes; now there are 13: stale.
     let mut p = pulse(4, "1000", &[]);
-    p.writes = [(100, 4), (101, 9)].into();
+    p.writes = Some([(100, 4), (101, 9)].into());
     arrive(&mut s, 2, p);
     assert_eq!(status(&s), crate::catalog::MvStatus::Stale);
     // A refresh starts at 13 writes, one more arrives meanwhile.
     for (generation, writes) in [(3, 9), (4, 10)] {
         tick(&mut s, t + chrono::Duration::seconds(3 * (generation - 1)));
         let mut p = pulse(4, "1000", &[(1, 77)]);
-        p.writes = [(100, 4), (101, writes)].into();
+        p.writes = Some([(100, 4), (101, writes)].into());
         arrive(&mut s, generation as u64, p);
     }
     assert_eq!(status(&s), crate::catalog::MvStatus::RefreshingStale);
@@ -414,7 +418,8 @@ fn the_pulse_shows_activity_and_a_moved_fingerprint_reads_everything_again() {
         tick(&mut s, t),
         [Effect::Pulse {
             generation: 2,
-            tables: vec![]
+            tables: vec![],
+            since: Default::default(),
         }]
     );
     let same = pulse(4, "1000", &[(2, 4242)]);
@@ -438,7 +443,8 @@ fn the_pulse_shows_activity_and_a_moved_fingerprint_reads_everything_again() {
         tick(&mut s, t),
         [Effect::Pulse {
             generation: 3,
-            tables: vec![]
+            tables: vec![],
+            since: Default::default(),
         }]
     );
     let moved = pulse(4, "1007", &[]);
@@ -450,6 +456,28 @@ fn the_pulse_shows_activity_and_a_moved_fingerprint_reads_everything_again() {
         },
     );
     assert_eq!(effects, [Effect::FetchInventory { generation: 4 }]);
+}
+
+#[test]
+fn another_clients_refresh_ending_reads_the_inventory_again() {
+    let mut s = fixture::state();
+    let mut t = fixture::now();
+    for (generation, refreshing) in [(2, vec![(2, 4242)]), (3, vec![])] {
+        t += chrono::Duration::seconds(3);
+        tick(&mut s, t);
+        let effects = update(
+            &mut s,
+            Msg::Pulse {
+                generation,
+                result: Ok(pulse(4, "1000", &refreshing)),
+            },
+        );
+        if generation == 2 {
+            assert!(effects.is_empty(), "{effects:?}");
+        } else {
+            assert_eq!(effects, [Effect::FetchInventory { generation: 4 }]);
+        }
+    }
 }
 
 #[test]
