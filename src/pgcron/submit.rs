@@ -83,12 +83,12 @@ pub fn every_as_schedule(every: Duration, f: &Features) -> Result<String, String
             refuse("'N seconds' schedules need pg_cron 1.5 or later".into())
         };
     }
-    if secs % 60 != 0 {
+    if !secs.is_multiple_of(60) {
         return refuse("it runs every N seconds below a minute, or on whole minutes".into());
     }
     let minutes = secs / 60;
     if minutes < 60 {
-        return if 60 % minutes == 0 {
+        return if 60u64.is_multiple_of(minutes) {
             Ok(if minutes == 1 {
                 "* * * * *".into()
             } else {
@@ -108,13 +108,13 @@ pub fn every_as_schedule(every: Duration, f: &Features) -> Result<String, String
             "{what} in {zone} (cron.timezone) is not a fixed interval across daylight-saving changes"
         ))
     };
-    if minutes % 60 != 0 {
+    if !minutes.is_multiple_of(60) {
         return refuse("minutes above an hour do not divide a day".into());
     }
     let hours = minutes / 60;
     match hours {
         1 => Ok("0 * * * *".into()),
-        h if h < 24 && 24 % h == 0 => {
+        h if h < 24 && 24u64.is_multiple_of(h) => {
             if fixed_offset {
                 Ok(format!("0 */{h} * * *"))
             } else {
