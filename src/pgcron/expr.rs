@@ -11,8 +11,10 @@
 //! (`cron.match_dom_and_dow`, after 1.6.7). Not accepted, as by pg_cron: six fields of
 //! Quartz, `L`, `W`, `#`, `?`, `@every`, per-job zones.
 
-use chrono::{DateTime, Datelike, Duration, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
+
+use super::entry::{DAYS, EOF, MONTHS, Reader, get_list};
+pub use super::next_run::NextRun;
 
 /// What the pg_cron library the server runs can do (not the extension's SQL version: the
 /// two may differ after an upgrade of the package without `ALTER EXTENSION ... UPDATE`).
@@ -54,22 +56,22 @@ impl Features {
     }
 }
 
-const MIN_STAR: u8 = 0x08;
-const HR_STAR: u8 = 0x10;
-const DOM_STAR: u8 = 0x01;
-const DOW_STAR: u8 = 0x02;
-const DOM_LAST: u8 = 0x20;
+pub(super) const MIN_STAR: u8 = 0x08;
+pub(super) const HR_STAR: u8 = 0x10;
+pub(super) const DOM_STAR: u8 = 0x01;
+pub(super) const DOW_STAR: u8 = 0x02;
+pub(super) const DOM_LAST: u8 = 0x20;
 
 /// The five fields as bit sets (bit i: minute i, hour i, day i+1, month i+1, weekday i with
 /// 0 and 7 both Sunday), with the flags `ShouldRunTask` reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fields {
-    minute: u64,
-    hour: u64,
-    dom: u64,
-    month: u64,
-    dow: u64,
-    flags: u8,
+    pub(super) minute: u64,
+    pub(super) hour: u64,
+    pub(super) dom: u64,
+    pub(super) month: u64,
+    pub(super) dow: u64,
+    pub(super) flags: u8,
 }
 
 /// A schedule as pg_cron runs it.
@@ -267,312 +269,10 @@ fn seconds_interval(text: &str) -> Option<u32> {
     ok.then_some(n.min(u64::from(u32::MAX)) as u32)
 }
 
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
-const DAYS: [&str; 8] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-
-const EOF: i32 = -1;
-
-/// pg_cron's in-memory `FILE`: one NUL after the text, then EOF.
-struct Reader<'a> {
-    data: &'a [u8],
-    pos: usize,
-    unget: Option<i32>,
-    /// Text inside a field that pg_cron skips without a word (`1#2` reads as `1`).
-    ignored: Vec<String>,
-}
-
-impl<'a> Reader<'a> {
-    fn new(text: &'a str) -> Reader<'a> {
-        Reader {
-            data: text.as_bytes(),
-            pos: 0,
-            unget: None,
-            ignored: Vec::new(),
-        }
-    }
-
-    fn next(&mut self) -> i32 {
-        if let Some(c) = self.unget.take() {
-            return c;
-        }
-        let c = match self.pos.cmp(&self.data.len()) {
-            std::cmp::Ordering::Less => i32::from(self.data[self.pos]),
-            std::cmp::Ordering::Equal => 0,
-            std::cmp::Ordering::Greater => return EOF,
-        };
-        self.pos += 1;
-        c
-    }
-
-    /// The text from the character `ch` just read (if any) on.
-    fn rest_from(&self, ch: i32) -> &str {
-        let from = if ch > 0 { self.pos - 1 } else { self.pos };
-        let from = from.min(self.data.len());
-        std::str::from_utf8(&self.data[from..]).unwrap_or("")
-    }
-
-    /// Blank lines and `#` lines before the schedule are skipped, as in a crontab.
-    fn skip_comments(&mut self) {
-        let mut ch;
-        loop {
-            ch = self.next();
-            if ch == EOF {
-                break;
-            }
-            while ch == b' ' as i32 || ch == b'\t' as i32 {
-                ch = self.next();
-            }
-            if ch == EOF {
-                break;
-            }
-            if ch != b'\n' as i32 && ch != b'#' as i32 {
-                break;
-            }
-            while ch != b'\n' as i32 && ch != EOF {
-                ch = self.next();
-            }
-        }
-        if ch != EOF {
-            self.unget = Some(ch);
-        }
-    }
-
-    fn skip_blanks(&mut self, mut ch: i32) -> i32 {
-        while ch == b' ' as i32 || ch == b'\t' as i32 {
-            ch = self.next();
-        }
-        ch
-    }
-
-    fn skip_nonblanks(&mut self, mut ch: i32) -> i32 {
-        while ch != b'\t' as i32 && ch != b' ' as i32 && ch != b'\n' as i32 && ch != EOF && ch != 0
-        {
-            ch = self.next();
-        }
-        ch
-    }
-}
-
-fn get_list(
-    r: &mut Reader,
-    mut ch: i32,
-    bits: &mut u64,
-    low: i64,
-    high: i64,
-    names: Option<&[&str]>,
-) -> i32 {
-    *bits = 0;
-    loop {
-        ch = get_range(r, ch, bits, low, high, names);
-        if ch == b',' as i32 {
-            ch = r.next();
-        } else {
-            break;
-        }
-    }
-    if ch == EOF {
-        return EOF;
-    }
-    let from = if ch > 0 { r.pos - 1 } else { r.pos };
-    let ch = r.skip_nonblanks(ch);
-    let to = if ch > 0 { r.pos - 1 } else { r.pos };
-    if to > from {
-        let skipped = String::from_utf8_lossy(&r.data[from..to.min(r.data.len())]).into_owned();
-        r.ignored.push(skipped);
-    }
-    r.skip_blanks(ch)
-}
-
-fn get_range(
-    r: &mut Reader,
-    mut ch: i32,
-    bits: &mut u64,
-    low: i64,
-    high: i64,
-    names: Option<&[&str]>,
-) -> i32 {
-    let (num1, num2);
-    if ch == b'*' as i32 {
-        (num1, num2) = (low, high);
-        ch = r.next();
-        if ch == EOF {
-            return EOF;
-        }
-    } else {
-        let Some((n, c)) = get_number(r, ch, low, names) else {
-            return EOF;
-        };
-        num1 = n;
-        ch = c;
-        if ch != b'-' as i32 {
-            if ch == b'/' as i32 || n < low || n > high {
-                return EOF;
-            }
-            *bits |= 1 << (n - low);
-            return ch;
-        }
-        ch = r.next();
-        if ch == EOF {
-            return EOF;
-        }
-        let Some((n, c)) = get_number(r, ch, low, names) else {
-            return EOF;
-        };
-        num2 = n;
-        ch = c;
-    }
-    let step = if ch == b'/' as i32 {
-        ch = r.next();
-        if ch == EOF {
-            return EOF;
-        }
-        match get_number(r, ch, 0, None) {
-            Some((n, c)) if n > 0 => {
-                ch = c;
-                n
-            }
-            _ => return EOF,
-        }
-    } else {
-        1
-    };
-    if num1 < low || num1 > high || num2 < low || num2 > high {
-        return EOF;
-    }
-    let mut i = num1;
-    while i <= num2 {
-        *bits |= 1 << (i - low);
-        i = i.saturating_add(step);
-    }
-    ch
-}
-
-/// Alphanumerics as a name (case-insensitive) or digits; None where pg_cron returns EOF.
-fn get_number(r: &mut Reader, mut ch: i32, low: i64, names: Option<&[&str]>) -> Option<(i64, i32)> {
-    let mut word = String::new();
-    while ch > 0 && (ch as u8).is_ascii_alphanumeric() {
-        if word.len() + 1 >= 1000 {
-            return None;
-        }
-        word.push(ch as u8 as char);
-        ch = r.next();
-    }
-    if word.is_empty() {
-        return None;
-    }
-    if let Some(names) = names
-        && let Some(i) = names.iter().position(|n| n.eq_ignore_ascii_case(&word))
-    {
-        return Some((i as i64 + low, ch));
-    }
-    if word.bytes().all(|b| b.is_ascii_digit()) {
-        // atoi: out-of-range values fail the range check that follows.
-        return Some((word.parse().unwrap_or(i64::MAX), ch));
-    }
-    None
-}
-
-/// When pg_cron would next start the job, strictly after `now`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NextRun {
-    At(DateTime<Utc>),
-    /// `N seconds` with no run seen yet: it starts within N seconds of the scheduler seeing it.
-    Within(Duration),
-    /// `@reboot`: only when the scheduler starts.
-    AtSchedulerStart,
-    /// The fields match no minute (`5-3 * * * *`, `0 0 31 2 *`, 1.6's `@yearly`).
-    Never,
-}
-
-impl CronSchedule {
-    /// The next start after `now`; `last_start` is the latest run's start (for `N seconds`).
-    pub fn next_run(
-        &self,
-        now: DateTime<Utc>,
-        last_start: Option<DateTime<Utc>>,
-        features: &Features,
-    ) -> NextRun {
-        match self {
-            CronSchedule::Reboot => NextRun::AtSchedulerStart,
-            CronSchedule::Seconds(n) => {
-                let every = Duration::seconds(i64::from(*n));
-                match last_start {
-                    Some(s) if s + every > now => NextRun::At(s + every),
-                    _ => NextRun::Within(every),
-                }
-            }
-            CronSchedule::Fields(f) => f.next_after(now, features),
-        }
-    }
-}
-
-impl Fields {
-    /// `ShouldRunTask` for the minute starting at `t`, read in `cron.timezone`.
-    pub fn matches(&self, t: DateTime<Utc>, features: &Features) -> bool {
-        let local = t.with_timezone(&features.timezone);
-        self.minute & (1 << local.minute()) != 0
-            && self.hour & (1 << local.hour()) != 0
-            && self.day_matches(t, features)
-    }
-
-    /// The month, day-of-month and day-of-week part of `ShouldRunTask`.
-    fn day_matches(&self, t: DateTime<Utc>, features: &Features) -> bool {
-        let local = t.with_timezone(&features.timezone);
-        let tomorrow = (t + Duration::days(1)).with_timezone(&features.timezone);
-        let dom_bit = self.dom & (1 << (local.day() - 1)) != 0;
-        let this_dom = dom_bit || (tomorrow.day() == 1 && self.flags & DOM_LAST != 0);
-        let this_dow = self.dow & (1 << local.weekday().num_days_from_sunday()) != 0;
-        let day = if features.dom_and_dow || self.flags & (DOM_STAR | DOW_STAR) != 0 {
-            this_dom && this_dow
-        } else {
-            this_dom || this_dow
-        };
-        self.month & (1 << local.month0()) != 0 && day
-    }
-
-    /// The first minute after `now` that matches, searched minute by minute but skipping
-    /// whole hours and days that cannot match while the zone's offset stays the same (so
-    /// local time advances exactly as real time does over the skip). Up to 8 years ahead:
-    /// `0 0 29 2 *` fires once in 4, and some leap days are 8 years apart.
-    fn next_after(&self, now: DateTime<Utc>, features: &Features) -> NextRun {
-        let tz = features.timezone;
-        let offset = |t: DateTime<Utc>| {
-            use chrono::Offset;
-            tz.offset_from_utc_datetime(&t.naive_utc()).fix()
-        };
-        let mut t = match Utc.timestamp_opt(now.timestamp() - now.timestamp().rem_euclid(60), 0) {
-            chrono::LocalResult::Single(t) => t + Duration::minutes(1),
-            _ => return NextRun::Never,
-        };
-        let limit = now + Duration::days(366 * 8 + 2);
-        while t <= limit {
-            if self.matches(t, features) {
-                return NextRun::At(t);
-            }
-            let local = t.with_timezone(&tz);
-            let jump = if !self.day_matches(t, features) {
-                24 * 60 - i64::from(local.hour() * 60 + local.minute())
-            } else if self.hour & (1 << local.hour()) == 0 {
-                60 - i64::from(local.minute())
-            } else {
-                1
-            };
-            let target = t + Duration::minutes(jump);
-            t = if offset(target) == offset(t) {
-                target
-            } else {
-                t + Duration::minutes(1)
-            };
-        }
-        NextRun::Never
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::{DateTime, Duration, TimeZone, Utc};
 
     fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap()
@@ -681,147 +381,5 @@ mod tests {
         );
         assert!(parse("0 12 $x * *", &v16).is_err());
         assert!(parse("0 12 1,$ * *", &v16).is_err());
-    }
-
-    #[test]
-    fn next_runs_in_gmt_and_in_the_cron_zone() {
-        let v14 = Features::v1_4();
-        assert_eq!(
-            next("*/15 * * * *", utc(2026, 3, 1, 10, 7), &v14),
-            NextRun::At(utc(2026, 3, 1, 10, 15))
-        );
-        assert_eq!(
-            next("* * * * *", utc(2026, 3, 1, 10, 7), &v14),
-            NextRun::At(utc(2026, 3, 1, 10, 8))
-        );
-        // 1.4 reads every schedule in GMT, whatever the server's TimeZone.
-        assert_eq!(
-            next("0 3 * * *", utc(2026, 7, 1, 4, 0), &v14),
-            NextRun::At(utc(2026, 7, 2, 3, 0))
-        );
-        let paris = Features::v1_6("Europe/Paris".parse().unwrap());
-        // 03:00 in Paris is 01:00Z in summer.
-        assert_eq!(
-            next("0 3 * * *", utc(2026, 7, 1, 4, 0), &paris),
-            NextRun::At(utc(2026, 7, 2, 1, 0))
-        );
-        // Spring forward: 02:30 does not exist on 2026-03-29 in Paris, no minute matches.
-        assert_eq!(
-            next("30 2 * * *", utc(2026, 3, 28, 12, 0), &paris),
-            NextRun::At(utc(2026, 3, 30, 0, 30))
-        );
-        // Fall back: 02:30 happens twice on 2026-10-25; pg_cron matches both minutes.
-        let first = utc(2026, 10, 25, 0, 30);
-        assert_eq!(
-            next("30 2 * * *", utc(2026, 10, 24, 12, 0), &paris),
-            NextRun::At(first)
-        );
-        assert_eq!(
-            next("30 2 * * *", first, &paris),
-            NextRun::At(utc(2026, 10, 25, 1, 30))
-        );
-    }
-
-    #[test]
-    fn day_of_month_or_day_of_week_as_vixie() {
-        let v14 = Features::v1_4();
-        // 2026-03-02 is a Monday: both fields restricted means either one.
-        assert_eq!(
-            next("0 0 15 * 1", utc(2026, 3, 1, 0, 0), &v14),
-            NextRun::At(utc(2026, 3, 2, 0, 0))
-        );
-        // A star in one of them means both (the star matches every day).
-        assert_eq!(
-            next("0 0 */2 * 1", utc(2026, 3, 1, 0, 0), &v14),
-            NextRun::At(utc(2026, 3, 9, 0, 0))
-        );
-        let and = Features {
-            dom_and_dow: true,
-            ..Features::v1_4()
-        };
-        // 2026-06-15 is a Monday.
-        assert_eq!(
-            next("0 0 15 * 1", utc(2026, 3, 1, 0, 0), &and),
-            NextRun::At(utc(2026, 6, 15, 0, 0))
-        );
-        assert_eq!(
-            next("0 0 * * Sun", utc(2026, 3, 2, 0, 0), &v14),
-            next("0 0 * * 7", utc(2026, 3, 2, 0, 0), &v14)
-        );
-    }
-
-    #[test]
-    fn specials_and_schedules_that_never_fire() {
-        let v14 = Features::v1_4();
-        assert_eq!(
-            next("@weekly", utc(2026, 3, 3, 0, 0), &v14),
-            NextRun::At(utc(2026, 3, 8, 0, 0))
-        );
-        assert_eq!(
-            next("@monthly", utc(2026, 3, 3, 0, 0), &v14),
-            NextRun::At(utc(2026, 4, 1, 0, 0))
-        );
-        assert_eq!(
-            next("@yearly", utc(2026, 3, 3, 0, 0), &v14),
-            NextRun::At(utc(2027, 1, 1, 0, 0))
-        );
-        assert_eq!(
-            next("@yearly", utc(2026, 3, 3, 0, 0), &Features::v1_6(Tz::GMT)),
-            NextRun::Never
-        );
-        assert_eq!(
-            next("5-3 * * * *", utc(2026, 3, 3, 0, 0), &v14),
-            NextRun::Never
-        );
-        assert_eq!(
-            next("0 0 31 2 *", utc(2026, 3, 3, 0, 0), &v14),
-            NextRun::Never
-        );
-        assert_eq!(
-            next("0 0 29 2 *", utc(2026, 3, 3, 0, 0), &v14),
-            NextRun::At(utc(2028, 2, 29, 0, 0))
-        );
-        assert_eq!(
-            next("@reboot", utc(2026, 3, 3, 0, 0), &v14),
-            NextRun::AtSchedulerStart
-        );
-    }
-
-    #[test]
-    fn next_run_agrees_with_a_minute_by_minute_search() {
-        let zones = [
-            Tz::GMT,
-            "Europe/Paris".parse().unwrap(),
-            "Australia/Lord_Howe".parse().unwrap(),
-        ];
-        let exprs = [
-            "17 */3 * * *",
-            "0 2 * * 0",
-            "30 1-3 * Mar,Oct *",
-            "0 0 1,15 * 5",
-            "45 23 $ * *",
-        ];
-        for tz in zones {
-            let f = Features::v1_6(tz);
-            for e in exprs {
-                let Ok(Parsed {
-                    schedule: CronSchedule::Fields(fields),
-                    ..
-                }) = parse(e, &f)
-                else {
-                    panic!("{e}");
-                };
-                let mut now = utc(2026, 3, 20, 0, 0);
-                for _ in 0..6 {
-                    let got = fields.next_after(now, &f);
-                    let mut t = now + Duration::minutes(1);
-                    while !fields.matches(t, &f) {
-                        t += Duration::minutes(1);
-                    }
-                    assert_eq!(got, NextRun::At(t), "{e} in {tz} after {now}");
-                    now = t;
-                }
-            }
-        }
     }
 }

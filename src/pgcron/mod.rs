@@ -7,11 +7,13 @@
 //! jobs call; `cli` and `tui` read from here.
 
 pub mod command;
+mod entry;
 pub mod expr;
 pub mod hand_over;
 pub mod jobs;
 pub mod lexer;
 pub mod locate;
+pub mod next_run;
 pub mod resolve;
 pub mod runs;
 pub mod submit;
