@@ -78,12 +78,20 @@ pub async fn run(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut polls = 0u64;
     let mut benches = super::bench::BenchTasks::default();
-    let mut dirty = true;
+    // When the next frame is drawn: at once after a key, else a moment after the first
+    // change, so that a tick and the poll results it brings become one frame.
+    let mut draw_at = Some(tokio::time::Instant::now());
     while !state.quit {
-        if dirty {
-            guard.terminal.draw(|f| render(f, &state, &theme))?;
-            dirty = false;
+        if draw_at.is_some_and(|at| at <= tokio::time::Instant::now()) {
+            draw(&mut guard, &state, &theme)?;
+            draw_at = None;
         }
+        let frame_due = async {
+            match draw_at {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
         let msg = tokio::select! {
             event = events.next() => match event {
                 Some(Ok(Event::Key(key))) if key.kind == KeyEventKind::Press => Msg::Key(key),
@@ -95,10 +103,16 @@ pub async fn run(
             Some(msg) = results.recv() => msg,
             Some(event) = job_events.recv() => Msg::Job(event),
             _ = tick.tick() => Msg::Tick(chrono::Utc::now()),
+            _ = frame_due => continue,
             _ = term.recv() => break,
             _ = hup.recv() => break,
         };
-        dirty = true;
+        let now = tokio::time::Instant::now();
+        draw_at = if matches!(msg, Msg::Key(_) | Msg::Resize) {
+            Some(now)
+        } else {
+            draw_at.or(Some(now + COALESCE))
+        };
         for effect in update(&mut state, msg) {
             match effect {
                 Effect::FetchInventory { generation } => {
@@ -234,6 +248,19 @@ pub async fn run(
         let _ = tokio::time::timeout(Duration::from_secs(10), handle).await;
     }
     Ok(())
+}
+
+/// How long a change waits for the others that come with it before it is drawn: a tick's
+/// polls answer within a few milliseconds on a healthy server.
+const COALESCE: Duration = Duration::from_millis(40);
+
+/// One frame, sent as a synchronized update: terminals that support it show it whole
+/// (no tearing over a slow SSH link); others ignore the two sequences.
+fn draw(guard: &mut TerminalGuard, state: &State, theme: &Theme) -> std::io::Result<()> {
+    use ratatui::crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
+    ratatui::crossterm::queue!(guard.terminal.backend_mut(), BeginSynchronizedUpdate)?;
+    guard.terminal.draw(|f| render(f, state, theme))?;
+    ratatui::crossterm::execute!(guard.terminal.backend_mut(), EndSynchronizedUpdate)
 }
 
 async fn read_detail(

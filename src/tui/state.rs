@@ -168,6 +168,9 @@ pub struct State {
     pub fingerprint: Option<Fingerprint>,
     /// What the last pulse saw: the next one computes only what moved since.
     pub pulse_baseline: Baseline,
+    /// Every table some MV reads, once each: worked out on the first pulse after an
+    /// inventory, not on every one.
+    pub base_tables: Option<Vec<u32>>,
     /// The MVs' base tables' last write counters.
     pub table_writes: crate::catalog::writes::TableWrites,
     pub last_full_at: Option<DateTime<Utc>>,
@@ -224,6 +227,7 @@ impl State {
             last_poll_at: None,
             fingerprint: None,
             pulse_baseline: Baseline::default(),
+            base_tables: None,
             table_writes: HashMap::new(),
             last_full_at: None,
             full_wanted: true,

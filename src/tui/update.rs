@@ -132,7 +132,10 @@ fn start_poll(state: &mut State) -> Vec<Effect> {
         let on_standby = state.facts.as_ref().is_some_and(|f| f.in_recovery);
         vec![Effect::Pulse {
             generation,
-            tables: base_tables(&state.views),
+            tables: state
+                .base_tables
+                .get_or_insert_with(|| base_tables(&state.views))
+                .clone(),
             since: crate::catalog::pulse::Baseline {
                 always_fingerprint: on_standby,
                 ..state.pulse_baseline
@@ -182,7 +185,12 @@ fn pulse_arrived(
                 known.definition_writes = now.definition_writes;
             }
             let (mut changed, mut refresh_ended) = (false, false);
+            let anything_now = !pulse.refreshing.is_empty() || !pulse.lock_holders.is_empty();
             for v in &mut state.views {
+                // Most MVs are idle before and after: nothing to compare (thousands a tick).
+                if !anything_now && v.refreshing_pids.is_empty() && v.lock_holder_pids.is_empty() {
+                    continue;
+                }
                 let refreshing = pulse.refreshing.get(&v.oid).cloned().unwrap_or_default();
                 let holders = pulse.lock_holders.get(&v.oid).cloned().unwrap_or_default();
                 changed |= refreshing != v.refreshing_pids || holders != v.lock_holder_pids;
@@ -301,6 +309,7 @@ fn inventory_arrived(
             state.facts = Some(inventory.facts);
             state.views = inventory.views;
             state.table_writes.clear();
+            state.base_tables = None;
             state.hints = inventory.hints;
             state.health = Health::Ok;
             state.poll_failures = 0;
