@@ -550,7 +550,11 @@ async fn doctor_finds_everything_for_a_superuser_and_names_what_others_miss() {
     let checks = doctor(&db, "postgres");
     for (feature, c) in &checks {
         // This cluster has no pg_cron: its line says so (tests/pg_cron.rs has the rest).
-        let want = if feature == "pg_cron" { "missing" } else { "ok" };
+        let want = if feature == "pg_cron" {
+            "missing"
+        } else {
+            "ok"
+        };
         assert_eq!(c["status"], want, "{feature}: {c}");
     }
     for feature in [
