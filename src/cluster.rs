@@ -45,6 +45,10 @@ pub struct ClusterOptions {
     pub data_files: Vec<(String, Vec<u8>)>,
     /// The server binaries to use (another major than the system's); None: `find_bindir()`.
     pub bindir: Option<PathBuf>,
+    /// Load pg_cron (Debian: postgresql-NN-cron) with this `cron.database_name`; its jobs
+    /// connect back over the cluster's Unix socket (`cron.host`). `CREATE EXTENSION pg_cron`
+    /// in that database is the caller's.
+    pub pg_cron_database: Option<String>,
 }
 
 #[derive(Debug)]
@@ -147,13 +151,24 @@ impl Cluster {
     /// cluster gets, then the caller's.
     fn configure(&self, opts: &ClusterOptions) {
         let listen = if opts.listen_tcp { "127.0.0.1" } else { "" };
+        let preload = if opts.pg_cron_database.is_some() {
+            "pg_stat_statements,pg_cron"
+        } else {
+            "pg_stat_statements"
+        };
         let mut server_opts = format!(
             "-p {} -k {} -c listen_addresses='{listen}' \
-             -c shared_preload_libraries=pg_stat_statements -c fsync=off \
+             -c shared_preload_libraries={preload} -c fsync=off \
              -c synchronous_commit=off -c full_page_writes=off",
             self.port,
             self.dir.display()
         );
+        if let Some(db) = &opts.pg_cron_database {
+            server_opts.push_str(&format!(
+                " -c cron.database_name='{db}' -c cron.host='{}'",
+                self.dir.display()
+            ));
+        }
         for (name, value) in &opts.settings {
             server_opts.push_str(&format!(" -c {name}={value}"));
         }

@@ -11,6 +11,7 @@ pub mod demo;
 pub mod format;
 pub mod ledger;
 pub mod pgconn;
+pub mod pgcron;
 pub mod refresh;
 pub mod schedule;
 pub mod tui;

@@ -427,3 +427,51 @@ async fn mvs_due_together_refresh_upstream_first() {
         );
     }
 }
+
+/// Without pg_cron on the server: one line says so where pg_cron would show, and everything
+/// else works as before.
+#[tokio::test]
+async fn without_pg_cron_one_line_says_so_and_nothing_else_changes() {
+    let (db, _s) = setup("no_pg_cron").await;
+    let out = common::mvtop(&db)
+        .args(["schedule", "list", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err.trim(),
+        "mvtop: pg_cron: pg_cron is not loaded on this server: add pg_cron to \
+         shared_preload_libraries (and set cron.database_name), restart, then CREATE EXTENSION pg_cron"
+    );
+    let e = mvtop_err(
+        &db,
+        &[
+            "schedule",
+            "set",
+            "app.quick",
+            "--cron",
+            "* * * * *",
+            "--engine",
+            "pg_cron",
+        ],
+    );
+    assert!(e.contains("pg_cron is not loaded on this server"), "{e}");
+    let doctor: serde_json::Value =
+        serde_json::from_str(&mvtop_ok(&db, &["doctor", "--format", "json"])).unwrap();
+    let line = doctor["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["feature"] == "pg_cron")
+        .cloned()
+        .unwrap();
+    assert_eq!(line["status"], "missing");
+    let out = common::mvtop(&db).args(["history"]).output().unwrap();
+    assert!(out.status.success());
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -23,6 +23,8 @@ pub enum StatsSource {
     Session,
     PgStatStatements,
     CommitTimestamp,
+    /// The ledger's runs (if any) and pg_cron's `job_run_details`, each run once.
+    PgCron,
 }
 
 /// One materialized view. Field names are the JSON contract of `mvtop list`: later work
@@ -348,7 +350,7 @@ impl Inventory {
 }
 
 /// The ledger's figures replace PostgreSQL's own: they are per run, with outcomes.
-fn apply_ledger(v: &mut MatView, l: &LedgerStats, source: StatsSource) {
+pub fn apply_ledger(v: &mut MatView, l: &LedgerStats, source: StatsSource) {
     v.refresh_count = Some(l.ok_count);
     v.refresh_failures = Some(l.failures);
     v.avg_refresh_ms = l.avg_ms.map(round1);

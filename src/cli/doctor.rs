@@ -414,7 +414,11 @@ pub async fn run(conn: &ConnArgs, ledger: &Ledger, args: &DoctorArgs) -> Result<
     let connector = conn.connector()?;
     let session = monitoring_session(&connector).await?;
     let facts = facts(&session.client, ledger).await?;
-    let checks = checks(&facts);
+    let mut checks = checks(&facts);
+    let pg_cron = crate::pgcron::PgCron::locate(&session.client, &connector)
+        .await
+        .map(|p| p.located);
+    checks.push(super::pg_cron::doctor_check(&pg_cron));
     let text = match args.format {
         Format::Json => super::output::json(&Report {
             role: &facts.role,

@@ -26,7 +26,18 @@ pub async fn run(conn: &ConnArgs, ledger: &Ledger, args: &HistoryArgs) -> Result
     let connector = conn.connector()?;
     let session = monitoring_session(&connector).await?;
     let client = &session.client;
-    if ledger.installed_version(client).await?.is_none() {
+    let has_ledger = ledger.installed_version(client).await?.is_some();
+    // The MVs' names are read only when pg_cron is there to need them.
+    let located = crate::pgcron::PgCron::locate(client, &connector).await;
+    let views = match &located {
+        Ok(_) => super::pg_cron::catalog_views(client).await?,
+        Err(_) => Vec::new(),
+    };
+    let cron = super::pg_cron::read_located(client, located, &views).await;
+    if let Some(line) = super::pg_cron::note(&cron.view, false) {
+        super::say(&format!("mvtop: {line}"));
+    }
+    if !has_ledger && cron.view.is_err() {
         return Err(Failure::new(format!(
             "no refresh ledger in schema {}: run `mvtop install` to keep a history \
              (PostgreSQL itself records none)",
@@ -42,7 +53,22 @@ pub async fn run(conn: &ConnArgs, ledger: &Ledger, args: &HistoryArgs) -> Result
         since: args.since,
         limit: Some(args.limit),
     };
-    let runs = ledger.history(client, &filter).await?;
+    let runs = if has_ledger {
+        ledger.history(client, &filter).await?
+    } else {
+        super::say(&format!(
+            "mvtop: no refresh ledger in schema {}: only pg_cron's runs are shown",
+            ledger.schema()
+        ));
+        Vec::new()
+    };
+    let runs = super::pg_cron::history(
+        runs,
+        cron.view.as_ref().ok(),
+        &views,
+        &filter,
+        chrono::Utc::now(),
+    );
     let text = match args.format {
         Format::Json => super::output::json(&runs)?,
         Format::Csv => table(&runs, true).to_csv(),

@@ -36,7 +36,21 @@ pub async fn run(conn: &ConnArgs, ledger: &Ledger, args: &ListArgs) -> Result<()
         ..FetchOptions::default()
     };
     let more = async || monitoring_session(&connector).await.ok();
-    let inventory = Inventory::fetch(client, more, with).await?;
+    let mut inventory = Inventory::fetch(client, more, with).await?;
+    let cron = super::pg_cron::read(client, &connector, &inventory.views).await;
+    let schedules = match &cron.view {
+        Ok(view) => {
+            let has_ledger = inventory.facts.ledger_installed;
+            let standby = inventory.facts.in_recovery;
+            let views = &mut inventory.views;
+            super::pg_cron::apply_runs(client, ledger, has_ledger, view, views, standby).await?;
+            view.schedules(Utc::now())
+        }
+        Err(_) => Vec::new(),
+    };
+    if let Some(line) = super::pg_cron::note(&cron.view, false) {
+        super::say(&format!("mvtop: note: {line}"));
+    }
     let views: Vec<&MatView> = inventory
         .views
         .iter()
@@ -44,7 +58,12 @@ pub async fn run(conn: &ConnArgs, ledger: &Ledger, args: &ListArgs) -> Result<()
         .filter(|v| args.pattern.as_ref().is_none_or(|p| matches_pattern(p, v)))
         .collect();
     let text = match args.format {
-        Format::Json => super::output::json(&views)?,
+        Format::Json => super::output::json(
+            &views
+                .iter()
+                .map(|v| super::pg_cron::listed(v, &schedules))
+                .collect::<Vec<_>>(),
+        )?,
         Format::Csv => csv_table(&views).to_csv(),
         Format::Table => {
             if views.is_empty() {

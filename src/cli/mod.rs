@@ -10,6 +10,7 @@ pub mod install;
 pub mod list;
 pub mod locks;
 pub mod output;
+pub mod pg_cron;
 pub mod refresh;
 pub mod schedule;
 pub mod top;

@@ -12,6 +12,7 @@ use crate::catalog::writes::{table_writes, writes_of};
 use crate::catalog::{FetchOptions, Inventory, MatView};
 use crate::format;
 use crate::ledger::Ledger;
+use crate::pgcron::{CronSchedule, Engine};
 use crate::refresh::Concurrently;
 use crate::schedule::advise::{Advice, AdviceInput, advise};
 use crate::schedule::edit;
@@ -68,6 +69,10 @@ pub struct SetArgs {
     pub window: Option<String>,
     #[arg(long, value_enum, default_value = "auto")]
     pub concurrently: Concurrently,
+    /// Who runs it: mvtop's scheduler, or a pg_cron job (no mvtop process needed; --cron, or
+    /// an --every pg_cron can run exactly)
+    #[arg(long, value_enum, default_value = "mvtop")]
+    pub engine: Engine,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -101,14 +106,17 @@ pub async fn run(conn: &ConnArgs, ledger: &Ledger, args: &ScheduleArgs) -> Resul
         require_ledger(client, ledger).await?;
     }
     match &args.command {
-        ScheduleCommand::Set(set) => set_schedule(client, ledger, set).await,
-        ScheduleCommand::List(f) => list(client, ledger, f.format).await,
+        ScheduleCommand::Set(set) => set_schedule(&connector, client, ledger, set).await,
+        ScheduleCommand::List(f) => list(&connector, client, ledger, f.format).await,
         ScheduleCommand::Rm { name } => {
             let mv = resolve_mv(client, name).await.map_err(Failure::new)?;
-            edit::remove(client, ledger, &mv.schema, &mv.name)
-                .await
-                .map(|_| ())
-                .map_err(Failure::new)
+            let line = crate::pgcron::hand_over::remove_everywhere(
+                client, &connector, ledger, &mv.schema, &mv.name,
+            )
+            .await
+            .map_err(Failure::new)?;
+            super::say(&line);
+            Ok(())
         }
         ScheduleCommand::Advise(a) => advise_all(&connector, client, ledger, a).await,
         ScheduleCommand::Naming(n) => {
@@ -142,6 +150,7 @@ async fn require_ledger(client: &tokio_postgres::Client, ledger: &Ledger) -> Res
 }
 
 async fn set_schedule(
+    connector: &crate::pgconn::Connector,
     client: &tokio_postgres::Client,
     ledger: &Ledger,
     a: &SetArgs,
@@ -155,15 +164,42 @@ async fn set_schedule(
         max_stale: a.max_stale.clone(),
         window: a.window.clone(),
     };
-    // The flags are checked before the name: a typo in either is named, the flag first.
-    input
-        .parse(&edit::server_tz(client).await.map_err(Failure::new)?)
-        .map_err(Failure::new)?;
+    // The flags are checked before the name: a typo in either is named, the flag first
+    // (pg_cron's own syntax is checked against the pg_cron the server runs).
+    if a.engine == Engine::Mvtop {
+        input
+            .parse(&edit::server_tz(client).await.map_err(Failure::new)?)
+            .map_err(Failure::new)?;
+    }
     let named = resolve_mv(client, &a.name).await.map_err(Failure::new)?;
+    if a.engine == Engine::PgCron {
+        let line = crate::pgcron::hand_over::set(
+            client,
+            connector,
+            ledger,
+            named.oid,
+            &input,
+            a.concurrently,
+        )
+        .await
+        .map_err(Failure::new)?;
+        super::say(&line);
+        return Ok(());
+    }
     edit::set(client, ledger, named.oid, &input, a.concurrently)
         .await
-        .map(|_| ())
-        .map_err(Failure::new)
+        .map_err(Failure::new)?;
+    // Taken back from pg_cron: the job mvtop made for it goes.
+    let removed = crate::pgcron::hand_over::remove(client, connector, &named.schema, &named.name)
+        .await
+        .map_err(Failure::new)?;
+    if !removed.is_empty() {
+        super::say(&format!(
+            "{}: mvtop's pg_cron job {removed:?} removed (mvtop's scheduler runs it now)",
+            named.qualified_name
+        ));
+    }
+    Ok(())
 }
 
 /// One schedule as `schedule list` shows it.
@@ -184,9 +220,23 @@ struct Listed {
     /// Change-driven only: its base tables were written since its last run.
     stale: Option<bool>,
     mv_exists: bool,
+    /// `mvtop` (its scheduler) or `pg_cron` (a job of the server's).
+    engine: Engine,
+    /// pg_cron only: the job.
+    jobid: Option<i64>,
+    jobname: Option<String>,
+    /// pg_cron's `cron.job.active`; mvtop's schedules are always active.
+    active: bool,
+    /// pg_cron: the job's user; mvtop: the ledger's owner runs it (not known here).
+    owner: Option<String>,
+    /// pg_cron: its schedule text, and `refresh`, `ledger` or `may_refresh`.
+    pg_cron: Option<CronSchedule>,
+    /// The other schedules of the same MV (another engine or job): it is refreshed by both.
+    also_scheduled_by: Vec<String>,
 }
 
 async fn list(
+    connector: &crate::pgconn::Connector,
     client: &tokio_postgres::Client,
     ledger: &Ledger,
     format: Format,
@@ -199,7 +249,7 @@ async fn list(
     let tables: Vec<u32> = views.iter().flat_map(|v| v.base_tables.clone()).collect();
     let writes = table_writes(client, &tables).await?;
     let now = Utc::now();
-    let listed: Vec<Listed> = loaded
+    let mut listed: Vec<Listed> = loaded
         .schedules
         .iter()
         .map(|s| {
@@ -213,6 +263,16 @@ async fn list(
             )
         })
         .collect();
+    let cron = super::pg_cron::read(client, connector, &views).await;
+    if let Some(line) = super::pg_cron::note(&cron.view, true) {
+        super::say(&format!("mvtop: {line}"));
+    }
+    if let Ok(view) = &cron.view {
+        for c in view.schedules(now) {
+            listed.push(listed_cron(&c, views.iter().find(|v| v.oid == c.mv_oid)));
+        }
+    }
+    flag_doubles(&mut listed);
     let text = match format {
         Format::Json => super::output::json(&listed)?,
         Format::Csv => list_table(&listed, now).to_csv(),
@@ -268,12 +328,107 @@ fn listed(
         state,
         stale,
         mv_exists: view.is_some(),
+        engine: Engine::Mvtop,
+        jobid: None,
+        jobname: None,
+        active: true,
+        owner: None,
+        pg_cron: None,
+        also_scheduled_by: Vec::new(),
+    }
+}
+
+/// A pg_cron job's refresh of one MV, as `schedule list` shows it.
+fn listed_cron(c: &CronSchedule, view: Option<&MatView>) -> Listed {
+    let (schema, name, qualified) = view
+        .map(|v| (v.schema.clone(), v.name.clone(), v.qualified_name.clone()))
+        .unwrap_or_default();
+    let state = match (&c.how, c.last_status.as_deref()) {
+        (crate::pgcron::jobs::How::MayRefresh, _) => {
+            "may refresh it: the job calls a function or DO block that names it".to_string()
+        }
+        (_, Some("failed")) => format!(
+            "last run failed: {}",
+            c.last_message
+                .clone()
+                .unwrap_or_default()
+                .replace('\n', " ")
+        ),
+        (_, Some(s)) => format!("last run {s}"),
+        (_, None) => "no run seen".into(),
+    };
+    Listed {
+        schema,
+        name,
+        qualified_name: qualified,
+        policy: PolicyJson {
+            kind: "pg_cron",
+            cron: Some(c.schedule.clone()),
+            tz: Some(c.timezone.clone()),
+            every_ms: None,
+            quiet_ms: None,
+            max_stale_ms: None,
+        },
+        description: format!("pg_cron '{}'", c.schedule),
+        window: None,
+        concurrently: match &c.how {
+            crate::pgcron::jobs::How::Ledger { concurrently } if concurrently == "always" => {
+                Concurrently::Always
+            }
+            crate::pgcron::jobs::How::Ledger { concurrently } if concurrently == "never" => {
+                Concurrently::Never
+            }
+            crate::pgcron::jobs::How::Refresh {
+                concurrently: true, ..
+            } => Concurrently::Always,
+            crate::pgcron::jobs::How::Refresh { .. } => Concurrently::Never,
+            _ => Concurrently::Auto,
+        },
+        from_naming: false,
+        last_due: c.last_start,
+        next_run: c.next_run,
+        state,
+        stale: None,
+        mv_exists: view.is_some(),
+        engine: Engine::PgCron,
+        jobid: Some(c.jobid),
+        jobname: c.jobname.clone(),
+        active: c.active,
+        owner: Some(c.owner.clone()),
+        pg_cron: Some(c.clone()),
+        also_scheduled_by: Vec::new(),
+    }
+}
+
+/// Each MV's other schedules, for the flag on every one of them.
+fn flag_doubles(rows: &mut [Listed]) {
+    let labels: Vec<((String, String), String)> = rows
+        .iter()
+        .map(|r| {
+            let who = match r.jobid {
+                Some(id) => format!("pg_cron job {id}"),
+                None => "mvtop".to_string(),
+            };
+            ((r.schema.clone(), r.name.clone()), who)
+        })
+        .collect();
+    for (i, r) in rows.iter_mut().enumerate() {
+        let me = (r.schema.clone(), r.name.clone());
+        r.also_scheduled_by = labels
+            .iter()
+            .enumerate()
+            .filter(|(j, (mv, _))| *j != i && *mv == me && r.mv_exists)
+            .map(|(_, (_, who))| who.clone())
+            .collect();
     }
 }
 
 fn list_table(rows: &[Listed], now: DateTime<Utc>) -> Table {
     let mut t = Table::new(&[
         ("name", Align::Left),
+        ("engine", Align::Left),
+        ("job", Align::Left),
+        ("owner", Align::Left),
         ("policy", Align::Left),
         ("window", Align::Left),
         ("concurrently", Align::Left),
@@ -283,16 +438,39 @@ fn list_table(rows: &[Listed], now: DateTime<Utc>) -> Table {
     ]);
     for r in rows {
         let origin = if r.from_naming { " (naming)" } else { "" };
+        let mut state = r.state.clone();
+        if !r.active {
+            state = format!("inactive; {state}");
+        }
+        if !r.also_scheduled_by.is_empty() {
+            state = format!(
+                "ALSO scheduled by {}; {state}",
+                r.also_scheduled_by.join(", ")
+            );
+        }
+        let job = match (r.jobid, &r.jobname) {
+            (Some(id), Some(n)) => format!("{id} {n}"),
+            (Some(id), None) => id.to_string(),
+            _ => String::new(),
+        };
+        let engine = match r.engine {
+            Engine::Mvtop => "mvtop",
+            Engine::PgCron => "pg_cron",
+        };
         t.rows.push(vec![
             r.qualified_name.clone(),
+            engine.into(),
+            job,
+            r.owner.clone().unwrap_or_default(),
             format!("{}{origin}", r.description),
             r.window.clone().unwrap_or_default(),
             format!("{:?}", r.concurrently).to_lowercase(),
             r.last_due.map(|d| format::age(d, now)).unwrap_or_default(),
             r.next_run
                 .map(|d| d.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+                .or_else(|| r.pg_cron.as_ref().map(|c| c.next_run_text.clone()))
                 .unwrap_or_default(),
-            r.state.clone(),
+            state,
         ]);
     }
     t

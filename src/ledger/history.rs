@@ -62,27 +62,50 @@ impl Ledger {
                 &[&filter.mv_oid, &since_ms, &filter.limit],
             )
             .await?;
-        Ok(rows
-            .iter()
-            .map(|r| RefreshRecord {
-                id: r.get("id"),
-                mv_oid: r.get("mv_oid"),
-                schema: r.get("mv_schema"),
-                name: r.get("mv_name"),
-                started_at: r.get("started_at"),
-                finished_at: r.get("finished_at"),
-                duration_ms: r.get("duration_ms"),
-                concurrently: r.get("concurrent"),
-                with_data: r.get("with_data"),
-                source: r.get("source"),
-                outcome: r.get("outcome"),
-                error: r.get("error"),
-                rows_after: r.get("rows_after"),
-                bytes_after: r.get("bytes_after"),
-                db_user: r.get("db_user"),
-                backend_pid: r.get("backend_pid"),
-                client_application: r.get("client_application"),
-            })
-            .collect())
+        Ok(rows.iter().map(record).collect())
+    }
+
+    /// Every recorded run of `oids` started at `since` or later (to match pg_cron's runs).
+    pub async fn runs_of(
+        &self,
+        client: &Client,
+        oids: &[u32],
+        since: DateTime<Utc>,
+    ) -> Result<Vec<RefreshRecord>, tokio_postgres::Error> {
+        let rows = client
+            .query(
+                &self.sql(
+                    "SELECT id, mv_oid, mv_schema, mv_name, started_at, finished_at, duration_ms,
+                            concurrent, with_data, source, outcome, error, rows_after,
+                            bytes_after, db_user, backend_pid, client_application
+                     FROM {schema}.refresh_log
+                     WHERE mv_oid = ANY($1) AND started_at >= $2",
+                ),
+                &[&oids, &since],
+            )
+            .await?;
+        Ok(rows.iter().map(record).collect())
+    }
+}
+
+fn record(r: &tokio_postgres::Row) -> RefreshRecord {
+    RefreshRecord {
+        id: r.get("id"),
+        mv_oid: r.get("mv_oid"),
+        schema: r.get("mv_schema"),
+        name: r.get("mv_name"),
+        started_at: r.get("started_at"),
+        finished_at: r.get("finished_at"),
+        duration_ms: r.get("duration_ms"),
+        concurrently: r.get("concurrent"),
+        with_data: r.get("with_data"),
+        source: r.get("source"),
+        outcome: r.get("outcome"),
+        error: r.get("error"),
+        rows_after: r.get("rows_after"),
+        bytes_after: r.get("bytes_after"),
+        db_user: r.get("db_user"),
+        backend_pid: r.get("backend_pid"),
+        client_application: r.get("client_application"),
     }
 }

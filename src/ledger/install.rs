@@ -14,11 +14,14 @@ const MIGRATIONS: &[(i32, &str)] = &[
         3,
         include_str!("../../assets/sql/ledger/003_guard_runs.sql"),
     ),
+    (4, include_str!("../../assets/sql/ledger/004_pg_cron.sql")),
 ];
 const EVENT_TRIGGERS_SQL: &str = include_str!("../../assets/sql/ledger/event_triggers.sql");
 const PRUNE_SQL: &str = include_str!("../../assets/sql/ledger/prune.sql");
 
 pub const LATEST_VERSION: i32 = MIGRATIONS[MIGRATIONS.len() - 1].0;
+/// How many migrations an installed ledger has applied.
+pub const MIGRATION_COUNT: usize = MIGRATIONS.len();
 
 /// Whether refreshes made by other clients are recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,12 +92,18 @@ impl Ledger {
              GRANT SELECT ON {schema}.version TO PUBLIC;",
         ))
         .await?;
-        let from_version: Option<i32> = tx
-            .query_one(&self.sql("SELECT max(version) FROM {schema}.version"), &[])
+        let applied: Vec<i32> = tx
+            .query_one(
+                &self.sql("SELECT coalesce(array_agg(version), '{}') FROM {schema}.version"),
+                &[],
+            )
             .await?
             .get(0);
+        let from_version = applied.iter().copied().max();
+        // Every migration not applied yet, in order: numbers are taken by separate pieces of
+        // work, so one may land after a higher one was installed.
         for (version, sql) in MIGRATIONS {
-            if from_version.is_some_and(|v| v >= *version) {
+            if applied.contains(version) {
                 continue;
             }
             tx.batch_execute(&self.sql(sql)).await?;
@@ -167,6 +176,7 @@ impl Ledger {
             "DROP EVENT TRIGGER IF EXISTS {start};
              DROP EVENT TRIGGER IF EXISTS {end};
              DROP FUNCTION IF EXISTS {schema}.record_external_refresh();
+             DROP PROCEDURE IF EXISTS {schema}.pg_cron_refresh(text, text);
              DROP TABLE IF EXISTS {schema}.schedule, {schema}.refresh_log, {schema}.settings,
                                   {schema}.version;
              DROP FUNCTION IF EXISTS {schema}.guard_run();",

@@ -9,7 +9,7 @@ mod record;
 mod stats;
 
 pub use history::{HistoryFilter, RefreshRecord};
-pub use install::{EventTriggers, InstallReport, LATEST_VERSION, Retention};
+pub use install::{EventTriggers, InstallReport, LATEST_VERSION, MIGRATION_COUNT, Retention};
 pub use memory::{MemoryLog, MemoryRun};
 pub use stats::LedgerStats;
 

@@ -123,6 +123,17 @@ impl Connector {
         &self.resolved
     }
 
+    /// The same server, user, TLS and password (also one typed at the prompt), another
+    /// database: pg_cron's catalog lives in one database of the cluster only.
+    pub fn for_database(&self, dbname: &str) -> Connector {
+        let mut resolved = (*self.resolved).clone();
+        resolved.dbname = dbname.to_string();
+        Connector {
+            resolved: Arc::new(resolved),
+            ..self.clone()
+        }
+    }
+
     /// Tries each target in order, like libpq; the error names the last failure.
     pub async fn connect(&self, settings: &SessionSettings) -> Result<Session, ConnectError> {
         let passes: &[bool] = match self.resolved.target_session_attrs {

@@ -1,8 +1,10 @@
 //! A schedule as one line of text, for the console's form: the words of `mvtop schedule set`
 //! without the dashes. `every 15m window 01:00-05:00`, `cron */15 * * * * tz Europe/Paris`,
-//! `on-change quiet 2m max-stale 1h concurrently always`, `off` to remove it.
+//! `on-change quiet 2m max-stale 1h concurrently always`, `off` to remove it; `engine pg_cron`
+//! hands it to a pg_cron job (`cron 0 3 * * * engine pg_cron`).
 
 use super::policy::{Policy, PolicyInput, Schedule, short};
+use crate::pgcron::Engine;
 use crate::refresh::Concurrently;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,10 +13,12 @@ pub enum Edit {
     Set {
         input: PolicyInput,
         concurrently: Concurrently,
+        engine: Engine,
     },
 }
 
-const KEYWORDS: [&str; 8] = [
+const KEYWORDS: [&str; 9] = [
+    "engine",
     "cron",
     "every",
     "on-change",
@@ -36,6 +40,7 @@ pub fn parse(text: &str) -> Result<Edit, String> {
     }
     let mut input = PolicyInput::default();
     let mut concurrently = Concurrently::Auto;
+    let mut engine = Engine::Mvtop;
     let mut i = 0;
     while i < words.len() {
         let key = words[i].to_lowercase().replace('_', "-");
@@ -74,10 +79,17 @@ pub fn parse(text: &str) -> Result<Edit, String> {
                     }
                 }
             }
+            "engine" => {
+                engine = match value.to_lowercase().replace('-', "_").as_str() {
+                    "mvtop" => Engine::Mvtop,
+                    "pg_cron" => Engine::PgCron,
+                    other => return Err(format!("engine {other:?}: use mvtop or pg_cron")),
+                }
+            }
             other => {
                 return Err(format!(
                     "unknown word {other:?}: use every, cron, on-change, quiet, max-stale, \
-                     window, tz, concurrently, or off"
+                     window, tz, concurrently, engine, or off"
                 ));
             }
         }
@@ -85,6 +97,7 @@ pub fn parse(text: &str) -> Result<Edit, String> {
     Ok(Edit::Set {
         input,
         concurrently,
+        engine,
     })
 }
 
@@ -124,6 +137,7 @@ mod tests {
             Edit::Set {
                 input,
                 concurrently,
+                ..
             } => (input, concurrently),
             Edit::Remove => panic!("remove"),
         }
@@ -143,6 +157,15 @@ mod tests {
             (Some("30s"), Some("10m"))
         );
         assert_eq!(parse("off"), Ok(Edit::Remove));
+        assert!(matches!(
+            parse("cron 0 3 * * * engine pg_cron"),
+            Ok(Edit::Set { engine: Engine::PgCron, input, .. }) if input.cron.as_deref() == Some("0 3 * * *")
+        ));
+        assert!(
+            parse("every 5m engine cronie")
+                .unwrap_err()
+                .contains("mvtop or pg_cron")
+        );
     }
 
     #[test]

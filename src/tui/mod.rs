@@ -8,6 +8,7 @@ pub(crate) mod bench_tests;
 mod fixture;
 pub mod keymap;
 pub mod msg;
+pub mod pg_cron;
 #[cfg(test)]
 mod read_only_tests;
 pub mod runtime;

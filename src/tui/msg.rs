@@ -61,6 +61,8 @@ pub enum Msg {
     ScheduleSaved(Result<String, String>),
     /// The background scheduler said something.
     Scheduler(crate::schedule::SchedulerEvent),
+    /// pg_cron's jobs and runs, or why they cannot be read.
+    PgCron(Result<super::pg_cron::Snapshot, crate::pgcron::Unavailable>),
     /// A benchmark moved on or ended.
     Bench(super::bench::BenchMsg),
 }
@@ -112,6 +114,12 @@ pub enum Effect {
     },
     /// Read the schedules; the answer comes back as `Msg::Schedules`.
     FetchSchedules,
+    /// Read pg_cron's jobs for these MVs (oid, schema, name) and their runs; the answer
+    /// comes back as `Msg::PgCron`.
+    FetchPgCron {
+        mvs: Vec<(u32, String, String)>,
+        ledger: bool,
+    },
     /// Set (or, with `off`, remove) the schedule of one MV from the form's line; the answer
     /// comes back as `Msg::ScheduleSaved`.
     SaveSchedule {

@@ -24,6 +24,7 @@ fn changes(effect: &Effect) -> bool {
         | Effect::PollStatements { .. }
         | Effect::FetchStatementTexts { .. }
         | Effect::FetchSchedules
+        | Effect::FetchPgCron { .. }
         | Effect::Bench(_)
         | Effect::Copy(_)
         | Effect::Quit => false,

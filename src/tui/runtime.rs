@@ -71,6 +71,7 @@ pub async fn run(
     let monitor: Monitor = Arc::new(Mutex::new(None));
     // What the inventory reads found of each MV: the next read skips the unchanged ones.
     let details = Arc::new(Mutex::new(DetailsCache::default()));
+    let pg_cron: super::pg_cron::Shared = Arc::new(Mutex::new(None));
     let mut term = signal(SignalKind::terminate())?;
     let mut hup = signal(SignalKind::hangup())?;
     let mut guard = TerminalGuard::enter()?;
@@ -208,6 +209,15 @@ pub async fn run(
                         monitor.clone(),
                         pid,
                         signal,
+                        results_tx.clone(),
+                    ));
+                }
+                Effect::FetchPgCron { mvs, ledger } => {
+                    tokio::spawn(super::pg_cron::fetch(
+                        connector.clone(),
+                        pg_cron.clone(),
+                        options.ledger.clone(),
+                        (mvs, ledger),
                         results_tx.clone(),
                     ));
                 }

@@ -28,8 +28,10 @@ pub struct ScheduleBook {
     pub scheduler_on: bool,
     /// The scheduler's last words worth showing (claims, problems).
     pub last_event: Option<String>,
-    /// Selected row of the schedules pane.
+    /// Selected row of the schedules pane (mvtop's rows, then pg_cron's).
     pub selected: usize,
+    /// pg_cron's jobs of the shown database.
+    pub pg_cron: super::pg_cron::PgCronBook,
 }
 
 /// When an MV refreshes next, as the views table and the schedules pane show it.
@@ -81,8 +83,31 @@ impl ScheduleBook {
         self.rows.get(*i)
     }
 
-    /// The next run of `v`, when it has a schedule.
+    /// The next run of `v`, when it has a schedule: mvtop's or pg_cron's, whichever is
+    /// sooner.
     pub fn next_run(&self, v: &MatView, now: DateTime<Utc>) -> Option<NextRun> {
+        let cron = self.pg_cron.next_run(v.oid).map(NextRun::At);
+        let Some(own) = self.own_next_run(v, now) else {
+            return cron;
+        };
+        Some(match (own, cron) {
+            (NextRun::At(a), Some(NextRun::At(b))) => NextRun::At(a.min(b)),
+            (NextRun::OnChange | NextRun::Never, Some(c)) => c,
+            (own, _) => own,
+        })
+    }
+
+    /// Rows of the schedules pane: mvtop's, then pg_cron's.
+    pub fn len(&self) -> usize {
+        self.rows.len() + self.pg_cron.schedules.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// mvtop's own schedule's next run.
+    pub fn own_next_run(&self, v: &MatView, now: DateTime<Utc>) -> Option<NextRun> {
         let s = self.of(v)?;
         let observed = Observed {
             running: !v.refreshing_pids.is_empty(),
@@ -127,10 +152,27 @@ pub fn form_text(book: &ScheduleBook, v: &MatView) -> String {
     book.of(v).map(to_text).unwrap_or_default()
 }
 
-/// Checks the form's line as it is typed: None when it would be accepted.
-pub fn form_error(text: &str, default_tz: &str) -> Option<String> {
+/// Checks the form's line as it is typed: None when it would be accepted. A line for pg_cron
+/// is checked against the pg_cron the server runs (its syntax, its time zone).
+pub fn form_error(
+    text: &str,
+    default_tz: &str,
+    cron: &super::pg_cron::PgCronBook,
+) -> Option<String> {
     match parse(text) {
         Ok(Edit::Remove) => None,
+        Ok(Edit::Set {
+            input,
+            engine: crate::pgcron::Engine::PgCron,
+            ..
+        }) => match &cron.located {
+            Some(located) => crate::pgcron::hand_over::schedule_text(&input, located).err(),
+            None => Some(
+                cron.problem
+                    .clone()
+                    .unwrap_or_else(|| "pg_cron is not available on this server".into()),
+            ),
+        },
         Ok(Edit::Set { input, .. }) => input.parse(default_tz).err(),
         Err(e) => Some(e),
     }
@@ -168,7 +210,10 @@ pub fn saved(state: &mut State, result: Result<String, String>) -> Vec<Effect> {
     match result {
         Ok(line) => {
             state.message = Some(line);
-            vec![Effect::FetchSchedules]
+            // Either engine may have changed: read both again.
+            let mut effects = vec![Effect::FetchSchedules];
+            effects.extend(super::pg_cron::wanted(state));
+            effects
         }
         Err(e) => {
             state.message = Some(format!("schedule not saved: {e}"));
@@ -209,7 +254,7 @@ pub fn act(state: &mut State, action: Action) -> Option<Vec<Effect>> {
         return None;
     }
     let book = &mut state.schedules;
-    let last = book.rows.len().saturating_sub(1);
+    let last = book.len().saturating_sub(1);
     match action {
         Action::Up => book.selected = book.selected.saturating_sub(1),
         Action::Down => book.selected = (book.selected + 1).min(last),
@@ -225,7 +270,14 @@ pub fn act(state: &mut State, action: Action) -> Option<Vec<Effect>> {
 /// The MV `s` is about: the schedules pane's selected row, else the selected MV.
 fn form_target(state: &State) -> Option<&MatView> {
     if state.pane == Pane::Schedules {
-        let s = state.schedules.rows.get(state.schedules.selected)?;
+        let book = &state.schedules;
+        let Some(s) = book.rows.get(book.selected) else {
+            let c = book
+                .pg_cron
+                .schedules
+                .get(book.selected - book.rows.len())?;
+            return state.views.iter().find(|v| v.oid == c.mv_oid);
+        };
         return state
             .views
             .iter()
@@ -264,7 +316,7 @@ pub fn form_key(state: &mut State, oid: u32, key: KeyEvent) -> Vec<Effect> {
         }
         KeyCode::Enter => {
             let text = state.input.value().to_string();
-            if let Some(error) = form_error(&text, tz) {
+            if let Some(error) = form_error(&text, tz, &state.schedules.pg_cron) {
                 state.overlay = Overlay::Schedule {
                     oid,
                     error: Some(error),
@@ -286,7 +338,7 @@ pub fn form_key(state: &mut State, oid: u32, key: KeyEvent) -> Vec<Effect> {
         }
         _ => {
             state.input.handle_event(&Event::Key(key));
-            let error = form_error(state.input.value(), tz);
+            let error = form_error(state.input.value(), tz, &state.schedules.pg_cron);
             state.overlay = Overlay::Schedule { oid, error };
             Vec::new()
         }
@@ -349,9 +401,23 @@ mod tests {
 
     #[test]
     fn the_form_validates_as_it_is_typed() {
-        assert_eq!(form_error("every 15m", "UTC"), None);
-        assert_eq!(form_error("off", "UTC"), None);
-        assert!(form_error("every soon", "UTC").unwrap().contains("--every"));
-        assert!(form_error("cron 99 * * * *", "UTC").unwrap().contains("99"));
+        let none = super::super::pg_cron::PgCronBook::default();
+        assert_eq!(form_error("every 15m", "UTC", &none), None);
+        assert_eq!(form_error("off", "UTC", &none), None);
+        assert!(
+            form_error("every soon", "UTC", &none)
+                .unwrap()
+                .contains("--every")
+        );
+        assert!(
+            form_error("cron 99 * * * *", "UTC", &none)
+                .unwrap()
+                .contains("99")
+        );
+        assert!(
+            form_error("cron 0 3 * * * engine pg_cron", "UTC", &none)
+                .unwrap()
+                .contains("not available")
+        );
     }
 }

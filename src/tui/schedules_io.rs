@@ -7,6 +7,7 @@ use super::msg::Msg;
 use super::runtime::{Monitor, session};
 use crate::ledger::Ledger;
 use crate::pgconn::Connector;
+use crate::pgcron::{Engine, hand_over};
 use crate::refresh::Executor;
 use crate::schedule::driver::{self, SchedulerOptions};
 use crate::schedule::edit;
@@ -40,11 +41,29 @@ pub async fn save(
     let mut slot = monitor.lock().await;
     let result = match session(&connector, &mut slot).await {
         Ok((s, ..)) => match parse(&text) {
-            Ok(Edit::Remove) => edit::remove(&s.client, &ledger, &schema, &name).await,
+            Ok(Edit::Remove) => {
+                hand_over::remove_everywhere(&s.client, &connector, &ledger, &schema, &name).await
+            }
             Ok(Edit::Set {
                 input,
                 concurrently,
-            }) => edit::set(&s.client, &ledger, oid, &input, concurrently).await,
+                engine: Engine::PgCron,
+            }) => hand_over::set(&s.client, &connector, &ledger, oid, &input, concurrently).await,
+            Ok(Edit::Set {
+                input,
+                concurrently,
+                engine: Engine::Mvtop,
+            }) => match edit::set(&s.client, &ledger, oid, &input, concurrently).await {
+                // Taken back from pg_cron: the job mvtop made for it goes.
+                Ok(line) => match hand_over::remove(&s.client, &connector, &schema, &name).await {
+                    Ok(ids) if !ids.is_empty() => {
+                        Ok(format!("{line}; mvtop's pg_cron job {ids:?} removed"))
+                    }
+                    Ok(_) => Ok(line),
+                    Err(e) => Ok(format!("{line}; {e}")),
+                },
+                Err(e) => Err(e),
+            },
             Err(e) => Err(e),
         },
         Err(e) => Err(e),

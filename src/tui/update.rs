@@ -69,6 +69,10 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::ScheduleSaved(result) => schedules::saved(state, result),
         Msg::Scheduler(event) => schedules::heard(state, &event),
+        Msg::PgCron(result) => {
+            super::pg_cron::arrived(state, result);
+            Vec::new()
+        }
     }
 }
 
@@ -348,8 +352,10 @@ fn inventory_arrived(
             state.poll_failures = 0;
             state.recompute_visible();
             state.keep_place(place);
+            super::pg_cron::apply_stats(state);
             // MVs were refreshed, created or dropped: runs were claimed, names changed.
             let mut effects = schedules::wanted(state);
+            effects.extend(super::pg_cron::wanted(state));
             if state.definitions_pending {
                 // The first read left them out: read them now.
                 state.full_wanted = true;

@@ -126,3 +126,31 @@ pub fn mvtop_on(cluster: &Cluster, db: &str) -> Command {
     cmd.args(["-d", &cluster.conninfo(db)]);
     cmd
 }
+
+/// A cluster with pg_cron loaded (`cron.database_name = 'postgres'`, the extension created
+/// there). A test binary that uses it must call this before anything else of the harness.
+pub fn pg_cron_cluster() -> &'static Cluster {
+    static READY: OnceLock<()> = OnceLock::new();
+    let c = cluster_with(|| ClusterOptions {
+        settings: vec![("track_commit_timestamp".into(), "on".into())],
+        pg_cron_database: Some("postgres".into()),
+        ..ClusterOptions::default()
+    });
+    READY.get_or_init(|| {
+        let out = mvtop::cluster::psql_command(c, "postgres")
+            .args([
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-c",
+                "CREATE EXTENSION IF NOT EXISTS pg_cron",
+            ])
+            .output()
+            .expect("psql");
+        assert!(
+            out.status.success(),
+            "CREATE EXTENSION pg_cron (apt-get install postgresql-15-cron): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    });
+    c
+}

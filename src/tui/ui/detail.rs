@@ -135,8 +135,20 @@ fn schedule_lines<'a>(state: &State, v: &MatView, theme: &Theme) -> Vec<Line<'a>
             }
             text
         }
+        None if book.pg_cron.of(v.oid).next().is_some() => "none by mvtop".into(),
         None => "none (s sets one)".into(),
     };
+    let mut cron: Vec<Line<'a>> = crate::tui::pg_cron::detail(&book.pg_cron, v, state.now)
+        .into_iter()
+        .map(|l| field("pg_cron", l, theme))
+        .collect();
+    if book.of(v).is_some() && !cron.is_empty() {
+        cron.push(field(
+            "warning",
+            "scheduled by both mvtop and pg_cron: it is refreshed by each".into(),
+            theme,
+        ));
+    }
     let advice = crate::tui::schedules::advice_for(v);
     let mut advice_text = match &advice.suggest {
         Some(flags) => format!("{}: {flags}", advice.tier),
@@ -145,10 +157,10 @@ fn schedule_lines<'a>(state: &State, v: &MatView, theme: &Theme) -> Vec<Line<'a>
     if let Some(note) = advice.notes.first() {
         advice_text.push_str(&format!("; {note}"));
     }
-    vec![
-        field("schedule", schedule, theme),
-        field("advice", advice_text, theme),
-    ]
+    let mut lines = vec![field("schedule", schedule, theme)];
+    lines.extend(cron);
+    lines.push(field("advice", advice_text, theme));
+    lines
 }
 
 fn refresh_summary(state: &State, v: &MatView) -> String {

@@ -46,7 +46,11 @@ fn schedule_form_with_an_error() {
     s.input = tui_input::Input::new("every 15 parsecs".into());
     s.overlay = Overlay::Schedule {
         oid: 1,
-        error: crate::tui::schedules::form_error("every 15 parsecs", "UTC"),
+        error: crate::tui::schedules::form_error(
+            "every 15 parsecs",
+            "UTC",
+            &crate::tui::pg_cron::PgCronBook::default(),
+        ),
     };
     snapshot("schedule_form", &s);
 }

@@ -190,12 +190,17 @@ fn view_row<'a>(
 fn schedule_cell(state: &State, v: &MatView) -> String {
     use crate::schedule::Policy;
     use crate::tui::schedules::NextRun;
+    let cron = crate::tui::pg_cron::cell(&state.schedules.pg_cron, v, state.now);
     let (Some(s), Some(next)) = (
         state.schedules.of(v),
         state.schedules.next_run(v, state.now),
     ) else {
-        return String::new();
+        return cron.unwrap_or_default();
     };
+    if cron.is_some() {
+        // Scheduled by mvtop and by pg_cron: both refresh it.
+        return format!("BOTH mvtop+pg_cron, {}", next.short(state.now));
+    }
     let policy = match &s.policy {
         Policy::Every(d) => format!("every {}", crate::schedule::policy::short(*d)),
         Policy::Cron(_) => "cron".into(),
