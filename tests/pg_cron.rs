@@ -907,16 +907,26 @@ async fn the_console_shows_pg_cron_jobs_and_its_form_hands_over() {
     let screen = tmux.wait_for(&format!("pg_cron '*/5 * * * *' (job {dba})"));
     assert!(screen.contains("6 schedules: 1"), "{screen}");
     tmux.keys(&["1", "/", "dba_mv", "Enter"]);
-    let screen = tmux.wait_for("pg_cron: pg_cron job");
-    // The detail pane wraps: each part on some line.
-    for part in ["\"dba", "'*/5 * * * *'", "(GMT)", "next in"] {
-        assert!(screen.contains(part), "{part}: {screen}");
-    }
-    let row = screen
-        .lines()
-        .find(|l| l.contains("│  rpt.dba_mv "))
-        .unwrap();
-    assert!(row.contains(" in "), "the next-run column: {row}");
+    // The detail pane wraps: each part on some line. The job and its next run arrive with
+    // reads of their own, so a frame may show one before the other: wait for all.
+    let parts = [
+        "pg_cron: pg_cron job",
+        "\"dba",
+        "'*/5 * * * *'",
+        "(GMT)",
+        "next in",
+    ];
+    let next_run_shown = |screen: &str| {
+        screen
+            .lines()
+            .find(|l| l.contains("│  rpt.dba_mv "))
+            .is_some_and(|row| row.contains(" in "))
+    };
+    tmux.wait_until(
+        "the pg_cron job in the detail pane and the next-run column",
+        std::time::Duration::from_secs(20),
+        |screen| parts.iter().all(|p| screen.contains(p)) && next_run_shown(screen),
+    );
     tmux.keys(&["/", "Escape"]);
     tmux.wait_for("views 2/2");
     tmux.keys(&["/", "handed", "Enter", "s"]);

@@ -1,15 +1,18 @@
-//! The console on 10,000 MVs, in a real terminal (tmux), side by side with psql in the same
-//! run: time from start to the first full table (against `psql -c '\dm+'` printing the same
-//! MVs), key-press-to-redraw for scroll, sort and filter (against `less` paging the `\dm+`
-//! output in the same terminal: the harness's own floor), and the console's peak RSS.
-//! Run with `cargo bench --bench console_10k [-- MVS]`; needs tmux and less.
+//! The console on many MVs, in a real terminal (tmux), side by side with psql in the same
+//! run: time from start to the first full table (every row, with its size) against
+//! `psql -c '\dm+'` printing the same MVs, first on catalogs never analyzed (autovacuum off,
+//! as after a burst of DDL, a restore or a `pg_upgrade`), then after ANALYZE;
+//! key-press-to-redraw for scroll, sort and filter (against `less` paging the `\dm+` output
+//! in the same terminal: the harness's own floor), and the console's peak RSS.
+//! Run with `cargo bench --bench console_scale [-- MVS TABLES]` (defaults 10,000 MVs, no
+//! plain tables; the scale target is `-- 20000 50000`); needs tmux and less.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{peak_rss_mb, run_psql, setup_sql};
+use common::{peak_rss_mb, plain_tables_sql, run_psql, setup_sql_cold};
 use mvtop::cluster::{ClusterOptions, psql_command};
 
 const DB: &str = "bench";
@@ -18,74 +21,100 @@ const ROUNDS: usize = 5;
 fn main() {
     let mut args = std::env::args().skip(1).filter(|a| !a.starts_with("--"));
     let mvs: u32 = args.next().and_then(|a| a.parse().ok()).unwrap_or(10_000);
-    let cluster = common::cluster_with_db(&ClusterOptions::default(), DB);
+    let tables: u32 = args.next().and_then(|a| a.parse().ok()).unwrap_or(0);
+    let opts = ClusterOptions {
+        settings: vec![("autovacuum".into(), "off".into())],
+        ..ClusterOptions::default()
+    };
+    let cluster = common::cluster_with_db(&opts, DB);
     let setup = Instant::now();
-    for sql in setup_sql(mvs) {
+    if tables > 0 {
+        run_psql(&cluster, DB, &plain_tables_sql(tables));
+    }
+    for sql in setup_sql_cold(mvs) {
         run_psql(&cluster, DB, &sql);
     }
-    eprintln!("{mvs} MVs made in {:.0?}", setup.elapsed());
-
-    // Baseline: psql listing the same MVs with their sizes.
-    let mut psql_ms = Vec::new();
-    for _ in 0..ROUNDS {
-        let t = Instant::now();
-        let out = psql_command(&cluster, DB)
-            .args(["-c", "\\dm+"])
-            .output()
-            .expect("psql");
-        assert!(out.status.success());
-        psql_ms.push(t.elapsed().as_secs_f64() * 1000.0);
-    }
+    eprintln!(
+        "{mvs} MVs and {tables} plain tables made in {:.0?}",
+        setup.elapsed()
+    );
     let listing = std::env::temp_dir().join(format!("mvtop-bench-dm-{}.txt", std::process::id()));
-    let out = psql_command(&cluster, DB)
-        .args(["-c", "\\dm+"])
-        .output()
-        .unwrap();
-    std::fs::write(&listing, &out.stdout).unwrap();
-
     let conninfo = cluster.conninfo(DB);
     let mvtop = format!(
         "exec {} -d '{conninfo}' --interval 2",
         env!("CARGO_BIN_EXE_mvtop")
     );
     // Keeps the tmux server up between the consoles (the last session's end stops it).
-    let _keep = Pane::start("c10k-keep", "exec sleep 3600");
-    // Start to first full table, ROUNDS times (each a fresh console).
+    let _keep = Pane::start("cscale-keep", "exec sleep 3600");
     let full = format!("views {mvs}/{mvs}");
-    let mut start_ms = Vec::new();
     let mut rss = 0.0f64;
-    for round in 0..ROUNDS {
-        let pane = Pane::start(&format!("c10k-{round}"), &mvtop);
-        let t = Instant::now();
-        pane.until(Duration::from_secs(120), |s| {
-            s.contains(&full) && s.contains("mv_1")
-        });
-        start_ms.push(t.elapsed().as_secs_f64() * 1000.0);
-        if round + 1 < ROUNDS {
+    let mut starts = Vec::new();
+    for catalogs in ["never analyzed", "analyzed"] {
+        if catalogs == "analyzed" {
+            run_psql(&cluster, DB, "ANALYZE");
+        }
+        // Baseline: psql listing the same MVs with their sizes; alternating with the console.
+        let (mut psql_ms, mut start_ms) = (Vec::new(), Vec::new());
+        for round in 0..ROUNDS {
+            let t = Instant::now();
+            let out = psql_command(&cluster, DB)
+                .args(["-c", "\\dm+"])
+                .output()
+                .expect("psql");
+            assert!(out.status.success());
+            psql_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+            std::fs::write(&listing, &out.stdout).unwrap();
+            let pane = Pane::start(&format!("cscale-{round}"), &mvtop);
+            let t = Instant::now();
+            // Every row drawn with its size: the first MV's size is in its row.
+            pane.until(Duration::from_secs(300), |s| {
+                s.contains(&full) && s.lines().any(|l| l.contains("mv_1 ") && l.contains(" kB"))
+            });
+            start_ms.push(t.elapsed().as_secs_f64() * 1000.0);
             rss = rss.max(peak_rss_mb(pane.pid()));
-            continue;
+            if catalogs == "analyzed" && round + 1 == ROUNDS {
+                let keys = measure_keys(&pane, mvs);
+                std::thread::sleep(Duration::from_secs(30));
+                rss = rss.max(peak_rss_mb(pane.pid()));
+                let less = Pane::start(
+                    "cscale-less",
+                    &format!("exec less -S {}", listing.display()),
+                );
+                less.until(Duration::from_secs(10), |s| s.contains("mv_1"));
+                let less_keys = measure_less(&less);
+                starts.push((catalogs, median(&start_ms), median(&psql_ms)));
+                report(mvs, tables, &starts, &keys, &less_keys, rss);
+            }
         }
-        // The last one: keys, then a minute of polling for the memory figure.
-        let keys = measure_keys(&pane, mvs);
-        std::thread::sleep(Duration::from_secs(30));
-        rss = rss.max(peak_rss_mb(pane.pid()));
-        let less = Pane::start("c10k-less", &format!("exec less -S {}", listing.display()));
-        less.until(Duration::from_secs(10), |s| s.contains("mv_1"));
-        let less_keys = measure_less(&less);
-        println!("{mvs} MVs; medians of {ROUNDS} rounds:");
-        println!(
-            "  start to first full table: mvtop {:.0} ms   psql \\dm+ {:.0} ms",
-            median(&start_ms),
-            median(&psql_ms)
-        );
-        for ((what, ms), (less_what, less_ms)) in keys.iter().zip(&less_keys) {
-            println!(
-                "  key to redraw: mvtop {what:<22} {ms:>4.0} ms   less {less_what:<18} {less_ms:>4.0} ms"
-            );
+        if catalogs != "analyzed" {
+            starts.push((catalogs, median(&start_ms), median(&psql_ms)));
         }
-        println!("  mvtop peak RSS (after 30 s of polling at 2 s): {rss:.1} MB");
     }
     let _ = std::fs::remove_file(listing);
+}
+
+fn report(
+    mvs: u32,
+    tables: u32,
+    starts: &[(&str, f64, f64)],
+    keys: &[(&str, f64)],
+    less_keys: &[(&str, f64)],
+    rss: f64,
+) {
+    println!("{mvs} MVs, {tables} plain tables; medians of {ROUNDS} rounds:");
+    for (catalogs, mvtop, psql) in starts {
+        println!(
+            "  start to first full table, catalogs {catalogs:<15}: mvtop {mvtop:.0} ms   \
+             psql \\dm+ {psql:.0} ms   ratio {:.2} (goal 1.00)",
+            mvtop / psql
+        );
+    }
+    for ((what, ms), (less_what, less_ms)) in keys.iter().zip(less_keys) {
+        println!(
+            "  key to redraw: mvtop {what:<22} {ms:>4.0} ms   less {less_what:<18} {less_ms:>4.0} ms"
+        );
+    }
+    println!("  mvtop peak RSS (after 30 s of polling at 2 s): {rss:.1} MB");
 }
 
 /// (what, median ms) for scroll to the end, sort reversed, filter to one row.
