@@ -14,9 +14,6 @@ SELECT current_setting('server_version_num')::int           AS version_num,
        -- pg_settings hides this row from roles without pg_read_all_settings: NULL = unknown
        (SELECT setting ~ '(^|[ ,])pg_stat_statements($|[ ,])' FROM pg_settings
          WHERE name = 'shared_preload_libraries')           AS pss_preloaded,
-       (SELECT count(*) FROM pg_class WHERE relkind = 'm')   AS mv_count,
-       (SELECT coalesce(sum(xmin::text::int8), 0)::text FROM pg_class
-         WHERE relkind = 'm')                               AS mv_xmin_sum,
        CASE WHEN to_regclass($1) IS NOT NULL THEN
          (xpath('/row/v/text()', query_to_xml(
             format('SELECT max(version) AS v FROM %s', to_regclass($1)), false, true, '')))[1]::text::int

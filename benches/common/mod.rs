@@ -11,9 +11,9 @@ pub fn plain_tables_sql(tables: u32) -> String {
          BEGIN
            FOR i IN 1..{tables} LOOP
              IF i % 1000 = 1 THEN
-               EXECUTE format('CREATE SCHEMA IF NOT EXISTS app_%s', i / 1000);
+               EXECUTE format('CREATE SCHEMA app_%s', (i - 1) / 1000);
              END IF;
-             EXECUTE format('CREATE TABLE app_%s.t_%s (id int PRIMARY KEY, v text)', i / 1000, i);
+             EXECUTE format('CREATE TABLE app_%s.t_%s (id int PRIMARY KEY, v text)', (i - 1) / 1000, i);
              IF i % 500 = 0 THEN
                COMMIT;
              END IF;

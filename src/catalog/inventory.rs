@@ -210,32 +210,37 @@ impl Inventory {
         with: FetchOptions,
         cache: &mut DetailsCache,
     ) -> Result<Inventory, tokio_postgres::Error> {
-        let facts = ServerFacts::fetch(main, &with.ledger);
-        let listed = super::matviews::list(main);
-        // The helper session connects while the main one lists the MVs.
-        let helper = async {
-            let facts = facts.await?;
-            let helper = if facts.mv_count >= with.second_session_from {
-                connect_more().await
-            } else {
-                None
-            };
-            Ok::<_, tokio_postgres::Error>((facts, helper))
-        };
-        // Polled in this order, so the facts query is the first one sent.
-        let (helper, listed) = tokio::join!(helper, listed);
-        let ((facts, helper), listed) = (helper?, listed?);
-        let sessions: Vec<&Client> = std::iter::once(main)
-            .chain(helper.as_ref().map(|h| &h.client))
-            .collect();
+        // Pipelined: the facts, then the MVs by name.
+        let (facts, listed) = tokio::join!(
+            ServerFacts::fetch(main, &with.ledger),
+            super::matviews::list(main)
+        );
+        let (mut facts, listed) = (facts?, listed?);
+        // The fingerprint the console's pulse compares against, from the same rows.
+        facts.mv_count = listed.views.len() as i64;
+        facts.mv_xmin_sum = listed
+            .views
+            .iter()
+            .map(|v| v.row_version)
+            .sum::<i64>()
+            .to_string();
         let mvs: Vec<(u32, i64)> = listed
             .views
             .iter()
             .map(|v| (v.oid, v.row_version))
             .collect();
-        // The main session reads the rest of the catalog first, the helper starts sizing.
-        let links = super::matviews::links(main);
-        let per_mv = super::per_mv::fetch(&sessions, &mvs, &facts, &with, cache);
+        // With many MVs, a helper session shares the sizing; it connects while the main
+        // session reads the rest of the catalog.
+        let helper = async {
+            if facts.mv_count >= with.second_session_from {
+                connect_more().await
+            } else {
+                None
+            }
+        };
+        let oids: Vec<u32> = mvs.iter().map(|m| m.0).collect();
+        let links = super::matviews::links(main, &oids);
+        let per_mv = super::per_mv::fetch(main, helper, &mvs, &facts, &with, cache);
         let (links, per_mv) = tokio::join!(links, per_mv);
         let PerMv {
             details,

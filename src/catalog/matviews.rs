@@ -39,8 +39,10 @@ struct Edge {
 
 /// The MVs with everything the catalog says about them, levels and downstream MVs included.
 pub async fn read(client: &Client) -> Result<Vec<MatView>, tokio_postgres::Error> {
-    // Pipelined: five statements, one round trip's wait.
-    let (listed, links) = tokio::try_join!(list(client), links(client))?;
+    // Two round trips: the MVs' oids drive the read of their unique keys.
+    let listed = list(client).await?;
+    let oids: Vec<u32> = listed.views.iter().map(|v| v.oid).collect();
+    let links = links(client, &oids).await?;
     Ok(assemble(listed, links))
 }
 
@@ -98,10 +100,12 @@ pub async fn list(client: &Client) -> Result<Listed, tokio_postgres::Error> {
     Ok(Listed { views, namespaces })
 }
 
-pub async fn links(client: &Client) -> Result<Links, tokio_postgres::Error> {
+/// `mvs`: the oids `list` found.
+pub async fn links(client: &Client, mvs: &[u32]) -> Result<Links, tokio_postgres::Error> {
+    let oids: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&mvs];
     let (edges, keys, locks) = tokio::try_join!(
         client.query(EDGES_SQL, &[]),
-        client.query(UNIQUE_KEYS_SQL, &[]),
+        client.query(UNIQUE_KEYS_SQL, &oids),
         client.query(LOCKS_SQL, &[]),
     )?;
     let edges: Vec<Edge> = edges

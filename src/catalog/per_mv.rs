@@ -5,7 +5,6 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use futures_util::future::join_all;
 use tokio_postgres::Client;
 use tokio_postgres::error::SqlState;
 
@@ -13,6 +12,7 @@ use super::ident::quote_ident;
 use super::inventory::FetchOptions;
 use super::server::{PssAvailability, ServerFacts};
 use crate::ledger::LedgerStats;
+use crate::pgconn::Session;
 
 const DETAILS_SQL: &str = include_str!("../../assets/sql/mv_details.sql");
 const BUSY_SQL: &str = include_str!("../../assets/sql/inventory_busy.sql");
@@ -157,44 +157,54 @@ impl DetailsCache {
 }
 
 /// The MVs are sized in chunks that the sessions take as they finish the last: the one that
-/// also reads the catalog, or one slowed by a loaded server, simply takes fewer.
-const CHUNKS_PER_SESSION: usize = 6;
-const MIN_CHUNK: usize = 100;
+/// also reads the catalog, or one slowed by a loaded server, simply takes fewer. A chunk is
+/// one statement, and sizing an MV locks it, its TOAST table and their indexes until the
+/// statement's transaction ends: with thousands of MVs in one statement that is tens of
+/// thousands of entries in the server's shared lock table, which other sessions' locks
+/// then cannot get ("out of shared memory"; `\dm+` hits it on 20,000 MVs). A few hundred
+/// locks at a time, released after each chunk, is harmless.
+const CHUNK: usize = 50;
 
-fn chunk_len(mvs: usize, sessions: usize) -> usize {
-    mvs.div_ceil(sessions.max(1) * CHUNKS_PER_SESSION)
-        .max(MIN_CHUNK)
-}
-
-/// Sizes and definitions of `oids` over `sessions`; pg_stat_statements and the ledger on the
-/// last one.
+/// Sizes and definitions of `mvs` ((oid, row version)) on `main` and, once it connects,
+/// `helper`; pg_stat_statements and the ledger on `main`.
 pub async fn fetch(
-    sessions: &[&Client],
+    main: &Client,
+    helper: impl Future<Output = Option<Session>>,
     mvs: &[(u32, i64)],
     facts: &ServerFacts,
     with: &FetchOptions,
     cache: &mut DetailsCache,
 ) -> PerMv {
     let wanted = wanted(mvs, cache, with.definitions);
-    let chunks: Vec<&[Wanted]> = wanted
-        .chunks(chunk_len(wanted.len(), sessions.len()))
-        .collect();
+    // Sized for two sessions: with one, it simply takes every chunk.
+    let chunks: Vec<&[Wanted]> = wanted.chunks(CHUNK).collect();
     let next = AtomicUsize::new(0);
-    let details = join_all(sessions.iter().map(|session| {
-        let (chunks, next) = (&chunks, &next);
-        async move {
-            let mut found = HashMap::new();
-            let mut locks = None;
-            loop {
-                let Some(chunk) = chunks.get(next.fetch_add(1, Ordering::Relaxed)) else {
-                    let pid = locks.map(|b: Busy| b.pid);
-                    return Ok::<_, tokio_postgres::Error>((found, pid));
-                };
-                found.extend(details_of(session, chunk, &mut locks).await?);
-            }
+    let work = async |session: &Client| {
+        let mut found = HashMap::new();
+        let mut locks = None;
+        loop {
+            let Some(chunk) = chunks.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                let pid = locks.map(|b: Busy| b.pid);
+                return Ok::<_, tokio_postgres::Error>((found, pid));
+            };
+            found.extend(details_of(session, chunk, &mut locks).await?);
         }
-    }));
-    let last = sessions[sessions.len() - 1];
+    };
+    // The main session's statements queue behind the rest of the catalog read; the helper
+    // starts on the chunks as soon as it is connected.
+    let details = async {
+        let on_helper = async {
+            match helper.await {
+                Some(h) => Some(work(&h.client).await),
+                None => None,
+            }
+        };
+        let (on_main, on_helper) = tokio::join!(work(main), on_helper);
+        std::iter::once(on_main)
+            .chain(on_helper)
+            .collect::<Vec<_>>()
+    };
+    let last = main;
     let stats = async {
         let PssAvailability::Usable { schema } = facts.pss() else {
             return None;
@@ -392,14 +402,5 @@ mod tests {
         // Dropped MVs are forgotten.
         cache.merge(&mvs[..1], HashMap::new());
         assert_eq!(cache.len(), 1);
-    }
-
-    #[test]
-    fn chunks_leave_each_session_several_to_take() {
-        assert_eq!(chunk_len(5000, 2), 417);
-        assert_eq!(chunk_len(20000, 2), 1667);
-        assert_eq!(chunk_len(10, 1), MIN_CHUNK);
-        assert_eq!(chunk_len(0, 2), MIN_CHUNK);
-        assert_eq!(chunk_len(5000, 0), 834);
     }
 }

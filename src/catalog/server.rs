@@ -21,8 +21,9 @@ pub struct ServerFacts {
     pub pss_preloaded: Option<bool>,
     /// Superuser or pg_read_all_stats: may read other roles' statements.
     pub reads_all_stats: bool,
+    /// Filled by the inventory from the MVs it listed (0 here): with `mv_xmin_sum`, the
+    /// fingerprint the console's pulse compares against.
     pub mv_count: i64,
-    /// With `mv_count`, the fingerprint the console's pulse compares against.
     pub mv_xmin_sum: String,
     /// The refresh ledger, at the version this mvtop needs, is in the schema asked about.
     pub ledger_installed: bool,
@@ -58,8 +59,8 @@ impl ServerFacts {
             pss_schema: row.get("pss_schema"),
             pss_preloaded: row.get("pss_preloaded"),
             reads_all_stats: row.get("reads_all_stats"),
-            mv_count: row.get("mv_count"),
-            mv_xmin_sum: row.get("mv_xmin_sum"),
+            mv_count: 0,
+            mv_xmin_sum: "0".into(),
             ledger_installed: ledger_version.is_some_and(|v| v >= latest),
             ledger_outdated: ledger_version.is_some_and(|v| v < latest),
         })
