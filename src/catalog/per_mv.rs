@@ -158,11 +158,12 @@ impl DetailsCache {
 
 /// The MVs are sized in chunks that the sessions take as they finish the last: the one that
 /// also reads the catalog, or one slowed by a loaded server, simply takes fewer. A chunk is
-/// one statement, and sizing an MV locks it, its TOAST table and their indexes until the
-/// statement's transaction ends: with thousands of MVs in one statement that is tens of
-/// thousands of entries in the server's shared lock table, which other sessions' locks
-/// then cannot get ("out of shared memory"; `\dm+` hits it on 20,000 MVs). A few hundred
-/// locks at a time, released after each chunk, is harmless.
+/// one statement, and sizing an MV locks it, its TOAST table and their indexes, reading its
+/// definition every relation it reads, until the statement's transaction ends: with
+/// thousands of MVs in one statement that is tens of thousands of entries in the server's
+/// shared lock table, which other sessions' locks then cannot get ("out of shared memory":
+/// `pg_get_viewdef` of 20,000 MVs in one statement does it with the default settings). A
+/// few hundred locks at a time, released after each chunk, is harmless.
 const CHUNK: usize = 50;
 
 /// Sizes and definitions of `mvs` ((oid, row version)) on `main` and, once it connects,
