@@ -18,6 +18,7 @@ pub const LOADING: SessionSettings = SessionSettings {
     lock_timeout: Duration::from_secs(5),
     statement_timeout: Duration::from_secs(600),
     jit: false,
+    parallel: false,
 };
 
 /// Creates the demo schema and data at `scale` (1 = default); returns how long it took.

@@ -101,6 +101,7 @@ fn settings(timeout: Duration) -> SessionSettings {
         lock_timeout: timeout,
         statement_timeout: timeout,
         jit: true,
+        parallel: true,
     }
 }
 

@@ -11,6 +11,7 @@ const INSTALLING: SessionSettings = SessionSettings {
     lock_timeout: std::time::Duration::from_secs(5),
     statement_timeout: std::time::Duration::from_secs(120),
     jit: false,
+    parallel: false,
 };
 
 #[derive(Debug, Clone, Args)]

@@ -27,6 +27,10 @@ pub struct SessionSettings {
     /// JIT costs catalog queries more than it saves; a refresh keeps the server's choice,
     /// so it runs as it would anywhere else.
     pub jit: bool,
+    /// Parallel workers for its queries. Monitoring leaves them to the server's workload:
+    /// on thousands of MVs a catalog read would take two, and competes with its own
+    /// sessions for the cores besides.
+    pub parallel: bool,
 }
 
 impl SessionSettings {
@@ -34,6 +38,7 @@ impl SessionSettings {
         lock_timeout: Duration::from_millis(500),
         statement_timeout: Duration::from_secs(30),
         jit: false,
+        parallel: false,
     };
 }
 
@@ -370,8 +375,13 @@ async fn check_session_attrs(
 async fn apply_settings(client: &Client, s: &SessionSettings) -> Result<(), tokio_postgres::Error> {
     client
         .batch_execute(&format!(
-            "{}SET lock_timeout = '{}ms'; SET statement_timeout = '{}ms'",
+            "{}{}SET lock_timeout = '{}ms'; SET statement_timeout = '{}ms'",
             if s.jit { "" } else { "SET jit = off; " },
+            if s.parallel {
+                ""
+            } else {
+                "SET max_parallel_workers_per_gather = 0; "
+            },
             s.lock_timeout.as_millis(),
             s.statement_timeout.as_millis()
         ))

@@ -178,6 +178,7 @@ pub async fn run(
         // 0 = no limit, as in PostgreSQL.
         statement_timeout: spec.limits.statement_timeout.unwrap_or(Duration::ZERO),
         jit: true,
+        parallel: true,
     };
     let session = match connector.connect(&settings).await {
         Ok(s) => s,
