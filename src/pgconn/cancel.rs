@@ -15,7 +15,9 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::net::{TcpStream, UnixStream};
 use tokio_postgres::tls::MakeTlsConnect;
 
-use super::{HostSpec, Session, one_line};
+use super::failure::one_line;
+use super::resolved::HostSpec;
+use super::session::Session;
 
 /// How long the request's connection waits for the server to close it.
 const LINGER: Duration = Duration::from_secs(5);

@@ -1,99 +1,23 @@
 //! Opening sessions from resolved libpq settings: one target after another, TLS per
 //! sslmode, pgpass per target, a password prompt when the server asks for one, and the
-//! session settings every mvtop connection carries.
+//! sslmode, pgpass per target, and a password prompt when the server asks for one.
 
 use std::io::IsTerminal;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use tokio_postgres::config::SslMode as PgSslMode;
 use tokio_postgres::{Client, Config};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-use super::params::ConfigError;
+use super::failure::{describe_failure, is_password_missing, is_tls_error, one_line};
 use super::pgpass;
-use super::resolve::{
+use super::resolved::{
     DEFAULT_SOCKET_DIRS, HostSpec, Resolved, SslMode, Target, TargetSessionAttrs, describe_target,
 };
+use super::session::{
+    ConnectError, Endpoint, PasswordPrompt, Session, SessionSettings, over_socket,
+};
 use super::tls;
-
-/// Limits every session of a given purpose runs under.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SessionSettings {
-    /// Short, so a monitoring query never queues behind an ACCESS EXCLUSIVE lock.
-    pub lock_timeout: Duration,
-    /// Bounded, so a slow catalog query never hangs the caller (zero: no limit).
-    pub statement_timeout: Duration,
-    /// JIT costs catalog queries more than it saves; a refresh keeps the server's choice,
-    /// so it runs as it would anywhere else.
-    pub jit: bool,
-    /// Parallel workers for its queries. Monitoring leaves them to the server's workload:
-    /// on thousands of MVs a catalog read would take two, and competes with its own
-    /// sessions for the cores besides.
-    pub parallel: bool,
-}
-
-impl SessionSettings {
-    pub const MONITORING: SessionSettings = SessionSettings {
-        lock_timeout: Duration::from_millis(500),
-        statement_timeout: Duration::from_secs(30),
-        jit: false,
-        parallel: false,
-    };
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ConnectError {
-    #[error("{0}")]
-    Config(#[from] ConfigError),
-    #[error("{0}")]
-    Tls(String),
-    #[error("{0}")]
-    Failed(String),
-}
-
-/// Whether a missing password may be asked for on the terminal, as psql does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PasswordPrompt {
-    IfTerminal,
-    Never,
-}
-
-/// An open session: the client plus what it is connected to.
-pub struct Session {
-    pub client: Client,
-    /// psql's wording of the target, e.g. `server at "db", port 5432`.
-    pub target: String,
-    pub tls: MakeRustlsConnect,
-    /// Where the client connected (a pooler in between may be elsewhere than the server).
-    pub endpoint: Endpoint,
-}
-
-/// Where a session connected, as the client sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Endpoint {
-    pub host: HostSpec,
-    /// Over a Unix socket (else TCP, also to `addr` with a socket directory as host).
-    pub socket: bool,
-    pub port: u16,
-    /// The IP address connected to, when it was given as one.
-    pub addr: Option<std::net::IpAddr>,
-}
-
-impl Endpoint {
-    fn of(target: &Target) -> Endpoint {
-        let named = match &target.host {
-            HostSpec::Tcp(name) => name.parse().ok(),
-            HostSpec::Unix(_) => None,
-        };
-        Endpoint {
-            host: target.host.clone(),
-            socket: over_socket(target),
-            port: target.port,
-            addr: target.hostaddr.or(named),
-        }
-    }
-}
 
 /// Everything needed to open more sessions to the same server (monitoring, refresh jobs)
 /// without asking for the password again.
@@ -165,7 +89,7 @@ impl Connector {
         settings: &SessionSettings,
         standby_only: bool,
     ) -> Result<Session, ConnectError> {
-        let desc = describe_target(&self.resolved, target);
+        let desc = describe_target(target);
         let password = self.password_for(target);
         let attempt = |pw: Option<String>, ssl: PgSslMode| {
             let config = self.config_for(target, pw, ssl);
@@ -334,11 +258,6 @@ impl Connector {
     }
 }
 
-/// libpq connects to hostaddr over TCP even when host names a socket directory.
-fn over_socket(target: &Target) -> bool {
-    matches!(target.host, HostSpec::Unix(_)) && target.hostaddr.is_none()
-}
-
 async fn check_session_attrs(
     client: &Client,
     attrs: TargetSessionAttrs,
@@ -386,107 +305,4 @@ async fn apply_settings(client: &Client, s: &SessionSettings) -> Result<(), toki
             s.statement_timeout.as_millis()
         ))
         .await
-}
-
-fn is_password_missing(e: &tokio_postgres::Error) -> bool {
-    chain(e).iter().any(|m| m == "password missing")
-}
-
-fn is_tls_error(e: &tokio_postgres::Error) -> bool {
-    chain(e)
-        .first()
-        .is_some_and(|m| m.starts_with("error performing TLS handshake"))
-}
-
-/// The messages of an error and its sources, outermost first.
-fn chain(e: &(dyn std::error::Error + 'static)) -> Vec<String> {
-    let mut out = vec![e.to_string()];
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push(s.to_string());
-        source = s.source();
-    }
-    out
-}
-
-/// One line, psql's wording where psql has one: `connection to server at "h", port 5432
-/// failed: FATAL: password authentication failed for user "u"`.
-pub fn describe_failure(
-    desc: &str,
-    target: &Target,
-    e: &tokio_postgres::Error,
-    no_password: bool,
-) -> String {
-    if let Some(db) = e.as_db_error() {
-        return format!(
-            "connection to {desc} failed: {}: {}",
-            db.severity(),
-            db.message()
-        );
-    }
-    let messages = chain(e);
-    if messages.iter().any(|m| m == "password missing") && no_password {
-        return format!("connection to {desc} failed: fe_sendauth: no password supplied");
-    }
-    if let Some(m) = messages
-        .iter()
-        .find(|m| m.contains("failed to lookup address"))
-    {
-        let host = match &target.host {
-            HostSpec::Tcp(h) => h.clone(),
-            HostSpec::Unix(d) => d.display().to_string(),
-        };
-        let reason = m.rsplit(": ").next().unwrap_or(m);
-        return format!("could not translate host name \"{host}\" to address: {reason}");
-    }
-    // Drop tokio-postgres's generic outer wording when a specific cause follows.
-    let generic = [
-        "error connecting to server",
-        "db error",
-        "invalid configuration",
-    ];
-    let specific: Vec<&str> = messages
-        .iter()
-        .map(String::as_str)
-        .filter(|m| !generic.contains(m))
-        .collect();
-    let text = if specific.is_empty() {
-        messages.join(": ")
-    } else {
-        specific.join(": ")
-    };
-    format!("connection to {desc} failed: {}", strip_os_error(&text))
-}
-
-fn strip_os_error(text: &str) -> String {
-    let mut out = text.to_string();
-    while let Some(start) = out.find(" (os error ") {
-        let Some(len) = out[start..].find(')') else {
-            break;
-        };
-        out.replace_range(start..start + len + 1, "");
-    }
-    out
-}
-
-/// An error as one line (PostgreSQL errors: severity and message, no detail lines).
-pub fn one_line(e: &tokio_postgres::Error) -> String {
-    if let Some(db) = e.as_db_error() {
-        return format!("{}: {}", db.severity(), db.message());
-    }
-    chain(e).join(": ").replace('\n', " ")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn os_error_numbers_are_dropped() {
-        assert_eq!(
-            strip_os_error("Connection refused (os error 111)"),
-            "Connection refused"
-        );
-        assert_eq!(strip_os_error("plain"), "plain");
-    }
 }

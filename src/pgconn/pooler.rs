@@ -13,7 +13,9 @@
 
 use std::time::Duration;
 
-use super::{ConnectError, Connector, Session, SessionSettings};
+use super::connect::Connector;
+use super::failure::one_line;
+use super::session::{ConnectError, Session, SessionSettings};
 
 /// How the server sessions behind mvtop's connections are shared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,7 +74,7 @@ async fn first_row(
     let messages = client
         .simple_query(sql)
         .await
-        .map_err(|e| ConnectError::Failed(super::one_line(&e)))?;
+        .map_err(|e| ConnectError::Failed(one_line(&e)))?;
     Ok(messages
         .iter()
         .find_map(|m| match m {

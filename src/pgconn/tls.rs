@@ -17,7 +17,7 @@ use rustls::{
 };
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-use super::resolve::{Resolved, SslMode};
+use super::resolved::{Resolved, SslMode};
 
 /// How the server certificate is checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
