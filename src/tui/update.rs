@@ -345,6 +345,7 @@ fn inventory_arrived(
             let place = state.place();
             state.facts = Some(inventory.facts);
             state.views = inventory.views;
+            state.views_generation += 1;
             state.table_writes.clear();
             state.base_tables = None;
             state.hints = inventory.hints;

@@ -810,3 +810,45 @@ fn the_first_read_leaves_definitions_out_then_reads_them_and_later_reads_only_ch
     );
     assert_eq!(read(&effects), Some((Reread::Everything, true)));
 }
+
+/// A filter typed one key at a time narrows the rows already shown instead of filtering
+/// and sorting every MV again: each step shows exactly what a fresh computation shows,
+/// through backspace, a regex and an inventory that replaced the MVs.
+#[test]
+fn a_filter_typed_key_by_key_shows_what_a_fresh_filter_shows() {
+    let fresh = |s: &super::state::State| {
+        let mut f = fixture::state();
+        f.views = s.views.clone();
+        f.sort = s.sort;
+        f.filter = s.filter.clone();
+        f.recompute_visible();
+        names(&f)
+    };
+    let mut s = fixture::state();
+    press(&mut s, KeyCode::Char('O'));
+    press(&mut s, KeyCode::Char('/'));
+    for c in "ing.B".chars() {
+        press(&mut s, KeyCode::Char(c));
+        assert_eq!(names(&s), fresh(&s), "after {:?}", s.filter);
+    }
+    assert!(!names(&s).is_empty() && names(&s).len() < s.views.len());
+    for code in [
+        KeyCode::Backspace,
+        KeyCode::Backspace,
+        KeyCode::Char('^'),
+        KeyCode::Char('c'),
+    ] {
+        press(&mut s, code);
+        assert_eq!(names(&s), fresh(&s), "after {:?}", s.filter);
+    }
+    // A new inventory, as long as the old one but other MVs at those places.
+    let mut inventory = fixture::views();
+    inventory.reverse();
+    for v in &mut inventory {
+        v.name = format!("x{}", v.name);
+    }
+    s.views = inventory;
+    s.views_generation += 1;
+    press(&mut s, KeyCode::Char('x'));
+    assert_eq!(names(&s), fresh(&s), "after {:?}", s.filter);
+}
