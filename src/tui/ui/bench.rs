@@ -31,7 +31,7 @@ pub fn lines(state: &State, oid: u32, theme: &Theme) -> Vec<Line<'static>> {
                 Span::styled("█".repeat(filled), theme.ok()),
                 Span::styled("░".repeat(BAR - filled), theme.dim()),
                 Span::raw(format!(" {}/{} {}", p.done, p.total, p.step)),
-                Span::styled("  Esc or c cancels", theme.dim()),
+                Span::styled(format!("  {} cancels", cancel_keys(state)), theme.dim()),
             ])]
         }
         BenchStatus::Cancelled => vec![Line::from(vec![title, Span::raw("cancelled")])],
@@ -126,4 +126,14 @@ mod tests {
         assert_eq!(bar(1.0, 0.0), " ".repeat(BAR));
         assert_eq!(bar(33.0, 100.0).chars().count(), BAR);
     }
+}
+
+/// `Esc or c`: the keys that cancel a benchmark.
+pub fn cancel_keys(state: &State) -> String {
+    use crate::tui::keymap::Action;
+    format!(
+        "{} or {}",
+        state.keymap.key_of(Action::Back),
+        state.keymap.key_of(Action::CancelJob)
+    )
 }
