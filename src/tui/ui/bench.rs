@@ -113,6 +113,16 @@ fn bar(ms: f64, longest: f64) -> String {
     s
 }
 
+/// `Esc or c`: the keys that cancel a benchmark.
+pub fn cancel_keys(state: &State) -> String {
+    use crate::tui::keymap::Action;
+    format!(
+        "{} or {}",
+        state.keymap.key_of(Action::Back),
+        state.keymap.key_of(Action::CancelJob)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,14 +136,4 @@ mod tests {
         assert_eq!(bar(1.0, 0.0), " ".repeat(BAR));
         assert_eq!(bar(33.0, 100.0).chars().count(), BAR);
     }
-}
-
-/// `Esc or c`: the keys that cancel a benchmark.
-pub fn cancel_keys(state: &State) -> String {
-    use crate::tui::keymap::Action;
-    format!(
-        "{} or {}",
-        state.keymap.key_of(Action::Back),
-        state.keymap.key_of(Action::CancelJob)
-    )
 }
