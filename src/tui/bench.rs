@@ -98,7 +98,12 @@ fn start(state: &mut State) -> Vec<Effect> {
             .iter()
             .find(|v| v.oid == oid)
             .map_or_else(|| oid.to_string(), |v| v.qualified_name.clone());
-        state.message = Some(format!("benchmarking {name} already (Esc or c cancels it)"));
+        let keys = format!(
+            "{} or {}",
+            state.keymap.key_of(Action::Back),
+            state.keymap.key_of(Action::CancelJob)
+        );
+        state.message = Some(format!("benchmarking {name} already ({keys} cancels it)"));
         return Vec::new();
     }
     if !v.populated {

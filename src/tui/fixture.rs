@@ -108,14 +108,28 @@ pub fn state() -> State {
     };
     s.poll_generation = 1;
     s.poll_in_flight = true;
-    let _ = super::update::update(
+    let effects = super::update::update(
         &mut s,
         super::msg::Msg::Inventory {
             generation: 1,
             result: Ok(Box::new(inventory)),
         },
     );
-    let _ = super::update::update(&mut s, super::msg::Msg::Schedules(Ok(schedules())));
+    // The inventory asked for the schedules: answer that read.
+    let generation = effects
+        .iter()
+        .find_map(|e| match e {
+            super::msg::Effect::FetchSchedules { generation } => Some(*generation),
+            _ => None,
+        })
+        .expect("the first inventory reads the schedules");
+    let _ = super::update::update(
+        &mut s,
+        super::msg::Msg::Schedules {
+            generation,
+            result: Ok(schedules()),
+        },
+    );
     s.schedules.scheduler_on = true;
     s
 }

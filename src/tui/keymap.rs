@@ -295,6 +295,40 @@ impl Keymap {
         })
     }
 
+    /// The key a hint names for `action`: a one-character binding when there is one
+    /// (`k` rather than `Up`), else the first; `space` for the space bar.
+    pub fn key_of(&self, action: Action) -> String {
+        let keys = self.bindings.get(&action).map(Vec::as_slice).unwrap_or(&[]);
+        let key = keys
+            .iter()
+            .find(|k| k.chars().count() == 1)
+            .or_else(|| keys.first())
+            .map_or("?", String::as_str);
+        if key == "Space" {
+            "space".into()
+        } else {
+            key.into()
+        }
+    }
+
+    /// `? help  / filter  q quit`: each action's key and what it does, as footers show them.
+    pub fn hints(&self, items: &[(Action, &str)]) -> String {
+        items
+            .iter()
+            .map(|(action, what)| format!("{} {what}", self.key_of(*action)))
+            .collect::<Vec<_>>()
+            .join("  ")
+    }
+
+    /// `j/k move`: the two moving keys in one hint.
+    pub fn moves(&self) -> String {
+        format!(
+            "{}/{} move",
+            self.key_of(Action::Down),
+            self.key_of(Action::Up)
+        )
+    }
+
     /// (keys, help text, action) in help order.
     pub fn help(&self) -> Vec<(String, &'static str, Action)> {
         ACTIONS
@@ -363,6 +397,20 @@ mod tests {
         let mut bad_key = BTreeMap::new();
         bad_key.insert("quit".to_string(), vec!["Hyper-q".to_string()]);
         assert!(Keymap::with_overrides(&bad_key).is_err());
+    }
+
+    #[test]
+    fn hints_name_the_bound_keys() {
+        let map = Keymap::default();
+        assert_eq!(map.moves(), "j/k move");
+        assert_eq!(
+            map.hints(&[(Action::Mark, "mark"), (Action::Reload, "reload")]),
+            "space mark  Ctrl-r reload"
+        );
+        let mut o = BTreeMap::new();
+        o.insert("refresh".to_string(), vec!["F5".to_string()]);
+        let map = Keymap::with_overrides(&o).unwrap();
+        assert_eq!(map.hints(&[(Action::Refresh, "refresh")]), "F5 refresh");
     }
 
     #[test]

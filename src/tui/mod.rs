@@ -6,6 +6,7 @@ pub mod bench;
 pub(crate) mod bench_tests;
 #[cfg(test)]
 mod fixture;
+pub mod in_flight;
 pub mod keymap;
 pub mod msg;
 pub mod pg_cron;

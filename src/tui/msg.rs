@@ -55,8 +55,11 @@ pub enum Msg {
     StatementTexts(Result<std::collections::HashMap<i64, String>, String>),
     /// A cancel or terminate ended: the line to show.
     Signalled(Result<String, String>),
-    /// The schedules, read from the ledger.
-    Schedules(Result<Vec<crate::schedule::Schedule>, String>),
+    /// The schedules, read from the ledger; stale generations are dropped.
+    Schedules {
+        generation: u64,
+        result: Result<Vec<crate::schedule::Schedule>, String>,
+    },
     /// A schedule was set or removed from the form: the line to show.
     ScheduleSaved(Result<String, String>),
     /// The background scheduler said something.
@@ -112,8 +115,10 @@ pub enum Effect {
         pid: i32,
         signal: crate::catalog::sessions::Signal,
     },
-    /// Read the schedules; the answer comes back as `Msg::Schedules`.
-    FetchSchedules,
+    /// Read the schedules; the answer comes back as `Msg::Schedules` with this generation.
+    FetchSchedules {
+        generation: u64,
+    },
     /// Read pg_cron's jobs for these MVs (oid, schema, name) and their runs; the answer
     /// comes back as `Msg::PgCron`.
     FetchPgCron {

@@ -23,7 +23,7 @@ fn changes(effect: &Effect) -> bool {
         | Effect::PollSessions { .. }
         | Effect::PollStatements { .. }
         | Effect::FetchStatementTexts { .. }
-        | Effect::FetchSchedules
+        | Effect::FetchSchedules { .. }
         | Effect::FetchPgCron { .. }
         | Effect::Bench(_)
         | Effect::Copy(_)

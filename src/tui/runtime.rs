@@ -221,11 +221,12 @@ pub async fn run(
                         results_tx.clone(),
                     ));
                 }
-                Effect::FetchSchedules => {
+                Effect::FetchSchedules { generation } => {
                     tokio::spawn(schedules_io::fetch(
                         connector.clone(),
                         monitor.clone(),
                         options.ledger.clone(),
+                        generation,
                         results_tx.clone(),
                     ));
                 }

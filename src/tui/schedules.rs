@@ -32,6 +32,8 @@ pub struct ScheduleBook {
     pub selected: usize,
     /// pg_cron's jobs of the shown database.
     pub pg_cron: super::pg_cron::PgCronBook,
+    /// The read of `rows` from the ledger.
+    pub reads: super::in_flight::InFlight,
 }
 
 /// When an MV refreshes next, as the views table and the schedules pane show it.
@@ -189,14 +191,30 @@ pub fn advice_for(v: &MatView) -> Advice {
 }
 
 /// Schedules live in the ledger: read them when there is one.
-pub fn wanted(state: &State) -> Vec<Effect> {
+pub fn wanted(state: &mut State) -> Vec<Effect> {
     match &state.facts {
-        Some(f) if f.ledger_installed => vec![Effect::FetchSchedules],
+        Some(f) if f.ledger_installed => read(state),
         _ => Vec::new(),
     }
 }
 
-pub fn arrived(state: &mut State, result: Result<Vec<Schedule>, String>) {
+/// Reads the schedules again: now, or after the read in flight (never two at once, so an
+/// older answer cannot land after a newer one).
+fn read(state: &mut State) -> Vec<Effect> {
+    match state.schedules.reads.start_or_queue(state.now) {
+        Some(generation) => vec![Effect::FetchSchedules { generation }],
+        None => Vec::new(),
+    }
+}
+
+pub fn arrived(
+    state: &mut State,
+    generation: u64,
+    result: Result<Vec<Schedule>, String>,
+) -> Vec<Effect> {
+    if !state.schedules.reads.accept(generation) {
+        return Vec::new();
+    }
     match result {
         Ok(rows) => {
             state.schedules.set_rows(rows);
@@ -204,6 +222,10 @@ pub fn arrived(state: &mut State, result: Result<Vec<Schedule>, String>) {
         }
         Err(e) => state.schedules.problem = Some(e),
     }
+    if state.schedules.reads.take_queued() {
+        return read(state);
+    }
+    Vec::new()
 }
 
 pub fn saved(state: &mut State, result: Result<String, String>) -> Vec<Effect> {
@@ -211,7 +233,7 @@ pub fn saved(state: &mut State, result: Result<String, String>) -> Vec<Effect> {
         Ok(line) => {
             state.message = Some(line);
             // Either engine may have changed: read both again.
-            let mut effects = vec![Effect::FetchSchedules];
+            let mut effects = read(state);
             effects.extend(super::pg_cron::wanted(state));
             effects
         }
@@ -229,7 +251,7 @@ pub fn heard(state: &mut State, event: &SchedulerEvent) -> Vec<Effect> {
         SchedulerEvent::Problem(_) | SchedulerEvent::Recovered => Vec::new(),
         SchedulerEvent::Claimed { .. } => {
             state.message = line;
-            vec![Effect::FetchSchedules]
+            read(state)
         }
         _ => {
             if line.is_some() {

@@ -17,6 +17,7 @@ pub async fn fetch(
     connector: Connector,
     monitor: Monitor,
     ledger: Ledger,
+    generation: u64,
     results: mpsc::Sender<Msg>,
 ) {
     let mut slot = monitor.lock().await;
@@ -28,7 +29,7 @@ pub async fn fetch(
             .map_err(|e| crate::pgconn::one_line(&e)),
         Err(e) => Err(e),
     };
-    let _ = results.send(Msg::Schedules(result)).await;
+    let _ = results.send(Msg::Schedules { generation, result }).await;
 }
 
 pub async fn save(

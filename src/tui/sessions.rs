@@ -347,7 +347,11 @@ pub fn act(state: &mut State, action: Action) -> Option<Vec<Effect>> {
     if !matches!(state.pane, Pane::Locks | Pane::Activity) {
         return match action {
             Action::Terminate | Action::ToggleCumulative | Action::RefreshOnly => {
-                state.message = Some("4 (locks) or 5 (activity) first".into());
+                state.message = Some(format!(
+                    "{} (locks) or {} (activity) first",
+                    state.keymap.key_of(Action::FocusLocks),
+                    state.keymap.key_of(Action::FocusActivity)
+                ));
                 Some(Vec::new())
             }
             _ => None,

@@ -63,10 +63,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Signalled(result) => sessions::signalled(state, result),
-        Msg::Schedules(result) => {
-            schedules::arrived(state, result);
-            Vec::new()
-        }
+        Msg::Schedules { generation, result } => schedules::arrived(state, generation, result),
         Msg::ScheduleSaved(result) => schedules::saved(state, result),
         Msg::Scheduler(event) => schedules::heard(state, &event),
         Msg::PgCron(result) => {

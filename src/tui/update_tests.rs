@@ -583,7 +583,7 @@ fn s_opens_the_schedule_form_prefilled_and_enter_saves_a_valid_line() {
     );
     assert_eq!(s.overlay, Overlay::None);
     let after = update(&mut s, Msg::ScheduleSaved(Ok("saved".into())));
-    assert_eq!(after, vec![Effect::FetchSchedules]);
+    assert_eq!(after, vec![Effect::FetchSchedules { generation: 2 }]);
 }
 
 #[test]
@@ -620,7 +620,7 @@ fn the_schedules_pane_lists_them_and_a_claim_reads_them_again() {
     };
     assert_eq!(
         update(&mut s, Msg::Scheduler(claimed)),
-        vec![Effect::FetchSchedules]
+        vec![Effect::FetchSchedules { generation: 2 }]
     );
     assert!(s.message.unwrap().contains("builds_hourly"));
 }
@@ -851,4 +851,47 @@ fn a_filter_typed_key_by_key_shows_what_a_fresh_filter_shows() {
     s.views_generation += 1;
     press(&mut s, KeyCode::Char('x'));
     assert_eq!(names(&s), fresh(&s), "after {:?}", s.filter);
+}
+
+fn schedule_reads(effects: &[Effect]) -> usize {
+    effects
+        .iter()
+        .filter(|e| matches!(e, Effect::FetchSchedules { .. }))
+        .count()
+}
+
+#[test]
+fn schedule_reads_never_overlap_and_one_asked_for_meanwhile_follows() {
+    let mut s = fixture::state();
+    let claimed = crate::schedule::SchedulerEvent::Claimed {
+        mv: "reporting.builds_hourly".into(),
+        due: fixture::now(),
+        why: "interval".into(),
+    };
+    assert_eq!(schedule_reads(&update(&mut s, Msg::Scheduler(claimed))), 1);
+    // A save lands while that read is out: a second read would race it (the older answer
+    // could land last).
+    let saved = update(&mut s, Msg::ScheduleSaved(Ok("saved".into())));
+    assert_eq!(schedule_reads(&saved), 0, "two schedule reads in flight");
+    // An answer of an older read is dropped; the first answer sends the read asked for
+    // meanwhile.
+    let stale = Msg::Schedules {
+        generation: 1,
+        result: Ok(Vec::new()),
+    };
+    assert!(update(&mut s, stale).is_empty());
+    assert_eq!(
+        s.schedules.rows.len(),
+        3,
+        "the stale answer changed nothing"
+    );
+    let answered = update(
+        &mut s,
+        Msg::Schedules {
+            generation: 2,
+            result: Ok(Vec::new()),
+        },
+    );
+    assert_eq!(answered, vec![Effect::FetchSchedules { generation: 3 }]);
+    assert!(s.schedules.rows.is_empty());
 }

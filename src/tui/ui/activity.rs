@@ -346,12 +346,30 @@ pub fn flat(query: &str) -> String {
 }
 
 /// The footer's key hint on this pane.
-pub fn footer_hint(read_only: bool) -> &'static str {
-    if read_only {
-        "j/k move  o sort  Enter whole query  t interval/total  f REFRESH only  4 locks  q quit"
+pub fn footer_hint(state: &State) -> String {
+    use crate::tui::keymap::Action;
+    let keys = &state.keymap;
+    let rest: &[(Action, &str)] = if state.read_only {
+        &[
+            (Action::SortNext, "sort"),
+            (Action::Expand, "whole query"),
+            (Action::ToggleCumulative, "interval/total"),
+            (Action::RefreshOnly, "REFRESH only"),
+            (Action::FocusLocks, "locks"),
+            (Action::Quit, "quit"),
+        ]
     } else {
-        "j/k move  o sort  Enter whole  c cancel  K terminate  t interval/total  f REFRESH only  q quit"
-    }
+        &[
+            (Action::SortNext, "sort"),
+            (Action::Expand, "whole"),
+            (Action::CancelJob, "cancel"),
+            (Action::Terminate, "terminate"),
+            (Action::ToggleCumulative, "interval/total"),
+            (Action::RefreshOnly, "REFRESH only"),
+            (Action::Quit, "quit"),
+        ]
+    };
+    format!("{}  {}", keys.moves(), keys.hints(rest))
 }
 
 /// The columns of a table, without `dropped` ones when the terminal is narrow.

@@ -31,7 +31,7 @@ pub fn lines(state: &State, oid: u32, theme: &Theme) -> Vec<Line<'static>> {
                 Span::styled("█".repeat(filled), theme.ok()),
                 Span::styled("░".repeat(BAR - filled), theme.dim()),
                 Span::raw(format!(" {}/{} {}", p.done, p.total, p.step)),
-                Span::styled("  Esc or c cancels", theme.dim()),
+                Span::styled(format!("  {} cancels", cancel_keys(state)), theme.dim()),
             ])]
         }
         BenchStatus::Cancelled => vec![Line::from(vec![title, Span::raw("cancelled")])],
@@ -111,6 +111,16 @@ fn bar(ms: f64, longest: f64) -> String {
     let width = s.chars().count();
     s.push_str(&" ".repeat(BAR.saturating_sub(width)));
     s
+}
+
+/// `Esc or c`: the keys that cancel a benchmark.
+pub fn cancel_keys(state: &State) -> String {
+    use crate::tui::keymap::Action;
+    format!(
+        "{} or {}",
+        state.keymap.key_of(Action::Back),
+        state.keymap.key_of(Action::CancelJob)
+    )
 }
 
 #[cfg(test)]

@@ -21,11 +21,14 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let height = area.height.saturating_sub(2) as usize;
     if state.jobs.is_empty() {
         let hint = if state.read_only {
-            "no refreshes (read-only)"
+            "no refreshes (read-only)".to_string()
         } else if super::on_standby(state) {
-            "no refreshes: the server is a standby (in recovery)"
+            "no refreshes: the server is a standby (in recovery)".to_string()
         } else {
-            "no refreshes yet: r refreshes the selected MV"
+            format!(
+                "no refreshes yet: {} refreshes the selected MV",
+                state.keymap.key_of(crate::tui::keymap::Action::Refresh)
+            )
         };
         let text = ratatui::widgets::Paragraph::new(Span::styled(hint, theme.dim())).block(block);
         frame.render_widget(text, area);

@@ -244,10 +244,26 @@ pub fn state_label(s: &SessionRow) -> String {
 }
 
 /// The footer's key hint on this pane.
-pub fn footer_hint(read_only: bool) -> &'static str {
-    if read_only {
-        "j/k move  Enter whole session  1 views  5 activity  ? help  q quit"
+pub fn footer_hint(state: &State) -> String {
+    use crate::tui::keymap::Action;
+    let keys = &state.keymap;
+    let rest: &[(Action, &str)] = if state.read_only {
+        &[
+            (Action::Expand, "whole session"),
+            (Action::FocusViews, "views"),
+            (Action::FocusActivity, "activity"),
+            (Action::Help, "help"),
+            (Action::Quit, "quit"),
+        ]
     } else {
-        "j/k move  Enter whole session  c cancel query  K terminate  5 activity  ? help  q quit"
-    }
+        &[
+            (Action::Expand, "whole session"),
+            (Action::CancelJob, "cancel query"),
+            (Action::Terminate, "terminate"),
+            (Action::FocusActivity, "activity"),
+            (Action::Help, "help"),
+            (Action::Quit, "quit"),
+        ]
+    };
+    format!("{}  {}", keys.moves(), keys.hints(rest))
 }

@@ -21,6 +21,7 @@ use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use super::keymap::Action;
 use super::state::{Health, Overlay, Pane, State};
 use crate::format;
 pub use theme::Theme;
@@ -98,8 +99,9 @@ fn header_line<'a>(state: &'a State, theme: &Theme) -> Paragraph<'a> {
     if waiting > 0 {
         spans.push(Span::styled(
             format!(
-                "  {waiting} lock wait{} (4)",
-                if waiting == 1 { "" } else { "s" }
+                "  {waiting} lock wait{} ({})",
+                if waiting == 1 { "" } else { "s" },
+                state.keymap.key_of(Action::FocusLocks)
             ),
             theme.alert(),
         ));
@@ -140,19 +142,44 @@ fn footer_line<'a>(state: &'a State, theme: &Theme) -> Paragraph<'a> {
         (Overlay::Filter, _) => format!("/{}", state.input.value()),
         (Overlay::Command, _) => format!(":{}", state.input.value()),
         (_, Some(m)) => m.clone(),
-        (_, None) if state.pane == Pane::Locks => locks::footer_hint(state.read_only).into(),
-        (_, None) if state.pane == Pane::Activity => {
-            activity::footer_hint(state.read_only).into()
-        }
-        (_, None) if state.read_only => "? help  / filter  : command  o sort  q quit".into(),
-        (_, None) if on_standby(state) => {
-            "? help  / filter  : command  s schedule  o sort  q quit  (a standby: no refresh)"
-                .into()
-        }
-        (_, None) => {
-            "? help  / filter  : command  r refresh  R cascade  space mark  c cancel  s schedule  o sort  q quit"
-                .into()
-        }
+        (_, None) if state.pane == Pane::Locks => locks::footer_hint(state),
+        (_, None) if state.pane == Pane::Activity => activity::footer_hint(state),
+        (_, None) => views_footer_hint(state),
     };
     Paragraph::new(Line::from(Span::styled(text, theme.dim())))
+}
+
+/// The footer's key hint on the views, detail and jobs panes.
+fn views_footer_hint(state: &State) -> String {
+    let keys = &state.keymap;
+    let head = [
+        (Action::Help, "help"),
+        (Action::Filter, "filter"),
+        (Action::Command, "command"),
+    ];
+    let tail = [(Action::SortNext, "sort"), (Action::Quit, "quit")];
+    let middle: &[(Action, &str)] = if state.read_only {
+        &[]
+    } else if on_standby(state) {
+        &[(Action::EditSchedule, "schedule")]
+    } else {
+        &[
+            (Action::Refresh, "refresh"),
+            (Action::RefreshCascade, "cascade"),
+            (Action::Mark, "mark"),
+            (Action::CancelJob, "cancel"),
+            (Action::EditSchedule, "schedule"),
+        ]
+    };
+    let all: Vec<(Action, &str)> = head
+        .into_iter()
+        .chain(middle.iter().copied())
+        .chain(tail)
+        .collect();
+    let hint = keys.hints(&all);
+    if on_standby(state) && !state.read_only {
+        format!("{hint}  (a standby: no refresh)")
+    } else {
+        hint
+    }
 }

@@ -176,3 +176,47 @@ fn detail_with_indexes_and_refresh_history() {
     let t = draw(&s, 120, 40, Theme::new(true));
     insta::assert_snapshot!(t.backend());
 }
+
+/// The whole screen as text, row by row.
+fn screen_text(state: &State, width: u16, height: u16) -> String {
+    let t = draw(state, width, height, Theme::new(false));
+    let buffer = t.backend().buffer();
+    (0..height)
+        .map(|y| {
+            (0..width)
+                .map(|x| buffer[(x, y)].symbol().to_string())
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn footers_and_hints_name_the_keys_the_user_bound() {
+    let mut overrides = std::collections::BTreeMap::new();
+    for (action, key) in [
+        ("refresh", "F5"),
+        ("cancel", "x"),
+        ("terminate", "T"),
+        ("focus_activity", "F9"),
+        ("quit", "Q"),
+    ] {
+        overrides.insert(action.to_string(), vec![key.to_string()]);
+    }
+    let mut s = fixture::state();
+    s.keymap = crate::tui::keymap::Keymap::with_overrides(&overrides).unwrap();
+    s.jobs.clear();
+    let main = screen_text(&s, 160, 30);
+    let footer = main.lines().last().unwrap();
+    assert!(footer.contains("F5 refresh"), "{footer}");
+    assert!(footer.contains("x cancel"), "{footer}");
+    assert!(footer.contains("Q quit"), "{footer}");
+    assert!(!footer.contains("r refresh"), "{footer}");
+    assert!(main.contains("F5 refreshes the selected MV"), "{main}");
+    s.pane = crate::tui::state::Pane::Locks;
+    let locks = screen_text(&s, 160, 30);
+    let footer = locks.lines().last().unwrap();
+    assert!(footer.contains("T terminate"), "{footer}");
+    assert!(footer.contains("F9 activity"), "{footer}");
+    assert!(!footer.contains("K terminate"), "{footer}");
+}
