@@ -343,6 +343,7 @@ mod tests {
             pss_schema: None,
             pss_preloaded: Some(true),
             reads_all_stats: false,
+            stats_since: None,
             mv_count: 0,
             mv_xmin_sum: "0".into(),
             ledger_installed: false,

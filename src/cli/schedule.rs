@@ -504,33 +504,17 @@ async fn advise_all(
     };
     let more = async || monitoring_session(connector).await.ok();
     let inventory = Inventory::fetch(client, more, with).await?;
-    // Counters run since the last statistics reset (or, never reset, since the server started).
-    let hours: f64 = client
-        .query_one(
-            "SELECT extract(epoch FROM now() - coalesce(
-                 (SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()),
-                 pg_postmaster_start_time()))::float8 / 3600.0",
-            &[],
-        )
-        .await?
-        .get::<_, f64>(0)
-        .max(1.0 / 60.0);
+    let now = Utc::now();
     let advised: Vec<Advised> = inventory
         .views
         .iter()
         .filter(|v| only.is_none_or(|o| o == v.oid))
         .map(|v| {
-            let writes_per_hour = v.base_writes.map(|w| w as f64 / hours);
-            let input = AdviceInput {
-                avg_refresh_ms: v.avg_refresh_ms,
-                writes_per_hour,
-                concurrent_ready: v.concurrent_ready || !v.populated && v.unique_index.is_some(),
-                populated: v.populated,
-            };
+            let input = AdviceInput::of(v, inventory.facts.stats_since, now);
             Advised {
                 qualified_name: v.qualified_name.clone(),
                 avg_refresh_ms: v.avg_refresh_ms,
-                writes_per_hour: writes_per_hour.map(|w| w.round()),
+                writes_per_hour: input.writes_per_hour.map(|w| w.round()),
                 concurrent_ready: v.concurrent_ready,
                 advice: advise(&input),
             }

@@ -22,6 +22,7 @@ pub fn facts() -> ServerFacts {
         pss_schema: Some("public".into()),
         pss_preloaded: Some(true),
         reads_all_stats: true,
+        stats_since: None,
         mv_count: 4,
         mv_xmin_sum: "1000".into(),
         ledger_installed: true,
