@@ -31,6 +31,8 @@ pub struct ServerFacts {
     pub ledger_installed: bool,
     /// A ledger of an older version is there: `mvtop install` upgrades it.
     pub ledger_outdated: bool,
+    /// The version of the ledger there, if any.
+    pub ledger_version: Option<i32>,
 }
 
 /// Whether pg_stat_statements can be used, or a one-line reason why not.
@@ -66,6 +68,7 @@ impl ServerFacts {
             mv_xmin_sum: "0".into(),
             ledger_installed: ledger_version.is_some_and(|v| v >= latest),
             ledger_outdated: ledger_version.is_some_and(|v| v < latest),
+            ledger_version,
         })
     }
 

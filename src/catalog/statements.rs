@@ -348,6 +348,7 @@ mod tests {
             mv_xmin_sum: "0".into(),
             ledger_installed: false,
             ledger_outdated: false,
+            ledger_version: None,
         };
         let line = |f: &crate::catalog::ServerFacts| match access(f) {
             PssAccess::Unavailable(l) => l,

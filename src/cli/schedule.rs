@@ -103,7 +103,7 @@ pub async fn run(conn: &ConnArgs, ledger: &Ledger, args: &ScheduleArgs) -> Resul
     let session = monitoring_session(&connector).await?;
     let client = &session.client;
     if !matches!(args.command, ScheduleCommand::Advise(_)) {
-        require_ledger(client, ledger).await?;
+        ledger.require_current(client).await.map_err(Failure::new)?;
     }
     match &args.command {
         ScheduleCommand::Set(set) => set_schedule(&connector, client, ledger, set).await,
@@ -131,21 +131,6 @@ pub async fn run(conn: &ConnArgs, ledger: &Ledger, args: &ScheduleArgs) -> Resul
             ledger.set_naming_convention(client, tz.as_deref()).await?;
             Ok(())
         }
-    }
-}
-
-async fn require_ledger(client: &tokio_postgres::Client, ledger: &Ledger) -> Result<(), Failure> {
-    let version = ledger.installed_version(client).await?;
-    match version {
-        Some(v) if v >= crate::ledger::LATEST_VERSION => Ok(()),
-        Some(_) => Err(Failure::new(format!(
-            "the ledger in schema {} is of an older version without schedules: run `mvtop install` to upgrade it",
-            ledger.schema()
-        ))),
-        None => Err(Failure::new(format!(
-            "schedules are kept in the refresh ledger, and there is none in schema {}: run `mvtop install` first",
-            ledger.schema()
-        ))),
     }
 }
 

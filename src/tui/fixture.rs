@@ -27,6 +27,7 @@ pub fn facts() -> ServerFacts {
         mv_xmin_sum: "1000".into(),
         ledger_installed: true,
         ledger_outdated: false,
+        ledger_version: Some(crate::ledger::LATEST_VERSION),
     }
 }
 
