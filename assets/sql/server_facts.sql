@@ -19,4 +19,7 @@ SELECT current_setting('server_version_num')::int           AS version_num,
             format('SELECT max(version) AS v FROM %s', to_regclass($1)), false, true, '')))[1]::text::int
        END                                                  AS ledger_version,
        (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
-         OR pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') AS reads_all_stats
+         OR pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') AS reads_all_stats,
+       -- what the write counters count from: the last statistics reset, else the start
+       coalesce((SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()),
+                pg_postmaster_start_time())                 AS stats_since

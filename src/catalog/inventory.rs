@@ -266,11 +266,11 @@ impl Inventory {
                 HashMap::new()
             }
             None if facts.ledger_outdated => {
-                hints.push(format!(
-                    "the refresh ledger in schema {} is of an older version: `mvtop install` \
-                     upgrades it",
-                    with.ledger.schema()
-                ));
+                hints.push(
+                    with.ledger
+                        .why_not_current(facts.ledger_version)
+                        .unwrap_or_default(),
+                );
                 HashMap::new()
             }
             None => {

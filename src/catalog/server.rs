@@ -21,6 +21,8 @@ pub struct ServerFacts {
     pub pss_preloaded: Option<bool>,
     /// Superuser or pg_read_all_stats: may read other roles' statements.
     pub reads_all_stats: bool,
+    /// What the write counters count from: the last statistics reset, else the server's start.
+    pub stats_since: Option<chrono::DateTime<chrono::Utc>>,
     /// Filled by the inventory from the MVs it listed (0 here): with `mv_xmin_sum`, the
     /// fingerprint the console's pulse compares against.
     pub mv_count: i64,
@@ -29,6 +31,8 @@ pub struct ServerFacts {
     pub ledger_installed: bool,
     /// A ledger of an older version is there: `mvtop install` upgrades it.
     pub ledger_outdated: bool,
+    /// The version of the ledger there, if any.
+    pub ledger_version: Option<i32>,
 }
 
 /// Whether pg_stat_statements can be used, or a one-line reason why not.
@@ -59,10 +63,12 @@ impl ServerFacts {
             pss_schema: row.get("pss_schema"),
             pss_preloaded: row.get("pss_preloaded"),
             reads_all_stats: row.get("reads_all_stats"),
+            stats_since: row.get("stats_since"),
             mv_count: 0,
             mv_xmin_sum: "0".into(),
             ledger_installed: ledger_version.is_some_and(|v| v >= latest),
             ledger_outdated: ledger_version.is_some_and(|v| v < latest),
+            ledger_version,
         })
     }
 

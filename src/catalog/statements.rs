@@ -343,10 +343,12 @@ mod tests {
             pss_schema: None,
             pss_preloaded: Some(true),
             reads_all_stats: false,
+            stats_since: None,
             mv_count: 0,
             mv_xmin_sum: "0".into(),
             ledger_installed: false,
             ledger_outdated: false,
+            ledger_version: None,
         };
         let line = |f: &crate::catalog::ServerFacts| match access(f) {
             PssAccess::Unavailable(l) => l,

@@ -41,16 +41,10 @@ pub async fn run(conn: &ConnArgs, ledger: &Ledger, args: &DaemonArgs) -> Result<
     let connector = conn.connector()?;
     // Fail at once on a wrong DSN or a missing ledger; later outages are logged and outlived.
     let session = monitoring_session(&connector).await?;
-    match ledger.installed_version(&session.client).await? {
-        Some(v) if v >= crate::ledger::LATEST_VERSION => {}
-        _ => {
-            return Err(Failure::new(format!(
-                "no schedules to run: the ledger (schema {}) is missing or of an older version; \
-                 run `mvtop install`, then `mvtop schedule set`",
-                ledger.schema()
-            )));
-        }
-    }
+    ledger
+        .require_current(&session.client)
+        .await
+        .map_err(Failure::new)?;
     drop(session);
     let mut term = signal(SignalKind::terminate())
         .map_err(|e| Failure::new(format!("cannot handle SIGTERM: {e}")))?;

@@ -103,7 +103,7 @@ pub async fn run(conn: &ConnArgs, ledger: &Ledger, args: &ScheduleArgs) -> Resul
     let session = monitoring_session(&connector).await?;
     let client = &session.client;
     if !matches!(args.command, ScheduleCommand::Advise(_)) {
-        require_ledger(client, ledger).await?;
+        ledger.require_current(client).await.map_err(Failure::new)?;
     }
     match &args.command {
         ScheduleCommand::Set(set) => set_schedule(&connector, client, ledger, set).await,
@@ -131,21 +131,6 @@ pub async fn run(conn: &ConnArgs, ledger: &Ledger, args: &ScheduleArgs) -> Resul
             ledger.set_naming_convention(client, tz.as_deref()).await?;
             Ok(())
         }
-    }
-}
-
-async fn require_ledger(client: &tokio_postgres::Client, ledger: &Ledger) -> Result<(), Failure> {
-    let version = ledger.installed_version(client).await?;
-    match version {
-        Some(v) if v >= crate::ledger::LATEST_VERSION => Ok(()),
-        Some(_) => Err(Failure::new(format!(
-            "the ledger in schema {} is of an older version without schedules: run `mvtop install` to upgrade it",
-            ledger.schema()
-        ))),
-        None => Err(Failure::new(format!(
-            "schedules are kept in the refresh ledger, and there is none in schema {}: run `mvtop install` first",
-            ledger.schema()
-        ))),
     }
 }
 
@@ -504,33 +489,17 @@ async fn advise_all(
     };
     let more = async || monitoring_session(connector).await.ok();
     let inventory = Inventory::fetch(client, more, with).await?;
-    // Counters run since the last statistics reset (or, never reset, since the server started).
-    let hours: f64 = client
-        .query_one(
-            "SELECT extract(epoch FROM now() - coalesce(
-                 (SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()),
-                 pg_postmaster_start_time()))::float8 / 3600.0",
-            &[],
-        )
-        .await?
-        .get::<_, f64>(0)
-        .max(1.0 / 60.0);
+    let now = Utc::now();
     let advised: Vec<Advised> = inventory
         .views
         .iter()
         .filter(|v| only.is_none_or(|o| o == v.oid))
         .map(|v| {
-            let writes_per_hour = v.base_writes.map(|w| w as f64 / hours);
-            let input = AdviceInput {
-                avg_refresh_ms: v.avg_refresh_ms,
-                writes_per_hour,
-                concurrent_ready: v.concurrent_ready || !v.populated && v.unique_index.is_some(),
-                populated: v.populated,
-            };
+            let input = AdviceInput::of(v, inventory.facts.stats_since, now);
             Advised {
                 qualified_name: v.qualified_name.clone(),
                 avg_refresh_ms: v.avg_refresh_ms,
-                writes_per_hour: writes_per_hour.map(|w| w.round()),
+                writes_per_hour: input.writes_per_hour.map(|w| w.round()),
                 concurrent_ready: v.concurrent_ready,
                 advice: advise(&input),
             }

@@ -70,6 +70,37 @@ impl Ledger {
         Ok(row.get(0))
     }
 
+    /// "Is the ledger installed and current": None when it is, else the one line every
+    /// command and the scheduler give.
+    pub fn why_not_current(&self, installed: Option<i32>) -> Option<String> {
+        match installed {
+            Some(v) if v >= LATEST_VERSION => None,
+            Some(v) => Some(format!(
+                "the refresh ledger in schema {} is of an older version ({v}; this mvtop needs \
+                 {LATEST_VERSION}): run `mvtop install` to upgrade it",
+                self.schema
+            )),
+            None => Some(format!(
+                "there is no refresh ledger in schema {} (it keeps the schedules and the \
+                 refresh history): run `mvtop install` first",
+                self.schema
+            )),
+        }
+    }
+
+    /// Err (the line of `why_not_current`, or the database's error) unless the ledger is
+    /// installed at the version this mvtop needs.
+    pub async fn require_current(&self, client: &Client) -> Result<(), String> {
+        let installed = self
+            .installed_version(client)
+            .await
+            .map_err(|e| crate::pgconn::one_line(&e))?;
+        match self.why_not_current(installed) {
+            None => Ok(()),
+            Some(why) => Err(why),
+        }
+    }
+
     /// Creates or upgrades the ledger; a no-op when it is current. Migrations run in one
     /// transaction under an advisory lock, so two installs at once cannot interleave.
     pub async fn install(

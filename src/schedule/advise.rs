@@ -1,7 +1,10 @@
 //! Strategy advice per MV, after the seed's tiers (mv-refresh-strategies): from the measured
 //! average refresh time and the base tables' write rate.
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
+
+use crate::catalog::MatView;
 
 /// Under this, refresh on change (T1).
 const QUICK_MS: f64 = 8_000.0;
@@ -28,6 +31,29 @@ pub struct AdviceInput {
     pub writes_per_hour: Option<f64>,
     pub concurrent_ready: bool,
     pub populated: bool,
+}
+
+impl AdviceInput {
+    /// What is known of `v` for advice, the same for the console and `mvtop schedule
+    /// advise`: its write counters count from `stats_since` (the server facts' statistics
+    /// reset or start); readiness counts an unpopulated MV with a unique index as ready
+    /// (it needs one plain refresh first, which the notes say).
+    pub fn of(v: &MatView, stats_since: Option<DateTime<Utc>>, now: DateTime<Utc>) -> AdviceInput {
+        // At least a minute: a rate over seconds says nothing.
+        let hours = stats_since
+            .map(|t| ((now - t).num_milliseconds() as f64 / 3_600_000.0).max(1.0 / 60.0));
+        AdviceInput {
+            avg_refresh_ms: v.avg_refresh_ms,
+            writes_per_hour: v.base_writes.zip(hours).map(|(w, h)| w as f64 / h),
+            concurrent_ready: v.concurrent_ready || !v.populated && v.unique_index.is_some(),
+            populated: v.populated,
+        }
+    }
+}
+
+/// The advice for `v`: what the detail pane and `mvtop schedule advise` both show.
+pub fn advise_mv(v: &MatView, stats_since: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Advice {
+    advise(&AdviceInput::of(v, stats_since, now))
 }
 
 pub fn advise(a: &AdviceInput) -> Advice {

@@ -328,10 +328,12 @@ impl Driver {
         let gone = [SqlState::UNDEFINED_TABLE, SqlState::INVALID_SCHEMA_NAME];
         if e.code().is_some_and(|c| gone.contains(c)) {
             format!(
-                "the ledger (schema {}) is missing or of an older version: `mvtop install` \
-                 creates or upgrades it; meanwhile the schedules last read run uncoordinated \
-                 and outcomes are kept in memory only",
-                self.options.ledger.schema()
+                "{}; meanwhile the schedules last read run uncoordinated and outcomes are \
+                 kept in memory only",
+                self.options
+                    .ledger
+                    .why_not_current(None)
+                    .unwrap_or_default()
             )
         } else {
             format!("reading schedules: {}", one_line(e))

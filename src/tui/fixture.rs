@@ -22,10 +22,12 @@ pub fn facts() -> ServerFacts {
         pss_schema: Some("public".into()),
         pss_preloaded: Some(true),
         reads_all_stats: true,
+        stats_since: None,
         mv_count: 4,
         mv_xmin_sum: "1000".into(),
         ledger_installed: true,
         ledger_outdated: false,
+        ledger_version: Some(crate::ledger::LATEST_VERSION),
     }
 }
 

@@ -11,8 +11,8 @@ use tui_input::backend::crossterm::EventHandler;
 use super::keymap::Action;
 use super::msg::Effect;
 use super::state::{Overlay, Pane, State};
-use crate::catalog::MatView;
-use crate::schedule::advise::{Advice, AdviceInput, advise};
+use crate::catalog::{MatView, ServerFacts};
+use crate::schedule::advise::{Advice, advise_mv};
 use crate::schedule::text::{Edit, parse, to_text};
 use crate::schedule::{Decision, Observed, Policy, Schedule, SchedulerEvent, decide};
 
@@ -180,14 +180,9 @@ pub fn form_error(
     }
 }
 
-/// Advice for the detail pane from what the console knows (no write rate: time tiers only).
-pub fn advice_for(v: &MatView) -> Advice {
-    advise(&AdviceInput {
-        avg_refresh_ms: v.avg_refresh_ms,
-        writes_per_hour: None,
-        concurrent_ready: v.concurrent_ready,
-        populated: v.populated,
-    })
+/// Advice for the detail pane: the same as `mvtop schedule advise` gives.
+pub fn advice_for(v: &MatView, facts: Option<&ServerFacts>, now: DateTime<Utc>) -> Advice {
+    advise_mv(v, facts.and_then(|f| f.stats_since), now)
 }
 
 /// Schedules live in the ledger: read them when there is one.
@@ -419,6 +414,26 @@ mod tests {
         let mut running = mv("a");
         running.refreshing_pids = vec![42];
         assert_eq!(book.next_run(&running, now), Some(NextRun::AfterRunning));
+    }
+
+    /// The detail pane advises as `mvtop schedule advise` does: the write rate counts, and an
+    /// unpopulated MV with a unique index is ready for CONCURRENTLY once populated.
+    #[test]
+    fn the_console_advises_as_the_cli_does() {
+        let mut v = mv("a");
+        v.populated = false;
+        v.unique_index = Some("a_key".into());
+        v.concurrent_ready = false;
+        v.avg_refresh_ms = Some(60_000.0);
+        v.base_writes = Some(0);
+        let now = Utc.with_ymd_and_hms(2026, 1, 1, 10, 0, 0).unwrap();
+        let facts = ServerFacts {
+            stats_since: Some(now - chrono::Duration::hours(10)),
+            ..crate::tui::fixture::facts()
+        };
+        let a = advice_for(&v, Some(&facts), now);
+        assert_eq!(a.suggest.as_deref(), Some("--on-change --quiet 2m"));
+        assert!(a.notes[0].contains("populate it once"), "{:?}", a.notes);
     }
 
     #[test]

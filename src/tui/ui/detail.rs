@@ -149,7 +149,7 @@ fn schedule_lines<'a>(state: &State, v: &MatView, theme: &Theme) -> Vec<Line<'a>
             theme,
         ));
     }
-    let advice = crate::tui::schedules::advice_for(v);
+    let advice = crate::tui::schedules::advice_for(v, state.facts.as_ref(), state.now);
     let mut advice_text = match &advice.suggest {
         Some(flags) => format!("{}: {flags}", advice.tier),
         None => advice.why.clone(),
