@@ -14,10 +14,10 @@ use crate::format;
 use crate::ledger::Ledger;
 use crate::pgcron::{CronSchedule, Engine};
 use crate::refresh::Concurrently;
+use crate::schedule::Schedule;
 use crate::schedule::advise::{Advice, AdviceInput, advise};
 use crate::schedule::edit;
 use crate::schedule::policy::{PolicyInput, PolicyJson};
-use crate::schedule::{Decision, Observed, Policy, Schedule, decide};
 
 #[derive(Debug, Clone, Args)]
 pub struct ScheduleArgs {
@@ -230,9 +230,12 @@ async fn list(
     for p in &loaded.problems {
         super::say(&format!("mvtop: warning: {p}"));
     }
-    let views = Inventory::catalog_only(client).await?;
+    let mut views = Inventory::catalog_only(client).await?;
     let tables: Vec<u32> = views.iter().flat_map(|v| v.base_tables.clone()).collect();
     let writes = table_writes(client, &tables).await?;
+    for v in &mut views {
+        v.base_writes = writes_of(&v.base_tables, &writes);
+    }
     let now = Utc::now();
     let mut listed: Vec<Listed> = loaded
         .schedules
@@ -243,7 +246,6 @@ async fn list(
                 views
                     .iter()
                     .find(|v| v.schema == s.mv_schema && v.name == s.mv_name),
-                &writes,
                 now,
             )
         })
@@ -267,36 +269,13 @@ async fn list(
     super::list::print_out(&text)
 }
 
-fn listed(
-    s: &Schedule,
-    view: Option<&MatView>,
-    writes: &crate::catalog::writes::TableWrites,
-    now: DateTime<Utc>,
-) -> Listed {
-    let stale = match (&s.policy, view) {
-        (Policy::OnChange { .. }, Some(v)) => {
-            let now_writes = writes_of(&v.base_tables, writes);
-            Some(now_writes.is_some() && now_writes != s.base_writes)
-        }
-        _ => None,
-    };
-    let (next_run, state) = match view {
-        None => (None, "the MV does not exist".to_string()),
+/// One mvtop schedule's row; `view.base_writes` holds its base tables' counters now.
+fn listed(s: &Schedule, view: Option<&MatView>, now: DateTime<Utc>) -> Listed {
+    let (next_run, state, stale) = match view {
+        None => (None, "the MV does not exist".to_string(), None),
         Some(v) => {
-            let observed = Observed {
-                running: !v.refreshing_pids.is_empty(),
-                changes: None,
-            };
-            match decide(s, &observed, now) {
-                Decision::Due { .. } => (Some(now), "due now".into()),
-                Decision::Wait { next, why } => match (&s.policy, stale) {
-                    (Policy::OnChange { .. }, Some(true)) => {
-                        (None, "stale: waits for writes to go quiet".into())
-                    }
-                    (Policy::OnChange { .. }, _) => (None, "fresh: waits for writes".into()),
-                    _ => (next, why.to_string()),
-                },
-            }
+            let up = crate::schedule::next_run(s, v, now);
+            (up.next.instant(now), up.why, up.stale)
         }
     };
     Listed {
@@ -545,4 +524,100 @@ async fn advise_all(
         }
     };
     super::list::print_out(&text)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::schedule::Policy;
+    use crate::tui::schedules::{NextRun, ScheduleBook};
+
+    fn schedule(policy: Policy, base_writes: Option<i64>) -> Schedule {
+        Schedule {
+            mv_schema: "public".into(),
+            mv_name: "m".into(),
+            policy,
+            window: None,
+            concurrently: Concurrently::Auto,
+            from_naming: false,
+            created_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+            last_due: Some(Utc.with_ymd_and_hms(2026, 1, 1, 1, 0, 0).unwrap()),
+            base_writes,
+        }
+    }
+
+    /// The MV reads table 100, written `writes` times so far.
+    fn mv(writes: i64, running: bool) -> MatView {
+        let mut v = MatView::named(1, "public".into(), "m".into(), "public.m".into());
+        v.base_tables = vec![100];
+        v.base_writes = Some(writes);
+        if running {
+            v.refreshing_pids = vec![42];
+        }
+        v
+    }
+
+    /// The console's next run and the CLI's listed one say the same: the same instant, the
+    /// same staleness, both "running" while it refreshes.
+    #[test]
+    fn console_and_cli_agree_on_the_next_run() {
+        let now = Utc.with_ymd_and_hms(2026, 1, 1, 1, 5, 0).unwrap();
+        let on_change = Policy::OnChange {
+            quiet: Duration::from_secs(120),
+            max_stale: Duration::from_secs(3600),
+        };
+        let cases = [
+            (
+                "every, idle",
+                schedule(Policy::Every(Duration::from_secs(600)), None),
+                mv(5, false),
+            ),
+            (
+                "on change, writes pending",
+                schedule(on_change.clone(), Some(10)),
+                mv(12, false),
+            ),
+            (
+                "on change, no writes",
+                schedule(on_change.clone(), Some(10)),
+                mv(10, false),
+            ),
+            (
+                "on change, refreshing",
+                schedule(on_change, Some(10)),
+                mv(10, true),
+            ),
+        ];
+        for (case, s, v) in cases {
+            let mut book = ScheduleBook::default();
+            book.set_rows(vec![s.clone()]);
+            let console = book.own_next_run(&v, now).unwrap();
+            let cli = listed(&s, Some(&v), now);
+            let console_at = match console {
+                NextRun::At(t) => Some(t),
+                NextRun::Now => Some(now),
+                _ => None,
+            };
+            assert_eq!(console_at, cli.next_run, "{case}: next run");
+            assert_eq!(
+                console.short(now) == "on quiet",
+                cli.stale == Some(true),
+                "{case}: console {:?}, CLI {:?} {}",
+                console.short(now),
+                cli.stale,
+                cli.state
+            );
+            assert_eq!(
+                console == NextRun::AfterRunning,
+                cli.state == "refreshing now",
+                "{case}: console {:?}, CLI {}",
+                console.short(now),
+                cli.state
+            );
+        }
+    }
 }

@@ -8,6 +8,7 @@ pub mod cron;
 pub mod driver;
 pub mod due;
 pub mod edit;
+pub mod next;
 pub mod order;
 pub mod policy;
 pub mod store;
@@ -15,4 +16,5 @@ pub mod text;
 
 pub use driver::{SchedulerEvent, SchedulerOptions};
 pub use due::{Decision, Observed, decide};
+pub use next::{NextRun, Upcoming, next_run};
 pub use policy::{Policy, PolicyInput, Schedule, Window};

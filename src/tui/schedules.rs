@@ -14,7 +14,7 @@ use super::state::{Overlay, Pane, State};
 use crate::catalog::{MatView, ServerFacts};
 use crate::schedule::advise::{Advice, advise_mv};
 use crate::schedule::text::{Edit, parse, to_text};
-use crate::schedule::{Decision, Observed, Policy, Schedule, SchedulerEvent, decide};
+use crate::schedule::{Schedule, SchedulerEvent};
 
 /// The schedules as the console knows them.
 #[derive(Debug, Clone, Default)]
@@ -36,38 +36,7 @@ pub struct ScheduleBook {
     pub reads: super::in_flight::InFlight,
 }
 
-/// When an MV refreshes next, as the views table and the schedules pane show it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum NextRun {
-    At(DateTime<Utc>),
-    Now,
-    OnChange,
-    /// Waiting for the refresh that runs now.
-    AfterRunning,
-    Never,
-}
-
-impl NextRun {
-    /// `in 4m`, `now`, `on change`: what fits a narrow column.
-    pub fn short(&self, now: DateTime<Utc>) -> String {
-        match self {
-            NextRun::At(t) => {
-                let secs = (*t - now).num_seconds().max(0);
-                match secs {
-                    0 => "now".into(),
-                    s if s < 60 => format!("in {s}s"),
-                    s if s < 3600 => format!("in {}m", s / 60),
-                    s if s < 86_400 => format!("in {}h", s / 3600),
-                    s => format!("in {}d", s / 86_400),
-                }
-            }
-            NextRun::Now => "now".into(),
-            NextRun::OnChange => "on change".into(),
-            NextRun::AfterRunning => "running".into(),
-            NextRun::Never => "never".into(),
-        }
-    }
-}
+pub use crate::schedule::NextRun;
 
 impl ScheduleBook {
     pub fn set_rows(&mut self, rows: Vec<Schedule>) {
@@ -94,7 +63,8 @@ impl ScheduleBook {
         };
         Some(match (own, cron) {
             (NextRun::At(a), Some(NextRun::At(b))) => NextRun::At(a.min(b)),
-            (NextRun::OnChange | NextRun::Never, Some(c)) => c,
+            // No instant of its own: pg_cron's is the next run.
+            (NextRun::OnChange | NextRun::WhenQuiet | NextRun::Never, Some(c)) => c,
             (own, _) => own,
         })
     }
@@ -108,22 +78,9 @@ impl ScheduleBook {
         self.len() == 0
     }
 
-    /// mvtop's own schedule's next run.
+    /// mvtop's own schedule's next run: the same judgement `mvtop schedule list` shows.
     pub fn own_next_run(&self, v: &MatView, now: DateTime<Utc>) -> Option<NextRun> {
-        let s = self.of(v)?;
-        let observed = Observed {
-            running: !v.refreshing_pids.is_empty(),
-            changes: None,
-        };
-        Some(match decide(s, &observed, now) {
-            Decision::Due { .. } => NextRun::Now,
-            Decision::Wait { next: Some(t), .. } => NextRun::At(t),
-            Decision::Wait { .. } if observed.running => NextRun::AfterRunning,
-            Decision::Wait { .. } if matches!(s.policy, Policy::OnChange { .. }) => {
-                NextRun::OnChange
-            }
-            Decision::Wait { .. } => NextRun::Never,
-        })
+        Some(crate::schedule::next_run(self.of(v)?, v, now).next)
     }
 
     /// One line on what the scheduler did, for the message line.
@@ -366,6 +323,7 @@ pub fn form_key(state: &mut State, oid: u32, key: KeyEvent) -> Vec<Effect> {
 mod tests {
     use super::*;
     use crate::refresh::Concurrently;
+    use crate::schedule::Policy;
     use chrono::TimeZone;
 
     fn schedule(name: &str, policy: Policy, last_due: Option<DateTime<Utc>>) -> Schedule {

@@ -351,9 +351,10 @@ impl State {
                 Some(NextRun::Now) => (0, None),
                 Some(NextRun::At(t)) => (1, Some(t)),
                 Some(NextRun::AfterRunning) => (2, None),
-                Some(NextRun::OnChange) => (3, None),
-                Some(NextRun::Never) => (4, None),
-                None => (5, None),
+                Some(NextRun::WhenQuiet) => (3, None),
+                Some(NextRun::OnChange) => (4, None),
+                Some(NextRun::Never) => (5, None),
+                None => (6, None),
             }
         };
         visible.sort_by(|&a, &b| {
