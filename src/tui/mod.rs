@@ -8,6 +8,7 @@ pub(crate) mod bench_tests;
 mod fixture;
 pub mod in_flight;
 pub mod keymap;
+pub mod layout;
 pub mod msg;
 pub mod pg_cron;
 #[cfg(test)]

@@ -20,8 +20,11 @@ use crate::refresh::{JobEvent, JobId, JobSpec};
 #[derive(Debug, Clone)]
 pub enum Msg {
     Key(KeyEvent),
-    /// The terminal changed size: redraw.
-    Resize,
+    /// The terminal changed size (columns, rows): redraw; pages follow the new height.
+    Resize {
+        width: u16,
+        height: u16,
+    },
     /// The clock moved on; polls fall due.
     Tick(DateTime<Utc>),
     /// An inventory poll ended; results of an older generation are dropped.

@@ -75,6 +75,10 @@ pub async fn run(
     let mut term = signal(SignalKind::terminate())?;
     let mut hup = signal(SignalKind::hangup())?;
     let mut guard = TerminalGuard::enter()?;
+    // The size render will draw at: pages move by it from the first key.
+    if let Ok(size) = guard.terminal.size() {
+        state.screen = ratatui::layout::Rect::new(0, 0, size.width, size.height);
+    }
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -96,7 +100,7 @@ pub async fn run(
         let msg = tokio::select! {
             event = events.next() => match event {
                 Some(Ok(Event::Key(key))) if key.kind == KeyEventKind::Press => Msg::Key(key),
-                Some(Ok(Event::Resize(..))) => Msg::Resize,
+                Some(Ok(Event::Resize(width, height))) => Msg::Resize { width, height },
                 Some(Ok(_)) => continue,
                 // The terminal is gone: nothing left to show.
                 Some(Err(_)) | None => break,
@@ -109,7 +113,7 @@ pub async fn run(
             _ = hup.recv() => break,
         };
         let now = tokio::time::Instant::now();
-        draw_at = if matches!(msg, Msg::Key(_) | Msg::Resize) {
+        draw_at = if matches!(msg, Msg::Key(_) | Msg::Resize { .. }) {
             Some(now)
         } else {
             draw_at.or(Some(now + COALESCE))

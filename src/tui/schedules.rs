@@ -227,13 +227,14 @@ pub fn act(state: &mut State, action: Action) -> Option<Vec<Effect>> {
     if state.pane != Pane::Schedules {
         return None;
     }
+    let page = super::layout::page_rows(state);
     let book = &mut state.schedules;
     let last = book.len().saturating_sub(1);
     match action {
         Action::Up => book.selected = book.selected.saturating_sub(1),
         Action::Down => book.selected = (book.selected + 1).min(last),
-        Action::PageUp => book.selected = book.selected.saturating_sub(20),
-        Action::PageDown => book.selected = (book.selected + 20).min(last),
+        Action::PageUp => book.selected = book.selected.saturating_sub(page),
+        Action::PageDown => book.selected = (book.selected + page).min(last),
         Action::Top => book.selected = 0,
         Action::Bottom => book.selected = last,
         _ => return None,

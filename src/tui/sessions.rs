@@ -115,6 +115,15 @@ pub struct SessionsView {
 }
 
 impl SessionsView {
+    /// The locks pane's lines about MVs: one for readers waiting on an MV, one for its
+    /// refresh waiting behind others.
+    pub fn mv_summary_lines(&self) -> usize {
+        self.mv_locks
+            .values()
+            .map(|m| usize::from(m.waiters > 0) + usize::from(!m.refresh_waits_behind.is_empty()))
+            .sum()
+    }
+
     /// The running statements, in the chosen order.
     pub fn running(&self) -> Vec<&SessionRow> {
         let Some(data) = &self.data else {
@@ -361,8 +370,8 @@ pub fn act(state: &mut State, action: Action) -> Option<Vec<Effect>> {
     match action {
         Action::Up => move_by(state, -1),
         Action::Down => move_by(state, 1),
-        Action::PageUp => move_by(state, -20),
-        Action::PageDown => move_by(state, 20),
+        Action::PageUp => move_by(state, -(super::layout::page_rows(state) as i64)),
+        Action::PageDown => move_by(state, super::layout::page_rows(state) as i64),
         Action::Top => move_by(state, i64::MIN / 2),
         Action::Bottom => move_by(state, i64::MAX / 2),
         Action::Expand => s.expanded = !s.expanded,

@@ -195,6 +195,9 @@ pub struct State {
     pub keymap: Keymap,
     /// The clock, as the last tick brought it: `update` and `render` never read one.
     pub now: DateTime<Utc>,
+    /// The terminal's size, as the runtime last reported it: paging moves by the rows the
+    /// pane shows at this size.
+    pub screen: ratatui::layout::Rect,
     /// A one-line message at the bottom (results, refusals, errors).
     pub message: Option<String>,
     pub detail_scroll: u16,
@@ -255,6 +258,8 @@ impl State {
             read_only,
             keymap: Keymap::default(),
             now,
+            // Until the runtime reports the real size: a classic terminal.
+            screen: ratatui::layout::Rect::new(0, 0, 80, 24),
             message: None,
             detail_scroll: 0,
             detail: None,

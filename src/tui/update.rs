@@ -18,8 +18,6 @@ use crate::refresh::{
     Concurrently, JobSpec, JobState, Limits, OutcomeKind, Source, Target, choose_mode,
 };
 
-/// Rows moved by PgUp/PgDn.
-const PAGE: usize = 20;
 const MIN_POLL: Duration = Duration::from_secs(1);
 const MAX_POLL: Duration = Duration::from_secs(60);
 /// The full inventory at least this often, even when the pulse sees no change (sizes grow
@@ -46,7 +44,10 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             }
             Vec::new()
         }
-        Msg::Resize => Vec::new(),
+        Msg::Resize { width, height } => {
+            state.screen = ratatui::layout::Rect::new(0, 0, width, height);
+            Vec::new()
+        }
         Msg::Inventory { generation, result } => inventory_arrived(state, generation, result),
         Msg::Pulse { generation, result } => pulse_arrived(state, generation, result),
         Msg::Job(event) => job_changed(state, event),
@@ -606,8 +607,8 @@ fn act(state: &mut State, action: Action) -> Vec<Effect> {
     match action {
         Action::Up => move_by(state, -1),
         Action::Down => move_by(state, 1),
-        Action::PageUp => move_by(state, -(PAGE as i64)),
-        Action::PageDown => move_by(state, PAGE as i64),
+        Action::PageUp => move_by(state, -(super::layout::page_rows(state) as i64)),
+        Action::PageDown => move_by(state, super::layout::page_rows(state) as i64),
         Action::Top => move_by(state, i64::MIN / 2),
         Action::Bottom => move_by(state, i64::MAX / 2),
         Action::NextPane => {

@@ -895,3 +895,79 @@ fn schedule_reads_never_overlap_and_one_asked_for_meanwhile_follows() {
     assert_eq!(answered, vec![Effect::FetchSchedules { generation: 3 }]);
     assert!(s.schedules.rows.is_empty());
 }
+
+/// The fixture's views and `extra` more, so that a page no longer shows them all.
+fn with_views(extra: u32) -> super::state::State {
+    let mut s = fixture::state();
+    for i in 0..extra {
+        let name = format!("zz_page_{i:03}");
+        s.views.push(crate::catalog::MatView::named(
+            10_000 + i,
+            "public".into(),
+            name.clone(),
+            format!("public.{name}"),
+        ));
+    }
+    s.recompute_visible();
+    s
+}
+
+#[test]
+fn page_down_moves_one_page_of_the_views_table() {
+    let mut s = with_views(80);
+    // 30 rows, wide: header 1, no banner, jobs 3 (none running), footer 1 leave a body of
+    // 25; side by side the table is all of it, and borders and its header leave 22 rows.
+    update(
+        &mut s,
+        Msg::Resize {
+            width: 120,
+            height: 30,
+        },
+    );
+    press(&mut s, KeyCode::Home);
+    assert_eq!(s.selected_row(), Some(0));
+    press(&mut s, KeyCode::PageDown);
+    assert_eq!(s.selected_row(), Some(22));
+    press(&mut s, KeyCode::PageUp);
+    assert_eq!(s.selected_row(), Some(0));
+    // Narrow, the detail pane goes below: the table keeps 62% of the body (15.5 of 25,
+    // rounded up to 16), 13 rows.
+    update(
+        &mut s,
+        Msg::Resize {
+            width: 80,
+            height: 30,
+        },
+    );
+    press(&mut s, KeyCode::PageDown);
+    assert_eq!(s.selected_row(), Some(13));
+}
+
+#[test]
+fn page_down_scrolls_the_detail_and_the_schedules_by_their_own_heights() {
+    let mut s = with_views(0);
+    update(
+        &mut s,
+        Msg::Resize {
+            width: 120,
+            height: 30,
+        },
+    );
+    // The detail pane beside the table: all 25 rows of the body, 23 inside its borders.
+    s.pane = Pane::Detail;
+    press(&mut s, KeyCode::PageDown);
+    assert_eq!(s.detail_scroll, 23);
+    // Schedules: 23 inside the borders, less the note line and the table's header: 21.
+    let one = fixture::schedules().remove(0);
+    for i in 0..60 {
+        let mut more = one.clone();
+        more.mv_name = format!("zz_page_{i:03}");
+        s.schedules.rows.push(more);
+    }
+    s.pane = Pane::Schedules;
+    s.schedules.selected = 0;
+    press(&mut s, KeyCode::PageDown);
+    assert_eq!(s.schedules.selected, 21);
+    press(&mut s, KeyCode::PageUp);
+    assert_eq!(s.schedules.selected, 0);
+}

@@ -10,16 +10,12 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap};
 use super::Theme;
 use crate::catalog::sessions::{SessionRow, refresh_target};
 use crate::format;
+use crate::tui::layout;
 use crate::tui::state::{Pane, State};
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let expanded = state.sessions.expanded;
-    let [running_area, detail_area, statements_area] = Layout::vertical([
-        Constraint::Percentage(50),
-        Constraint::Length(if expanded { 8 } else { 0 }),
-        Constraint::Min(4),
-    ])
-    .areas(area);
+    let [running_area, detail_area, statements_area] = layout::activity(area, expanded);
     running(frame, running_area, state, theme);
     if expanded
         && let Some(pid) = state.sessions.running_selected
@@ -66,7 +62,7 @@ fn running(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         frame.render_widget(Paragraph::new(text).block(block), area);
         return;
     }
-    let height = area.height.saturating_sub(3) as usize;
+    let height = layout::bordered_table_rows(area);
     let selected = s.running_row().unwrap_or(0);
     let offset = selected.saturating_sub(height.saturating_sub(1));
     let since = s.since_poll_ms(state.now);

@@ -2,7 +2,7 @@
 //! without waiting; what involves an MV on top; the selected session whole on Enter.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
@@ -32,18 +32,9 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         frame.render_widget(Paragraph::new(text).block(block), area);
         return;
     };
-    let inner = block.inner(area);
     frame.render_widget(block, area);
     let mv_lines = mv_summary(state, data, theme);
-    let detail_rows = if s.expanded { 8 } else { 0 };
-    let error_rows = u16::from(s.error.is_some());
-    let [errors, summary, table_area, detail] = Layout::vertical([
-        Constraint::Length(error_rows),
-        Constraint::Length(mv_lines.len().min(4) as u16),
-        Constraint::Min(3),
-        Constraint::Length(detail_rows),
-    ])
-    .areas(inner);
+    let [errors, summary, table_area, detail] = crate::tui::layout::locks(area, state);
     if let Some(e) = &s.error {
         frame.render_widget(
             Paragraph::new(Span::styled(e.as_str(), theme.alert())),

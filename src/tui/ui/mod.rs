@@ -17,17 +17,14 @@ mod theme;
 mod views;
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::keymap::Action;
+use super::layout;
 use super::state::{Health, Overlay, Pane, State};
 use crate::format;
 pub use theme::Theme;
-
-/// Narrower than this, the detail pane goes below the table instead of beside it.
-const SIDE_BY_SIDE_FROM: u16 = 110;
 
 pub fn render(frame: &mut Frame, state: &State, theme: &Theme) {
     let area = frame.area();
@@ -38,16 +35,13 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme) {
         );
         return;
     }
-    let job_rows = state.jobs.len().clamp(1, 5) as u16 + 2;
-    let banner_rows = u16::from(matches!(state.health, Health::Lost { .. }));
-    let [header, banner, body, jobs_area, footer] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Length(banner_rows),
-        Constraint::Min(5),
-        Constraint::Length(job_rows),
-        Constraint::Length(1),
-    ])
-    .areas(area);
+    let layout::Screen {
+        header,
+        banner,
+        body,
+        jobs: jobs_area,
+        footer,
+    } = layout::screen(area, state);
     frame.render_widget(header_line(state, theme), header);
     if let Health::Lost { error, since } = &state.health {
         let text = format!(
@@ -61,7 +55,7 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme) {
         Pane::Activity => activity::render(frame, body, state, theme),
         Pane::Schedules => schedules::render(frame, body, state, theme),
         Pane::Views | Pane::Detail | Pane::Jobs => {
-            let (table_area, detail_area) = split_body(body);
+            let (table_area, detail_area) = layout::split_body(body);
             views::render(frame, table_area, state, theme);
             detail::render(frame, detail_area, state, theme);
         }
@@ -69,25 +63,6 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme) {
     jobs::render(frame, jobs_area, state, theme);
     frame.render_widget(footer_line(state, theme), footer);
     overlay::render(frame, area, state, theme);
-}
-
-fn split_body(body: Rect) -> (Rect, Rect) {
-    let (direction, sizes) = if body.width >= SIDE_BY_SIDE_FROM {
-        (
-            Direction::Horizontal,
-            [Constraint::Percentage(68), Constraint::Percentage(32)],
-        )
-    } else {
-        (
-            Direction::Vertical,
-            [Constraint::Percentage(62), Constraint::Percentage(38)],
-        )
-    };
-    let parts = Layout::default()
-        .direction(direction)
-        .constraints(sizes)
-        .split(body);
-    (parts[0], parts[1])
 }
 
 fn header_line<'a>(state: &'a State, theme: &Theme) -> Paragraph<'a> {

@@ -1,12 +1,13 @@
 //! The schedules pane: every schedule with its next run, and what the scheduler last said.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Span;
 use ratatui::widgets::{Block, Borders, Paragraph, Row, Table};
 
 use super::Theme;
 use crate::format;
+use crate::tui::layout;
 use crate::tui::schedules::NextRun;
 use crate::tui::state::{Pane, State};
 
@@ -22,10 +23,8 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         .borders(Borders::ALL)
         .title(title)
         .border_style(theme.pane_border(state.pane == Pane::Schedules));
-    let inner = block.inner(area);
     frame.render_widget(block, area);
-    let [notes, table_area] =
-        Layout::vertical([Constraint::Length(1), Constraint::Min(2)]).areas(inner);
+    let [notes, table_area] = layout::schedules(area);
     let note = match (&book.problem, &book.last_event) {
         (Some(p), _) => Span::styled(format!("schedules: {p}"), theme.alert()),
         (None, _) if book.pg_cron.problem.is_some() => Span::styled(

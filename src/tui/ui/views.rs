@@ -8,6 +8,7 @@ use ratatui::widgets::{Block, Borders, Cell, Row, Table};
 use super::Theme;
 use crate::catalog::{MatView, MvStatus};
 use crate::format;
+use crate::tui::layout;
 use crate::tui::state::{Column, Pane, State};
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
@@ -30,7 +31,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         .borders(Borders::ALL)
         .title(title)
         .border_style(theme.pane_border(state.pane == Pane::Views));
-    let inner_height = area.height.saturating_sub(3) as usize; // borders + header row
+    let inner_height = layout::bordered_table_rows(area);
     let selected = state.selected_row().unwrap_or(0);
     let offset = selected.saturating_sub(inner_height.saturating_sub(1));
     let shown = columns_for(area.width);
