@@ -26,5 +26,6 @@ pub mod ui;
 pub mod update;
 #[cfg(test)]
 mod update_tests;
+mod visible;
 
 pub use runtime::{ConsoleOptions, run};
