@@ -34,6 +34,11 @@ pub fn duration_ms(ms: f64) -> String {
     format!("{} h {:02} min", total / 3600, (total % 3600) / 60)
 }
 
+/// Milliseconds to one decimal: what the inventory keeps of a refresh's duration.
+pub fn round1(ms: f64) -> f64 {
+    (ms * 10.0).round() / 10.0
+}
+
 /// `just now`, `42s ago`, `3m ago`, `5h ago`, `12d ago`.
 pub fn age(then: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let secs = (now - then).num_seconds();

@@ -9,6 +9,7 @@ pub mod cluster;
 pub mod config;
 pub mod demo;
 pub mod format;
+pub mod inventory;
 pub mod ledger;
 pub mod pgconn;
 pub mod pgcron;

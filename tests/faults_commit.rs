@@ -8,7 +8,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::proxy::{CommitCutter, Cut};
-use mvtop::catalog::{FetchOptions, Inventory};
+use mvtop::catalog::Inventory;
+use mvtop::inventory::FetchOptions;
 use mvtop::ledger::Ledger;
 use mvtop::pgconn::Session;
 use mvtop::refresh::{

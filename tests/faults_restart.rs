@@ -9,7 +9,8 @@ mod common;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use mvtop::catalog::{FetchOptions, Inventory};
+use mvtop::catalog::Inventory;
+use mvtop::inventory::FetchOptions;
 use mvtop::ledger::Ledger;
 use mvtop::refresh::{
     Concurrently, Executor, JobEvent, JobState, Limits, Outcome, OutcomeKind, Recorded, Source,

@@ -9,7 +9,8 @@ mod common;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use mvtop::catalog::inventory::{FetchOptions, Inventory};
+use mvtop::catalog::inventory::Inventory;
+use mvtop::inventory::FetchOptions;
 use mvtop::pgconn::Session;
 
 /// SQL's quoting, written out here rather than taken from the code under test.

@@ -4,7 +4,8 @@ mod common;
 
 use std::time::Duration;
 
-use mvtop::catalog::{FetchOptions, Inventory, MatView, MvStatus, StatsSource};
+use mvtop::catalog::{Inventory, MatView, MvStatus, StatsSource};
+use mvtop::inventory::FetchOptions;
 
 const FIXTURE: &str = r#"
 CREATE EXTENSION pg_stat_statements;

@@ -4,7 +4,8 @@
 
 mod common;
 
-use mvtop::catalog::{FetchOptions, Inventory, StatsSource};
+use mvtop::catalog::{Inventory, StatsSource};
+use mvtop::inventory::FetchOptions;
 use mvtop::ledger::{EventTriggers, HistoryFilter, LATEST_VERSION, Ledger, Retention};
 use mvtop::pgconn::{Session, SessionSettings};
 

@@ -8,7 +8,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::pgbouncer::PgBouncer;
-use mvtop::catalog::{FetchOptions, Inventory};
+use mvtop::catalog::Inventory;
+use mvtop::inventory::FetchOptions;
 use mvtop::ledger::Ledger;
 use mvtop::pgconn::pooler::{Pooling, TRANSACTION_POOLING, pooling};
 use mvtop::pgconn::{Session, SessionSettings};

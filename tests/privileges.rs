@@ -5,7 +5,8 @@
 
 mod common;
 
-use mvtop::catalog::inventory::{FetchOptions, Inventory};
+use mvtop::catalog::inventory::Inventory;
+use mvtop::inventory::FetchOptions;
 use mvtop::ledger::{Ledger, Retention};
 use mvtop::pgconn::{Session, SessionSettings};
 use tokio_postgres::error::SqlState;

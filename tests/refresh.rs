@@ -6,7 +6,8 @@ mod common;
 
 use std::time::Duration;
 
-use mvtop::catalog::{FetchOptions, Inventory};
+use mvtop::catalog::Inventory;
+use mvtop::inventory::FetchOptions;
 use mvtop::ledger::{HistoryFilter, Ledger};
 use mvtop::pgconn::{Connector, Session};
 use mvtop::refresh::{

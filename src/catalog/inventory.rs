@@ -7,12 +7,9 @@ use serde::Serialize;
 use tokio_postgres::Client;
 
 use super::graph;
-use super::per_mv::{DetailsCache, PerMv};
-use super::server::{PssAvailability, ServerFacts};
+use super::server::ServerFacts;
 use super::status::{MvStatus, StatusInput, status};
-use super::writes::{TableWrites, table_writes, writes_of};
-use crate::ledger::{Ledger, LedgerStats, MemoryLog};
-use crate::pgconn::Session;
+use super::writes::{TableWrites, writes_of};
 
 /// Where a refresh figure comes from; every figure carries one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -93,44 +90,6 @@ pub struct MatView {
     pub row_version: i64,
 }
 
-/// What to fetch beyond the catalog facts, and how.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FetchOptions {
-    /// Where the refresh ledger would be; its figures win over PostgreSQL's own.
-    pub ledger: Ledger,
-    /// `pg_get_viewdef` for every MV: about a sixth of the cost on thousands of MVs, and
-    /// most of the bytes; screens that do not show definitions leave them out.
-    pub definitions: bool,
-    /// From this many MVs on, a second session shares the per-MV work. It costs a
-    /// connection, opened while the main session runs the catalog query.
-    pub second_session_from: i64,
-}
-
-impl Default for FetchOptions {
-    fn default() -> Self {
-        FetchOptions {
-            ledger: Ledger::default(),
-            definitions: true,
-            second_session_from: 1000,
-        }
-    }
-}
-
-impl Inventory {
-    /// Without a ledger: this process's own runs stand in for it.
-    pub fn apply_memory_log(&mut self, log: &MemoryLog) {
-        if self.facts.ledger_installed {
-            return;
-        }
-        let stats = log.stats();
-        for v in &mut self.views {
-            if let Some(l) = stats.get(&v.oid) {
-                apply_ledger(v, l, StatsSource::Session);
-            }
-        }
-    }
-}
-
 impl MatView {
     /// An MV known only by name: nothing measured yet (the inventory fills the rest).
     pub fn named(oid: u32, schema: String, name: String, qualified_name: String) -> MatView {
@@ -180,7 +139,9 @@ impl MatView {
     }
 }
 
-/// The inventory plus the one-line notes about sources that could not be used.
+/// The inventory plus the one-line notes about sources that could not be used. It is read by
+/// `Inventory::fetch` in the top-level `inventory` module, above this module and the ledger, which merges
+/// in the ledger's statistics.
 #[derive(Debug, Clone)]
 pub struct Inventory {
     pub facts: ServerFacts,
@@ -189,185 +150,10 @@ pub struct Inventory {
 }
 
 impl Inventory {
-    /// The server facts, the catalog, sizes, definitions and refresh statistics, with as few
-    /// waits as possible: the main session's queries go out pipelined (facts first, as the
-    /// rest depends on them), and with many MVs a second session from `connect_more` takes
-    /// part of the per-MV work at the same time.
-    pub async fn fetch(
-        main: &Client,
-        connect_more: impl AsyncFnOnce() -> Option<Session>,
-        with: FetchOptions,
-    ) -> Result<Inventory, tokio_postgres::Error> {
-        let mut cache = DetailsCache::default();
-        Inventory::fetch_reusing(main, connect_more, with, &mut cache).await
-    }
-
-    /// `fetch`, reading sizes and definitions only of the MVs that changed since `cache`
-    /// was filled (and filling it): what a caller that reads again and again uses.
-    pub async fn fetch_reusing(
-        main: &Client,
-        connect_more: impl AsyncFnOnce() -> Option<Session>,
-        with: FetchOptions,
-        cache: &mut DetailsCache,
-    ) -> Result<Inventory, tokio_postgres::Error> {
-        // Pipelined: the facts, then the MVs by name.
-        let (facts, listed) = tokio::join!(
-            ServerFacts::fetch(main, &with.ledger),
-            super::matviews::list(main)
-        );
-        let (mut facts, listed) = (facts?, listed?);
-        // The fingerprint the console's pulse compares against, from the same rows.
-        facts.mv_count = listed.views.len() as i64;
-        facts.mv_xmin_sum = listed
-            .views
-            .iter()
-            .map(|v| v.row_version)
-            .sum::<i64>()
-            .to_string();
-        let mvs: Vec<(u32, i64)> = listed
-            .views
-            .iter()
-            .map(|v| (v.oid, v.row_version))
-            .collect();
-        // With many MVs, a helper session shares the sizing; it connects while the main
-        // session reads the rest of the catalog.
-        let helper = async {
-            if facts.mv_count >= with.second_session_from {
-                connect_more().await
-            } else {
-                None
-            }
-        };
-        let oids: Vec<u32> = mvs.iter().map(|m| m.0).collect();
-        let links = super::matviews::links(main, &oids);
-        let per_mv = super::per_mv::fetch(main, helper, &mvs, &facts, &with, cache);
-        let (links, per_mv) = tokio::join!(links, per_mv);
-        let PerMv {
-            details,
-            stats,
-            ledger,
-            own_pids,
-        } = per_mv;
-        let mut views = super::matviews::assemble(listed, links?);
-        for v in &mut views {
-            // mvtop's own sessions sized it meanwhile: no reader.
-            v.lock_holder_pids.retain(|p| !own_pids.contains(p));
-            v.lock_holders = v.lock_holder_pids.len() as i64;
-        }
-        let mut details = details?;
-        let mut hints = Vec::new();
-        let ledger = match ledger {
-            Some(Ok(ledger)) => ledger,
-            Some(Err(e)) => {
-                hints.push(format!(
-                    "refresh ledger unreadable ({}): figures come from PostgreSQL alone",
-                    crate::pgconn::one_line(&e)
-                ));
-                HashMap::new()
-            }
-            None if facts.ledger_outdated => {
-                hints.push(
-                    with.ledger
-                        .why_not_current(facts.ledger_version)
-                        .unwrap_or_default(),
-                );
-                HashMap::new()
-            }
-            None => {
-                hints.push(format!(
-                    "no refresh ledger in schema {}: `mvtop install` keeps a refresh history \
-                     (PostgreSQL records none)",
-                    with.ledger.schema()
-                ));
-                HashMap::new()
-            }
-        };
-        if let PssAvailability::Missing(why) = facts.pss() {
-            hints.push(why);
-        }
-        let stats = match stats {
-            Some(Ok(stats)) => stats,
-            Some(Err(e)) => {
-                hints.push(format!(
-                    "pg_stat_statements unreadable ({}): no refresh durations",
-                    crate::pgconn::one_line(&e)
-                ));
-                HashMap::new()
-            }
-            None => HashMap::new(),
-        };
-        if !facts.reads_all_stats && matches!(facts.pss(), PssAvailability::Usable { .. }) {
-            hints.push(
-                "role lacks pg_read_all_stats: refreshes run by other roles are not counted".into(),
-            );
-        }
-        if !facts.track_commit_timestamp && !facts.ledger_installed {
-            hints.push(
-                "track_commit_timestamp is off and no ledger is installed: last refresh times unknown"
-                    .into(),
-            );
-        }
-        let tables: Vec<u32> = {
-            let mut all: Vec<u32> = views.iter().flat_map(|v| v.base_tables.clone()).collect();
-            all.sort_unstable();
-            all.dedup();
-            all
-        };
-        let writes = table_writes(main, &tables).await?;
-        for v in &mut views {
-            // An MV created after the catalog query ran has no row there; one dropped since
-            // keeps nulls here. Both are ordinary races, not errors.
-            if let Some(d) = details.remove(&v.oid) {
-                v.heap_bytes = d.table_bytes;
-                v.index_bytes = d.index_bytes;
-                v.total_bytes = d.table_bytes.zip(d.index_bytes).map(|(t, i)| t + i);
-                v.size_skipped_locked = d.size_locked;
-                v.definition = d.definition;
-                v.definition_skipped_locked = d.definition_locked;
-            }
-            match (ledger.get(&v.oid), stats.get(&v.oid)) {
-                (Some(l), _) => apply_ledger(v, l, StatsSource::Ledger),
-                (None, Some(s)) => {
-                    v.refresh_count = Some(s.calls);
-                    v.avg_refresh_ms = s.avg_ms.map(round1);
-                    v.max_refresh_ms = s.max_ms.map(round1);
-                    v.refresh_stats_source = Some(StatsSource::PgStatStatements);
-                }
-                (None, None) => {}
-            }
-            v.base_writes = writes_of(&v.base_tables, &writes);
-        }
-        settle_statuses(&mut views, &writes, &HashMap::new(), facts.in_recovery);
-        Ok(Inventory {
-            facts,
-            views,
-            hints,
-        })
-    }
-}
-
-impl Inventory {
     /// The catalog part alone (names, readiness, dependencies, base tables): no sizes, no
     /// definitions, no statistics. What the scheduler needs, at a fraction of the cost.
     pub async fn catalog_only(client: &Client) -> Result<Vec<MatView>, tokio_postgres::Error> {
         super::matviews::read(client).await
-    }
-}
-
-/// The ledger's figures replace PostgreSQL's own: they are per run, with outcomes.
-pub fn apply_ledger(v: &mut MatView, l: &LedgerStats, source: StatsSource) {
-    v.refresh_count = Some(l.ok_count);
-    v.refresh_failures = Some(l.failures);
-    v.avg_refresh_ms = l.avg_ms.map(round1);
-    v.p95_refresh_ms = l.p95_ms.map(round1);
-    v.last_refresh_ms = l.last_ms.map(round1);
-    v.last_refresh_outcome = Some(l.last_outcome.clone());
-    v.last_refresh_error = l.last_error.clone();
-    v.refresh_stats_source = Some(source);
-    v.base_writes_at_refresh = l.base_writes;
-    if l.last_refresh.is_some() {
-        v.last_refresh = l.last_refresh;
-        v.last_refresh_source = Some(source);
     }
 }
 
@@ -409,10 +195,6 @@ pub fn settle_statuses(
             standby,
         });
     }
-}
-
-pub(super) fn round1(ms: f64) -> f64 {
-    (ms * 10.0).round() / 10.0
 }
 
 /// Fills levels, cycles, and upstream/downstream names from the upstream oids.

@@ -1,4 +1,5 @@
-//! Read-only queries against the catalog, turned into plain types.
+//! Read-only queries against the catalog, turned into plain types. PostgreSQL alone: the
+//! ledger's figures are merged in above, by the top-level `inventory` module.
 
 pub mod graph;
 pub mod ident;
@@ -15,7 +16,7 @@ pub mod statements;
 pub mod status;
 pub mod writes;
 
-pub use inventory::{FetchOptions, Inventory, MatView, StatsSource};
+pub use inventory::{Inventory, MatView, StatsSource};
 pub use per_mv::{DetailsCache, Reread};
 pub use server::ServerFacts;
 pub use status::MvStatus;

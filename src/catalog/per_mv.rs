@@ -1,6 +1,6 @@
 //! The per-MV part of the inventory: sizes and definitions (a relation-cache build per MV,
 //! most of the inventory's cost on thousands of MVs), shared out over the sessions given,
-//! and the refresh statistics of pg_stat_statements and the ledger.
+//! and the refresh statistics of pg_stat_statements.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -9,9 +9,7 @@ use tokio_postgres::Client;
 use tokio_postgres::error::SqlState;
 
 use super::ident::quote_ident;
-use super::inventory::FetchOptions;
 use super::server::{PssAvailability, ServerFacts};
-use crate::ledger::LedgerStats;
 use crate::pgconn::Session;
 
 const DETAILS_SQL: &str = include_str!("../../assets/sql/mv_details.sql");
@@ -39,7 +37,6 @@ pub struct PssStats {
 pub struct PerMv {
     pub details: Result<HashMap<u32, Details>, tokio_postgres::Error>,
     pub stats: Option<Result<HashMap<u32, PssStats>, tokio_postgres::Error>>,
-    pub ledger: Option<Result<HashMap<u32, LedgerStats>, tokio_postgres::Error>>,
     /// The backends of the sessions that did the work: their locks on the MVs are mvtop's
     /// own, not readers'.
     pub own_pids: Vec<i32>,
@@ -167,16 +164,16 @@ impl DetailsCache {
 const CHUNK: usize = 50;
 
 /// Sizes and definitions of `mvs` ((oid, row version)) on `main` and, once it connects,
-/// `helper`; pg_stat_statements and the ledger on `main`.
+/// `helper`; pg_stat_statements on `main` (definitions too when `definitions`).
 pub async fn fetch(
     main: &Client,
     helper: impl Future<Output = Option<Session>>,
     mvs: &[(u32, i64)],
     facts: &ServerFacts,
-    with: &FetchOptions,
+    definitions: bool,
     cache: &mut DetailsCache,
 ) -> PerMv {
-    let wanted = wanted(mvs, cache, with.definitions);
+    let wanted = wanted(mvs, cache, definitions);
     // Sized for two sessions: with one, it simply takes every chunk.
     let chunks: Vec<&[Wanted]> = wanted.chunks(CHUNK).collect();
     let next = AtomicUsize::new(0);
@@ -224,14 +221,7 @@ pub async fn fetch(
                 .collect()
         }))
     };
-    let ledger = async {
-        if facts.ledger_installed {
-            Some(with.ledger.stats(last).await)
-        } else {
-            None
-        }
-    };
-    let (details, stats, ledger) = tokio::join!(details, stats, ledger);
+    let (details, stats) = tokio::join!(details, stats);
     let mut own_pids = Vec::new();
     let details = details
         .into_iter()
@@ -247,7 +237,6 @@ pub async fn fetch(
     PerMv {
         details,
         stats,
-        ledger,
         own_pids,
     }
 }

@@ -3,7 +3,6 @@
 use tokio_postgres::Client;
 
 use super::ident::quote_ident;
-use crate::ledger::Ledger;
 
 const SERVER_FACTS_SQL: &str = include_str!("../../assets/sql/server_facts.sql");
 
@@ -28,6 +27,8 @@ pub struct ServerFacts {
     pub mv_count: i64,
     pub mv_xmin_sum: String,
     /// The refresh ledger, at the version this mvtop needs, is in the schema asked about.
+    /// This and `ledger_outdated` are set by `ServerFacts::fetch` (top-level `inventory` module), which
+    /// knows the version this mvtop needs; `read` leaves them false.
     pub ledger_installed: bool,
     /// A ledger of an older version is there: `mvtop install` upgrades it.
     pub ledger_outdated: bool,
@@ -43,16 +44,16 @@ pub enum PssAvailability {
 }
 
 impl ServerFacts {
-    pub async fn fetch(
+    /// The facts, with the version of the ledger in `ledger_schema` (if there is one) but
+    /// not yet whether that version is current: see `ledger_installed`.
+    pub async fn read(
         client: &Client,
-        ledger: &Ledger,
+        ledger_schema: &str,
     ) -> Result<ServerFacts, tokio_postgres::Error> {
-        let version_table = format!("{}.version", quote_ident(ledger.schema()));
+        let version_table = format!("{}.version", quote_ident(ledger_schema));
         let row = client
             .query_one(SERVER_FACTS_SQL, &[&version_table])
             .await?;
-        let ledger_version: Option<i32> = row.get("ledger_version");
-        let latest = crate::ledger::LATEST_VERSION;
         Ok(ServerFacts {
             version_num: row.get("version_num"),
             version: row.get("version"),
@@ -66,9 +67,9 @@ impl ServerFacts {
             stats_since: row.get("stats_since"),
             mv_count: 0,
             mv_xmin_sum: "0".into(),
-            ledger_installed: ledger_version.is_some_and(|v| v >= latest),
-            ledger_outdated: ledger_version.is_some_and(|v| v < latest),
-            ledger_version,
+            ledger_installed: false,
+            ledger_outdated: false,
+            ledger_version: row.get("ledger_version"),
         })
     }
 

@@ -8,8 +8,9 @@ use clap::Args;
 use super::output::{Align, Format, Table};
 use super::{ConnArgs, Failure, monitoring_session, say};
 use crate::bench::{self, BenchError, BenchReport, Kind, Options, Progress, RefreshPlan};
-use crate::catalog::{FetchOptions, Inventory};
+use crate::catalog::Inventory;
 use crate::format::parse_duration;
+use crate::inventory::FetchOptions;
 use crate::ledger::Ledger;
 use crate::refresh::{CancelHandle, Concurrently, JobSpec, Limits, Source, Target, choose_mode};
 

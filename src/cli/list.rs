@@ -5,8 +5,9 @@ use clap::Args;
 
 use super::output::{Align, Format, Table};
 use super::{ConnArgs, Failure, monitoring_session};
-use crate::catalog::{self, FetchOptions, Inventory, MatView};
+use crate::catalog::{self, Inventory, MatView};
 use crate::format;
+use crate::inventory::FetchOptions;
 use crate::ledger::Ledger;
 
 #[derive(Debug, Clone, Args)]

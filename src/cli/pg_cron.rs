@@ -189,7 +189,7 @@ pub async fn apply_runs(
     let stats = crate::pgcron::runs::merged_stats(main, ledger, has_ledger, cron).await?;
     for v in views.iter_mut() {
         if let Some(s) = stats.get(&v.oid) {
-            crate::catalog::inventory::apply_ledger(v, s, crate::catalog::StatsSource::PgCron);
+            crate::inventory::apply_ledger(v, s, crate::catalog::StatsSource::PgCron);
         }
     }
     crate::catalog::inventory::settle_statuses(

@@ -9,8 +9,9 @@ use serde::Serialize;
 use super::output::Format;
 use super::{ConnArgs, Failure, monitoring_session};
 use crate::catalog::names::find_in;
-use crate::catalog::{FetchOptions, Inventory, MatView};
+use crate::catalog::{Inventory, MatView};
 use crate::format::{self, parse_duration};
+use crate::inventory::FetchOptions;
 use crate::ledger::Ledger;
 use crate::refresh::plan::{Cascade, PlanRun, PlanStep, plan};
 use crate::refresh::{

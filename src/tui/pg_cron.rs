@@ -100,7 +100,7 @@ pub fn apply_stats(state: &mut State) {
     }
     for v in &mut state.views {
         if let Some(s) = stats.get(&v.oid) {
-            crate::catalog::inventory::apply_ledger(v, s, crate::catalog::StatsSource::PgCron);
+            crate::inventory::apply_ledger(v, s, crate::catalog::StatsSource::PgCron);
         }
     }
 }
