@@ -1,7 +1,10 @@
 //! The refresh engine: one implementation, used by the CLI, the console and the scheduler.
 
+mod attempt;
 pub mod executor;
+mod finish;
 pub mod job;
+pub mod lock;
 pub mod plan;
 pub mod statement;
 

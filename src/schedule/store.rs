@@ -9,7 +9,7 @@ use super::cron::CronSpec;
 use super::policy::{Policy, Schedule, Window, convention_for};
 use crate::ledger::Ledger;
 use crate::refresh::Concurrently;
-use crate::refresh::job::ADVISORY_NAMESPACE;
+use crate::refresh::lock;
 
 const COLUMNS: &str = "mv_schema, mv_name, kind, cron, tz, every_ms, quiet_ms, max_stale_ms, \
                        window_start, window_end, concurrent_mode, from_naming, created_at, \
@@ -17,16 +17,17 @@ const COLUMNS: &str = "mv_schema, mv_name, kind, cron, tz, every_ms, quiet_ms, m
 
 /// A compare-and-set on `last_due`: of all schedulers that read the same row, one wins. None
 /// wins while any process holds the MV's refresh lock (a run outlasting its interval).
-const CLAIM_SQL: &str = "UPDATE {schema}.schedule s
+fn claim_sql() -> String {
+    format!(
+        "UPDATE {{schema}}.schedule s
    SET last_due = $3, base_writes = coalesce($4, s.base_writes),
        claimed_by = $5, claimed_at = now()
  WHERE s.mv_schema = $1 AND s.mv_name = $2
    AND s.last_due IS NOT DISTINCT FROM $6
-   AND NOT EXISTS (
-     SELECT 1 FROM pg_locks l
-      WHERE l.locktype = 'advisory' AND l.granted
-        AND l.classid = $7::int8::oid AND l.objid = $8 AND l.objsubid = 1
-        AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()))";
+   AND NOT EXISTS (SELECT 1 FROM pg_locks l WHERE {})",
+        lock::held("l", 7, 8)
+    )
+}
 
 /// What `schedule set` writes.
 #[derive(Debug, Clone, PartialEq)]
@@ -143,7 +144,7 @@ impl Ledger {
     ) -> Result<bool, tokio_postgres::Error> {
         let n = client
             .execute(
-                &self.sql(CLAIM_SQL),
+                &self.sql(&claim_sql()),
                 &[
                     &s.mv_schema,
                     &s.mv_name,
@@ -151,7 +152,7 @@ impl Ledger {
                     &base_writes,
                     &claimant,
                     &s.last_due,
-                    &i64::from(ADVISORY_NAMESPACE),
+                    &lock::namespace_param(),
                     &mv_oid,
                 ],
             )
