@@ -11,6 +11,7 @@ mod stats;
 pub use history::{HistoryFilter, RefreshRecord};
 pub use install::{EventTriggers, InstallReport, LATEST_VERSION, MIGRATION_COUNT, Retention};
 pub use memory::{MemoryLog, MemoryRun};
+pub use record::RunRecord;
 pub use stats::LedgerStats;
 
 use crate::catalog::ident::quote_ident;

@@ -8,7 +8,7 @@ use tokio::sync::watch;
 use tokio_postgres::Client;
 use tokio_postgres::error::SqlState;
 
-use super::finish::LedgerRow;
+use super::finish::run_record;
 use super::job::{JobSpec, OutcomeKind};
 use super::lock;
 use super::statement::{names_missing, search_path_hint, statement};
@@ -122,19 +122,6 @@ pub(super) enum Attempt {
     Finished(Done),
 }
 
-/// A fresh token for each run, so a row can be found again after a lost connection.
-pub(super) fn run_token(spec: &JobSpec) -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    format!(
-        "{}-{}-{}-{}",
-        std::process::id(),
-        chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default(),
-        spec.target.oid,
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
 pub(super) async fn attempt_refresh(
     session: &Session,
     ledger: Option<&Ledger>,
@@ -232,15 +219,12 @@ async fn commit(
     base_writes: Option<i64>,
     xid: Option<i64>,
 ) -> Attempt {
-    let token = run_token(spec);
     let mut done = Done::new(OutcomeKind::Ok, Some(duration_ms), None);
     if let Some(ledger) = ledger {
-        let insert = ledger.insert_sql();
-        let mut row = LedgerRow::new(spec, OutcomeKind::Ok, Some(duration_ms), None, &token);
-        row.base_writes = base_writes;
+        let run = run_record(spec, OutcomeKind::Ok, Some(duration_ms), None, base_writes);
         // A ledger that cannot be written must not undo a good refresh: savepoint.
         let _ = client.batch_execute("SAVEPOINT mvtop_record").await;
-        match client.execute(&insert, &row.params()).await {
+        match ledger.insert_run(client, &run).await {
             Ok(_) => done.recorded_in_tx = true,
             Err(_) => {
                 let _ = client

@@ -4,10 +4,10 @@
 
 use std::time::{Duration, Instant};
 
-use super::attempt::{Backend, Done, run_token};
+use super::attempt::{Backend, Done};
 use super::job::{JobSpec, Outcome, OutcomeKind, Recorded};
 use super::lock;
-use crate::ledger::Ledger;
+use crate::ledger::{Ledger, RunRecord};
 use crate::pgconn::{Connector, Session, SessionSettings};
 
 /// Records `done` (unless it already went in with the refresh) and builds the outcome.
@@ -133,79 +133,57 @@ async fn record_separately(
     spec: &JobSpec,
     done: &Done,
 ) -> Recorded {
-    let token = run_token(spec);
-    let mut row = LedgerRow::new(
+    let run = run_record(
         spec,
         done.kind,
         done.duration_ms,
         done.error.clone(),
-        &token,
+        done.base_writes,
     );
-    row.base_writes = done.base_writes;
-    let insert = ledger.insert_sql();
-    if !session.client.is_closed() && session.client.execute(&insert, &row.params()).await.is_ok() {
+    if !session.client.is_closed() && ledger.insert_run(&session.client, &run).await.is_ok() {
         return Recorded::Ledger;
     }
     let Some(fresh) = reconnect(connector).await else {
         return Recorded::Memory;
     };
-    match fresh.client.execute(&insert, &row.params()).await {
+    match ledger.insert_run(&fresh.client, &run).await {
         Ok(_) => Recorded::Ledger,
         Err(_) => Recorded::Memory,
     }
 }
 
-/// The parameters of one ledger INSERT (see `Ledger::insert_sql`).
-pub(super) struct LedgerRow {
-    oid: u32,
-    schema: String,
-    name: String,
+/// The ledger's record of a run of `spec`.
+pub(super) fn run_record(
+    spec: &JobSpec,
+    kind: OutcomeKind,
     duration_ms: Option<f64>,
-    concurrent: bool,
-    with_data: bool,
-    source: &'static str,
-    outcome: &'static str,
     error: Option<String>,
-    token: String,
-    pub(super) base_writes: Option<i64>,
+    base_writes: Option<i64>,
+) -> RunRecord {
+    RunRecord {
+        oid: spec.target.oid,
+        schema: spec.target.schema.clone(),
+        name: spec.target.name.clone(),
+        duration_ms,
+        concurrent: spec.mode.concurrently,
+        with_data: spec.mode.with_data,
+        source: spec.source.as_str(),
+        outcome: kind.as_str(),
+        error,
+        token: run_token(spec),
+        base_writes,
+    }
 }
 
-impl LedgerRow {
-    pub(super) fn new(
-        spec: &JobSpec,
-        kind: OutcomeKind,
-        duration_ms: Option<f64>,
-        error: Option<String>,
-        token: &str,
-    ) -> LedgerRow {
-        LedgerRow {
-            oid: spec.target.oid,
-            schema: spec.target.schema.clone(),
-            name: spec.target.name.clone(),
-            duration_ms,
-            concurrent: spec.mode.concurrently,
-            with_data: spec.mode.with_data,
-            source: spec.source.as_str(),
-            outcome: kind.as_str(),
-            error,
-            token: token.to_string(),
-            base_writes: None,
-        }
-    }
-
-    pub(super) fn params(&self) -> [&(dyn tokio_postgres::types::ToSql + Sync); 11] {
-        [
-            &self.oid,
-            &self.schema,
-            &self.name,
-            &self.duration_ms,
-            &self.concurrent,
-            &self.with_data,
-            &self.source,
-            &self.outcome,
-            &self.error,
-            &self.token,
-            &self.base_writes,
-        ]
-    }
+/// A fresh token for each run, so a row can be found again after a lost connection.
+fn run_token(spec: &JobSpec) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{}-{}-{}-{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default(),
+        spec.target.oid,
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
 }
