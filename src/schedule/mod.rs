@@ -5,16 +5,19 @@
 pub mod advise;
 pub mod changes;
 pub mod cron;
+mod dispatch;
 pub mod driver;
 pub mod due;
 pub mod edit;
+pub mod events;
 pub mod next;
 pub mod order;
 pub mod policy;
 pub mod store;
 pub mod text;
+mod world;
 
-pub use driver::{SchedulerEvent, SchedulerOptions};
 pub use due::{Decision, Observed, decide};
+pub use events::{SchedulerEvent, SchedulerOptions};
 pub use next::{NextRun, Upcoming, next_run};
 pub use policy::{Policy, PolicyInput, Schedule, Window};
