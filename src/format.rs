@@ -1,4 +1,5 @@
-//! Human-readable sizes, durations and ages, shared by the table output and the console.
+//! Human-readable sizes, durations, ages and rounded figures, shared by the table output and
+//! the console (which imports no `cli` code).
 
 use chrono::{DateTime, Utc};
 
@@ -37,6 +38,17 @@ pub fn duration_ms(ms: f64) -> String {
 /// Milliseconds to one decimal: what the inventory keeps of a refresh's duration.
 pub fn round1(ms: f64) -> f64 {
     (ms * 10.0).round() / 10.0
+}
+
+/// `0.42 ms`, `12.3 ms`, `2.6 s`: benchmark figures need more precision than ages.
+pub fn precise_ms(value: f64) -> String {
+    if value < 10.0 {
+        format!("{value:.2} ms")
+    } else if value < 1000.0 {
+        format!("{value:.1} ms")
+    } else {
+        duration_ms(value)
+    }
 }
 
 /// `just now`, `42s ago`, `3m ago`, `5h ago`, `12d ago`.

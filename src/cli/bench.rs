@@ -9,7 +9,7 @@ use super::output::{Align, Format, Table};
 use super::{ConnArgs, Failure, monitoring_session, say};
 use crate::bench::{self, BenchError, BenchReport, Kind, Options, Progress, RefreshPlan};
 use crate::catalog::Inventory;
-use crate::format::parse_duration;
+use crate::format::{parse_duration, precise_ms};
 use crate::inventory::FetchOptions;
 use crate::ledger::Ledger;
 use crate::refresh::{CancelHandle, Concurrently, JobSpec, Limits, Source, Target, choose_mode};
@@ -158,17 +158,6 @@ pub async fn run(conn: &ConnArgs, ledger: &Ledger, args: &BenchArgs) -> Result<(
     super::list::print_out(&text)
 }
 
-/// `0.42 ms`, `12.3 ms`, `2.6 s`: benchmark figures need more precision than ages.
-pub fn ms(value: f64) -> String {
-    if value < 10.0 {
-        format!("{value:.2} ms")
-    } else if value < 1000.0 {
-        format!("{value:.1} ms")
-    } else {
-        crate::format::duration_ms(value)
-    }
-}
-
 fn scans(n: i64) -> String {
     format!("{n} scan{}", if n == 1 { "" } else { "s" })
 }
@@ -192,11 +181,13 @@ fn human(r: &BenchReport) -> String {
         t.rows.push(vec![
             c.name.to_string(),
             c.client_ms.runs.to_string(),
-            ms(c.client_ms.median),
-            ms(c.client_ms.p95),
-            ms(c.client_ms.min),
-            ms(c.client_ms.max),
-            c.server_ms.map(|s| ms(s.median)).unwrap_or_default(),
+            precise_ms(c.client_ms.median),
+            precise_ms(c.client_ms.p95),
+            precise_ms(c.client_ms.min),
+            precise_ms(c.client_ms.max),
+            c.server_ms
+                .map(|s| precise_ms(s.median))
+                .unwrap_or_default(),
             opt(c.rows),
             c.bytes
                 .map(|b| crate::format::size(b as i64))
@@ -230,7 +221,7 @@ fn human(r: &BenchReport) -> String {
         out.push_str(&format!(
             "break-even: {} reads per refresh (refresh {}, {})\n",
             bench::verdict::times(be),
-            ms(basis),
+            precise_ms(basis),
             match source {
                 bench::RefreshSource::Measured => "measured",
                 bench::RefreshSource::History => "recorded average",

@@ -211,7 +211,7 @@ fn result_line(mv: &MatView, step: usize, mode: Mode, outcome: Outcome) -> Resul
         step: step + 1,
         mode: mode.label(),
         outcome: outcome.kind.as_str(),
-        duration_ms: outcome.duration_ms.map(|d| (d * 10.0).round() / 10.0),
+        duration_ms: outcome.duration_ms.map(crate::format::round1),
         attempts: outcome.attempts,
         error: outcome.error,
         recorded: match outcome.recorded {

@@ -71,7 +71,7 @@ fn report_lines(r: &BenchReport, title: Span<'static>, theme: &Theme) -> Vec<Lin
         lines.push(Line::from(vec![
             Span::raw(format!("  {label:<8} ")),
             Span::styled(bar(ms, longest), theme.keyword()),
-            Span::raw(format!(" {}", crate::cli::bench::ms(ms))),
+            Span::raw(format!(" {}", crate::format::precise_ms(ms))),
         ]));
     }
     let mut figures = format!("  speed-up {}×", crate::bench::verdict::times(r.speedup));
