@@ -7,6 +7,7 @@ pub(crate) mod bench_tests;
 #[cfg(test)]
 mod fixture;
 pub mod in_flight;
+pub mod io;
 pub mod keymap;
 pub mod layout;
 pub mod msg;
@@ -15,9 +16,7 @@ pub mod pg_cron;
 mod read_only_tests;
 pub mod runtime;
 pub mod schedules;
-mod schedules_io;
 pub mod sessions;
-mod sessions_io;
 #[cfg(test)]
 pub(crate) mod sessions_tests;
 pub mod state;

@@ -3,8 +3,7 @@
 
 use tokio::sync::{mpsc, watch};
 
-use super::msg::Msg;
-use super::runtime::{Monitor, session};
+use super::monitor::{Monitor, on_monitor};
 use crate::ledger::Ledger;
 use crate::pgconn::Connector;
 use crate::pgcron::{Engine, hand_over};
@@ -12,6 +11,7 @@ use crate::refresh::Executor;
 use crate::schedule::driver::{self, SchedulerOptions};
 use crate::schedule::edit;
 use crate::schedule::text::{Edit, parse};
+use crate::tui::msg::Msg;
 
 pub async fn fetch(
     connector: Connector,
@@ -20,15 +20,14 @@ pub async fn fetch(
     generation: u64,
     results: mpsc::Sender<Msg>,
 ) {
-    let mut slot = monitor.lock().await;
-    let result = match session(&connector, &mut slot).await {
-        Ok((s, ..)) => ledger
-            .schedules(&s.client)
+    let result = on_monitor(&connector, &monitor, async |m| {
+        ledger
+            .schedules(&m.session.client)
             .await
             .map(|loaded| loaded.schedules)
-            .map_err(|e| crate::pgconn::one_line(&e)),
-        Err(e) => Err(e),
-    };
+            .map_err(|e| crate::pgconn::one_line(&e))
+    })
+    .await;
     let _ = results.send(Msg::Schedules { generation, result }).await;
 }
 
@@ -39,36 +38,35 @@ pub async fn save(
     (oid, schema, name, text): (u32, String, String, String),
     results: mpsc::Sender<Msg>,
 ) {
-    let mut slot = monitor.lock().await;
-    let result = match session(&connector, &mut slot).await {
-        Ok((s, ..)) => match parse(&text) {
-            Ok(Edit::Remove) => {
+    let result = on_monitor(&connector, &monitor, async |m| {
+        let s = &m.session;
+        match parse(&text)? {
+            Edit::Remove => {
                 hand_over::remove_everywhere(&s.client, &connector, &ledger, &schema, &name).await
             }
-            Ok(Edit::Set {
+            Edit::Set {
                 input,
                 concurrently,
                 engine: Engine::PgCron,
-            }) => hand_over::set(&s.client, &connector, &ledger, oid, &input, concurrently).await,
-            Ok(Edit::Set {
+            } => hand_over::set(&s.client, &connector, &ledger, oid, &input, concurrently).await,
+            Edit::Set {
                 input,
                 concurrently,
                 engine: Engine::Mvtop,
-            }) => match edit::set(&s.client, &ledger, oid, &input, concurrently).await {
+            } => {
+                let line = edit::set(&s.client, &ledger, oid, &input, concurrently).await?;
                 // Taken back from pg_cron: the job mvtop made for it goes.
-                Ok(line) => match hand_over::remove(&s.client, &connector, &schema, &name).await {
+                match hand_over::remove(&s.client, &connector, &schema, &name).await {
                     Ok(ids) if !ids.is_empty() => {
                         Ok(format!("{line}; mvtop's pg_cron job {ids:?} removed"))
                     }
                     Ok(_) => Ok(line),
                     Err(e) => Ok(format!("{line}; {e}")),
-                },
-                Err(e) => Err(e),
-            },
-            Err(e) => Err(e),
-        },
-        Err(e) => Err(e),
-    };
+                }
+            }
+        }
+    })
+    .await;
     let _ = results.send(Msg::ScheduleSaved(result)).await;
 }
 
