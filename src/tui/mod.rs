@@ -4,13 +4,16 @@
 pub mod bench;
 #[cfg(test)]
 pub(crate) mod bench_tests;
+mod command_line;
 #[cfg(test)]
 mod fixture;
 pub mod in_flight;
+mod jobs;
 pub mod keymap;
 pub mod layout;
 pub mod msg;
 pub mod pg_cron;
+mod polling;
 #[cfg(test)]
 mod read_only_tests;
 pub mod runtime;
@@ -26,6 +29,7 @@ pub mod ui;
 pub mod update;
 #[cfg(test)]
 mod update_tests;
+mod views;
 mod visible;
 
 pub use runtime::{ConsoleOptions, run};
