@@ -3,9 +3,9 @@
 
 use std::collections::HashMap;
 
+use super::locks;
 use super::msg::Effect;
 use super::polling::poll_if_due;
-use super::sessions;
 use super::state::{JobView, Overlay, PendingAction, State};
 use crate::refresh::plan::{Cascade, PlanRun, PlanStep, plan};
 use crate::refresh::{
@@ -189,7 +189,7 @@ pub(super) fn confirmed(state: &mut State, action: PendingAction) -> Vec<Effect>
             state.quit = true;
             vec![Effect::Quit]
         }
-        PendingAction::Signal { pid, signal } => sessions::confirmed_signal(state, pid, signal),
+        PendingAction::Signal { pid, signal } => locks::confirmed_signal(state, pid, signal),
         PendingAction::Refresh(specs) => {
             let targets: Vec<u32> = specs.iter().map(|s| s.target.oid).collect();
             let mut with_order = plan(&state.views, &targets, None);

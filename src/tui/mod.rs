@@ -1,6 +1,7 @@
 //! The console: a live, keyboard-driven view of the inventory, the refresh jobs and the
 //! ledger. `update` and `render` are pure; the runtime does all I/O in spawned tasks.
 
+pub mod activity;
 pub mod bench;
 #[cfg(test)]
 pub(crate) mod bench_tests;
@@ -11,6 +12,7 @@ pub mod in_flight;
 mod jobs;
 pub mod keymap;
 pub mod layout;
+pub mod locks;
 pub mod msg;
 pub mod pg_cron;
 mod polling;
@@ -19,7 +21,6 @@ mod read_only_tests;
 pub mod runtime;
 pub mod schedules;
 mod schedules_io;
-pub mod sessions;
 mod sessions_io;
 #[cfg(test)]
 pub(crate) mod sessions_tests;

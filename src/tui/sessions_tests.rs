@@ -404,7 +404,7 @@ fn running_statements_sort_and_refreshes_and_waits_are_marked_on_the_mvs() {
     assert_eq!(m.waiters, 2);
     assert!(m.blocked_by_refresh);
     assert_eq!(
-        super::sessions::blockers_phrase(&s, &[101]),
+        super::locks::blockers_phrase(&s, &[101]),
         "pid 101 (loader, etl, idle in transaction 4 min 05 s)"
     );
 }

@@ -207,7 +207,7 @@ pub struct State {
     /// The MV whose detail is being read.
     pub detail_in_flight: Option<u32>,
     /// Sessions, lock waits and statement timing (the locks and activity panes).
-    pub sessions: super::sessions::SessionsView,
+    pub sessions: super::locks::SessionsView,
     pub schedules: super::schedules::ScheduleBook,
     /// MV oid -> its base tables' write counters when its running refresh was first seen.
     pub writes_at_refresh_start: HashMap<u32, i64>,

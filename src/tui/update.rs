@@ -10,9 +10,9 @@ use super::jobs::{confirmed, job_changed};
 use super::msg::{Effect, Msg};
 use super::polling::{detail_if_wanted, inventory_arrived, poll_if_due, pulse_arrived};
 use super::schedules;
-use super::sessions;
 use super::state::{Overlay, State};
 use super::views::act;
+use super::{activity, locks};
 
 /// Where the integration tests (and the snapshot tests) find it.
 pub use super::command_line::run_command;
@@ -23,7 +23,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             state.now = now;
             let mut effects = poll_if_due(state);
             effects.extend(detail_if_wanted(state));
-            effects.extend(sessions::tick(state));
+            effects.extend(locks::tick(state));
             effects
         }
         Msg::Detail { oid, result } => {
@@ -43,17 +43,15 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Job(event) => job_changed(state, event),
         Msg::Bench(m) => super::bench::on_msg(state, m),
         Msg::Key(key) => key_pressed(state, key),
-        Msg::Sessions { generation, result } => {
-            sessions::sessions_arrived(state, generation, result)
-        }
+        Msg::Sessions { generation, result } => locks::sessions_arrived(state, generation, result),
         Msg::Statements { generation, result } => {
-            sessions::statements_arrived(state, generation, result)
+            activity::statements_arrived(state, generation, result)
         }
         Msg::StatementTexts(result) => {
-            sessions::texts_arrived(state, result);
+            activity::texts_arrived(state, result);
             Vec::new()
         }
-        Msg::Signalled(result) => sessions::signalled(state, result),
+        Msg::Signalled(result) => locks::signalled(state, result),
         Msg::Schedules { generation, result } => schedules::arrived(state, generation, result),
         Msg::ScheduleSaved(result) => schedules::saved(state, result),
         Msg::Scheduler(event) => schedules::heard(state, &event),
@@ -63,6 +61,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         }
     }
 }
+
 fn key_pressed(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     match state.overlay.clone() {
         Overlay::Help => {
@@ -88,6 +87,7 @@ fn key_pressed(state: &mut State, key: KeyEvent) -> Vec<Effect> {
         },
     }
 }
+
 /// Keys as the terminal sends them: only presses count (Windows also sends releases).
 pub fn key(code: KeyCode) -> KeyEvent {
     KeyEvent::new(code, KeyModifiers::NONE)

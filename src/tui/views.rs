@@ -4,10 +4,10 @@
 
 use super::jobs::{READ_ONLY, confirmed, refresh};
 use super::keymap::{Action, changes_database};
+use super::locks;
 use super::msg::Effect;
 use super::polling::{MAX_POLL, MIN_POLL, poll_if_due, start_poll};
 use super::schedules;
-use super::sessions;
 use super::state::{Column, Overlay, Pane, PendingAction, State};
 use crate::refresh::JobState;
 use crate::refresh::plan::Cascade;
@@ -20,7 +20,7 @@ pub(super) fn act(state: &mut State, action: Action) -> Vec<Effect> {
         state.message = Some(READ_ONLY.into());
         return Vec::new();
     }
-    if let Some(effects) = sessions::act(state, action) {
+    if let Some(effects) = locks::act(state, action) {
         return effects;
     }
     if let Some(effects) = schedules::act(state, action) {
@@ -46,7 +46,7 @@ pub(super) fn act(state: &mut State, action: Action) -> Vec<Effect> {
         Action::FocusViews => state.pane = Pane::Views,
         Action::FocusDetail => state.pane = Pane::Detail,
         Action::FocusJobs => state.pane = Pane::Jobs,
-        // The locks and activity panes' own keys (sessions::act answered them).
+        // The locks and activity panes' own keys (locks::act answered them).
         // The schedules pane's own keys (schedules::act answered them).
         Action::FocusSchedules | Action::EditSchedule => {}
         Action::FocusLocks
