@@ -2,17 +2,13 @@
 
 mod activity;
 mod bench;
-#[cfg(test)]
-mod bench_snapshots;
 mod detail;
 mod jobs;
 mod locks;
 mod overlay;
 mod schedules;
 #[cfg(test)]
-mod sessions_snapshots;
-#[cfg(test)]
-mod snapshot_tests;
+mod tests;
 mod theme;
 mod views;
 

@@ -5,16 +5,16 @@ use std::sync::Arc;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::fixture;
-use super::msg::{Effect, Msg};
-use super::state::{Column, Health, Overlay, Pane};
-use super::update::update;
 use crate::refresh::{JobEvent, JobState, Outcome, OutcomeKind, Recorded};
+use crate::tui::msg::{Effect, Msg};
+use crate::tui::state::{Column, Health, Overlay, Pane};
+use crate::tui::update::update;
 
-fn press(s: &mut super::state::State, code: KeyCode) -> Vec<Effect> {
+fn press(s: &mut crate::tui::state::State, code: KeyCode) -> Vec<Effect> {
     update(s, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
 }
 
-fn typed(s: &mut super::state::State, text: &str) {
+fn typed(s: &mut crate::tui::state::State, text: &str) {
     for c in text.chars() {
         press(s, KeyCode::Char(c));
     }
@@ -22,7 +22,7 @@ fn typed(s: &mut super::state::State, text: &str) {
 
 /// A tick's poll effects (the history reads and the sessions polls it may also ask for are
 /// tested on their own).
-fn tick(s: &mut super::state::State, at: chrono::DateTime<chrono::Utc>) -> Vec<Effect> {
+fn tick(s: &mut crate::tui::state::State, at: chrono::DateTime<chrono::Utc>) -> Vec<Effect> {
     update(s, Msg::Tick(at))
         .into_iter()
         .filter(|e| {
@@ -38,7 +38,7 @@ fn tick(s: &mut super::state::State, at: chrono::DateTime<chrono::Utc>) -> Vec<E
 
 /// A job of `spec` ended with `outcome`.
 fn finished(
-    s: &mut super::state::State,
+    s: &mut crate::tui::state::State,
     id: u64,
     spec: &crate::refresh::JobSpec,
     outcome: Outcome,
@@ -54,7 +54,7 @@ fn finished(
     )
 }
 
-fn names(s: &super::state::State) -> Vec<String> {
+fn names(s: &crate::tui::state::State) -> Vec<String> {
     s.visible.iter().map(|&i| s.views[i].name.clone()).collect()
 }
 
@@ -75,7 +75,7 @@ fn rows_sort_by_name_then_by_any_column_both_ways() {
     assert_eq!(names(&s)[0], "koji_builds_daily");
     press(&mut s, KeyCode::Char('O'));
     assert_eq!(names(&s)[0], "copr_target_builds");
-    let effects = super::update::run_command(&mut s, "sort status");
+    let effects = crate::tui::update::run_command(&mut s, "sort status");
     assert!(effects.is_empty());
     assert_eq!(s.sort.column, Column::Status);
     assert_eq!(names(&s)[0], "Builds by Project", "failed first");
@@ -258,7 +258,7 @@ fn refresh_starts_a_job_and_a_second_one_is_refused() {
 #[test]
 fn a_plain_refresh_that_blocks_readers_asks_first() {
     let mut s = fixture::state();
-    super::update::run_command(&mut s, "sort size desc");
+    crate::tui::update::run_command(&mut s, "sort size desc");
     assert_eq!(
         s.selected_view().unwrap().name,
         "Builds by Project",
@@ -390,8 +390,8 @@ fn the_pulse_turns_fresh_to_stale_and_a_refresh_under_writes_to_refreshing_stale
             since: Default::default(),
         }]
     );
-    let status = |s: &super::state::State| s.views.iter().find(|v| v.oid == 1).unwrap().status;
-    let arrive = |s: &mut super::state::State, generation, p| {
+    let status = |s: &crate::tui::state::State| s.views.iter().find(|v| v.oid == 1).unwrap().status;
+    let arrive = |s: &mut crate::tui::state::State, generation, p| {
         update(
             s,
             Msg::Pulse {
@@ -518,7 +518,7 @@ fn the_selected_mvs_detail_is_read_once_it_rests() {
             .any(|e| matches!(e, Effect::FetchDetail { .. })),
         "one in flight"
     );
-    let detail = super::msg::DetailData::default();
+    let detail = crate::tui::msg::DetailData::default();
     update(
         &mut s,
         Msg::Detail {
@@ -532,17 +532,17 @@ fn the_selected_mvs_detail_is_read_once_it_rests() {
 #[test]
 fn the_filter_takes_a_regex_when_it_looks_like_one() {
     let mut s = fixture::state();
-    super::update::run_command(&mut s, "filter ^(koji|copr)_");
+    crate::tui::update::run_command(&mut s, "filter ^(koji|copr)_");
     assert_eq!(names(&s), ["copr_target_builds", "koji_builds_daily"]);
-    super::update::run_command(&mut s, "filter _daily$");
+    crate::tui::update::run_command(&mut s, "filter _daily$");
     assert_eq!(names(&s), ["koji_builds_daily"]);
-    super::update::run_command(&mut s, "filter reporting.builds b");
+    crate::tui::update::run_command(&mut s, "filter reporting.builds b");
     assert_eq!(
         names(&s),
         ["Builds by Project"],
         "a plain dot is a substring, on schema.name"
     );
-    super::update::run_command(&mut s, "filter (unclosed");
+    crate::tui::update::run_command(&mut s, "filter (unclosed");
     assert!(names(&s).is_empty(), "an invalid regex is a substring");
 }
 
@@ -644,7 +644,7 @@ fn next_runs_show_and_sort() {
 }
 
 /// A full inventory poll answered with `views`.
-fn repoll(s: &mut super::state::State, views: Vec<crate::catalog::MatView>) {
+fn repoll(s: &mut crate::tui::state::State, views: Vec<crate::catalog::MatView>) {
     s.poll_generation += 1;
     s.poll_in_flight = true;
     let generation = s.poll_generation;
@@ -662,7 +662,7 @@ fn repoll(s: &mut super::state::State, views: Vec<crate::catalog::MatView>) {
     );
 }
 
-fn selected_name(s: &super::state::State) -> String {
+fn selected_name(s: &crate::tui::state::State) -> String {
     s.selected_view()
         .map(|v| v.name.clone())
         .unwrap_or_default()
@@ -762,14 +762,14 @@ fn the_first_read_leaves_definitions_out_then_reads_them_and_later_reads_only_ch
         })
     };
     let every = std::time::Duration::from_secs(2);
-    let mut s = super::state::State::new("t".into(), false, every, fixture::now());
+    let mut s = crate::tui::state::State::new("t".into(), false, every, fixture::now());
     let first = tick(&mut s, fixture::now());
     assert_eq!(
         read(&first),
         Some((Reread::Everything, false)),
         "sooner without definitions"
     );
-    let arrive = |s: &mut super::state::State| {
+    let arrive = |s: &mut crate::tui::state::State| {
         let generation = s.poll_generation;
         update(
             s,
@@ -816,7 +816,7 @@ fn the_first_read_leaves_definitions_out_then_reads_them_and_later_reads_only_ch
 /// through backspace, a regex and an inventory that replaced the MVs.
 #[test]
 fn a_filter_typed_key_by_key_shows_what_a_fresh_filter_shows() {
-    let fresh = |s: &super::state::State| {
+    let fresh = |s: &crate::tui::state::State| {
         let mut f = fixture::state();
         f.views = s.views.clone();
         f.sort = s.sort;
@@ -897,7 +897,7 @@ fn schedule_reads_never_overlap_and_one_asked_for_meanwhile_follows() {
 }
 
 /// The fixture's views and `extra` more, so that a page no longer shows them all.
-fn with_views(extra: u32) -> super::state::State {
+fn with_views(extra: u32) -> crate::tui::state::State {
     let mut s = fixture::state();
     for i in 0..extra {
         let name = format!("zz_page_{i:03}");
