@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use super::in_flight::due;
 use super::keymap::Action;
 use super::locks::SessionsView;
 use super::msg::Effect;
-use super::polling::due;
 use super::state::{Pane, State};
 use crate::catalog::sessions::SessionRow;
 use crate::catalog::statements::{self, Counters, PssAccess, PssSource, StatementStat};

@@ -9,9 +9,9 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use super::activity::{RunningSort, StatementsView};
+use super::in_flight::due;
 use super::keymap::Action;
 use super::msg::Effect;
-use super::polling::due;
 use super::state::{Overlay, Pane, PendingAction, State};
 use crate::catalog::locks::{MvLocks, TreeLine, mv_locks, wait_tree};
 use crate::catalog::sessions::{Sessions, Signal};

@@ -5,8 +5,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-
+use super::in_flight::due;
 use super::msg::Effect;
 use super::schedules;
 use super::state::{Health, State};
@@ -57,16 +56,6 @@ pub(super) fn poll_if_due(state: &mut State) -> Vec<Effect> {
     } else {
         Vec::new()
     }
-}
-
-/// Ticks come every second give or take a few milliseconds: a tick a hair early must not
-/// push a 1 s poll to 2 s.
-const TICK_SLACK: Duration = Duration::from_millis(100);
-
-/// Whether a poll last started at `last` is due again (the sessions and statements polls
-/// use it too).
-pub(super) fn due(last: Option<DateTime<Utc>>, now: DateTime<Utc>, every: Duration) -> bool {
-    last.is_none_or(|at| (now - at).to_std().unwrap_or_default() + TICK_SLACK >= every)
 }
 
 /// A pulse, or the full inventory when it is wanted or due.
