@@ -140,7 +140,7 @@ pub(super) fn poll_statements(state: &mut State) -> Option<Effect> {
     }
     if let Some(Ok(source)) = &st.access
         && !st.in_flight
-        && due(st.last_at, now, STATEMENTS_EVERY.max(state.poll_every))
+        && due(st.last_at, now, STATEMENTS_EVERY.max(state.polling.every))
     {
         st.in_flight = true;
         st.generation += 1;

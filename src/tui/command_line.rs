@@ -90,8 +90,9 @@ pub fn run_command(state: &mut State, line: &str) -> Vec<Effect> {
         "interval" => {
             match rest.parse::<u64>() {
                 Ok(s) => {
-                    state.poll_every = Duration::from_secs(s).clamp(MIN_POLL, MAX_POLL);
-                    state.message = Some(format!("polling every {} s", state.poll_every.as_secs()));
+                    state.polling.every = Duration::from_secs(s).clamp(MIN_POLL, MAX_POLL);
+                    state.message =
+                        Some(format!("polling every {} s", state.polling.every.as_secs()));
                 }
                 Err(_) => state.message = Some(format!("not a number of seconds: {rest:?}")),
             }

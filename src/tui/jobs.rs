@@ -69,7 +69,7 @@ pub(super) fn job_changed(state: &mut State, event: crate::refresh::JobEvent) ->
         }
         // The new figures (duration, last refresh) are in the next poll: make it now.
         state.last_poll_at = None;
-        state.full_wanted = true;
+        state.polling.full_wanted = true;
         effects.extend(poll_if_due(state));
     }
     if let Some(entry) = state.jobs.get_mut(&event.id) {

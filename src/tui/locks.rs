@@ -98,13 +98,13 @@ impl SessionsView {
 /// On every tick: the sessions poll and the statements poll, when they fell due.
 pub fn tick(state: &mut State) -> Vec<Effect> {
     // While the connection is lost the inventory poll reconnects, with backoff; these wait.
-    if state.paused || matches!(state.health, super::state::Health::Lost { .. }) {
+    if state.polling.paused || matches!(state.health, super::state::Health::Lost { .. }) {
         return Vec::new();
     }
     let mut effects = Vec::new();
     let now = state.now;
     let s = &mut state.sessions;
-    if !s.in_flight && due(s.last_at, now, state.poll_every) {
+    if !s.in_flight && due(s.last_at, now, state.polling.every) {
         s.in_flight = true;
         s.generation += 1;
         s.last_at = Some(now);

@@ -5,11 +5,14 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
 use super::in_flight::due;
 use super::msg::Effect;
 use super::schedules;
 use super::state::{Health, State};
-use crate::catalog::pulse::Fingerprint;
+use crate::catalog::pulse::{Baseline, Fingerprint};
+use crate::catalog::writes::TableWrites;
 
 /// Bounds of the poll interval (`+`/`-` and `:interval`).
 pub(super) const MIN_POLL: Duration = Duration::from_secs(1);
@@ -19,6 +22,58 @@ pub(super) const MAX_POLL: Duration = Duration::from_secs(60);
 const FULL_EVERY: Duration = Duration::from_secs(300);
 /// Longest pause between polls while the connection is lost.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// The inventory and pulse polls' state: how often, whether paused, and what the next
+/// read takes (the pulse's fingerprint and counters, which sizes and definitions are due).
+#[derive(Debug, Clone)]
+pub struct Polling {
+    /// Every this often unless paused.
+    pub every: Duration,
+    pub paused: bool,
+    /// The full inventory is read again when the pulse's fingerprint moves away from this,
+    /// when asked (Ctrl-r, a finished job), and every few minutes.
+    pub fingerprint: Option<Fingerprint>,
+    /// What the last pulse saw: the next one computes only what moved since.
+    pub pulse_baseline: Baseline,
+    /// Every table some MV reads, once each: worked out on the first pulse after an
+    /// inventory, not on every one.
+    pub base_tables: Option<Vec<u32>>,
+    /// The MVs' base tables' last write counters.
+    pub table_writes: TableWrites,
+    pub last_full_at: Option<DateTime<Utc>>,
+    pub full_wanted: bool,
+    /// Inventory reads that read every MV's size again (Ctrl-r, every few minutes): the
+    /// others read only the MVs that changed. Definitions again on every third.
+    pub sizes_read_at: Option<DateTime<Utc>>,
+    pub sizes_reads: u32,
+    /// Ctrl-r: read everything again, whatever is known.
+    pub reread_wanted: bool,
+    /// The first read left definitions out: the next one reads them.
+    pub definitions_pending: bool,
+    /// Polls failed in a row: the pause before the next one grows with it.
+    pub failures: u32,
+}
+
+impl Polling {
+    /// Before the first poll: the full inventory is wanted.
+    pub fn new(every: Duration) -> Polling {
+        Polling {
+            every,
+            paused: false,
+            fingerprint: None,
+            pulse_baseline: Baseline::default(),
+            base_tables: None,
+            table_writes: TableWrites::new(),
+            last_full_at: None,
+            full_wanted: true,
+            sizes_read_at: None,
+            sizes_reads: 0,
+            reread_wanted: false,
+            definitions_pending: false,
+            failures: 0,
+        }
+    }
+}
 
 /// The selected MV's detail, read once the selection rested for a tick (not on every move).
 pub(super) fn detail_if_wanted(state: &mut State) -> Vec<Effect> {
@@ -40,16 +95,17 @@ pub(super) fn detail_if_wanted(state: &mut State) -> Vec<Effect> {
 }
 
 pub(super) fn poll_if_due(state: &mut State) -> Vec<Effect> {
-    if state.paused || state.poll_in_flight {
+    if state.polling.paused || state.poll_in_flight {
         return Vec::new();
     }
     let wait = match state.health {
         // Back off while the server is away: 1, 2, 4 ... 30 s.
         Health::Lost { .. } => state
-            .poll_every
-            .saturating_mul(1 << state.poll_failures.min(5))
+            .polling
+            .every
+            .saturating_mul(1 << state.polling.failures.min(5))
             .min(MAX_BACKOFF),
-        _ => state.poll_every,
+        _ => state.polling.every,
     };
     if due(state.last_poll_at, state.now, wait) {
         start_poll(state)
@@ -67,9 +123,10 @@ pub(super) fn start_poll(state: &mut State) -> Vec<Effect> {
     state.poll_in_flight = true;
     let generation = state.poll_generation;
     let stale = state
+        .polling
         .last_full_at
         .is_none_or(|at| (state.now - at).to_std().unwrap_or_default() >= FULL_EVERY);
-    if state.full_wanted || stale || state.fingerprint.is_none() {
+    if state.polling.full_wanted || stale || state.polling.fingerprint.is_none() {
         vec![inventory_read(state, generation)]
     } else {
         // A standby replays DDL without counting it: the fingerprint on every pulse there.
@@ -77,12 +134,13 @@ pub(super) fn start_poll(state: &mut State) -> Vec<Effect> {
         vec![Effect::Pulse {
             generation,
             tables: state
+                .polling
                 .base_tables
                 .get_or_insert_with(|| base_tables(&state.views))
                 .clone(),
             since: crate::catalog::pulse::Baseline {
                 always_fingerprint: on_standby,
-                ..state.pulse_baseline
+                ..state.polling.pulse_baseline
             },
         }]
     }
@@ -92,12 +150,15 @@ pub(super) fn start_poll(state: &mut State) -> Vec<Effect> {
 /// them without touching the MV), everything on Ctrl-r and every third such read, else only
 /// what changed. The very first read leaves definitions out, so the table shows sooner.
 fn inventory_read(state: &mut State, generation: u64) -> Effect {
-    let first = state.views.is_empty() && state.sizes_read_at.is_none();
+    let first = state.views.is_empty() && state.polling.sizes_read_at.is_none();
     let sizes_due = state
+        .polling
         .sizes_read_at
-        .or(state.last_full_at)
+        .or(state.polling.last_full_at)
         .is_none_or(|at| (state.now - at).to_std().unwrap_or_default() >= FULL_EVERY);
-    let again = if state.reread_wanted || (sizes_due && state.sizes_reads.is_multiple_of(3)) {
+    let again = if state.polling.reread_wanted
+        || (sizes_due && state.polling.sizes_reads.is_multiple_of(3))
+    {
         crate::catalog::Reread::Everything
     } else if sizes_due {
         crate::catalog::Reread::Sizes
@@ -105,11 +166,11 @@ fn inventory_read(state: &mut State, generation: u64) -> Effect {
         crate::catalog::Reread::Changed
     };
     if again != crate::catalog::Reread::Changed {
-        state.sizes_read_at = Some(state.now);
-        state.sizes_reads += 1;
+        state.polling.sizes_read_at = Some(state.now);
+        state.polling.sizes_reads += 1;
     }
-    state.reread_wanted = false;
-    state.definitions_pending = first;
+    state.polling.reread_wanted = false;
+    state.polling.definitions_pending = first;
     Effect::FetchInventory {
         generation,
         again,
@@ -144,24 +205,28 @@ pub(super) fn pulse_arrived(
     };
     match result {
         Ok(pulse)
-            if moved(state.fingerprint.as_ref(), pulse.fingerprint.as_ref())
-                || state
-                    .facts
-                    .as_ref()
-                    .is_some_and(|f| f.in_recovery != pulse.in_recovery) =>
+            if moved(
+                state.polling.fingerprint.as_ref(),
+                pulse.fingerprint.as_ref(),
+            ) || state
+                .facts
+                .as_ref()
+                .is_some_and(|f| f.in_recovery != pulse.in_recovery) =>
         {
             // Something was refreshed, created, dropped or altered, or a standby was
             // promoted: read it all again.
-            state.pulse_baseline = pulse.baseline;
-            state.full_wanted = true;
+            state.polling.pulse_baseline = pulse.baseline;
+            state.polling.full_wanted = true;
             start_poll(state)
         }
         Ok(pulse) => {
             state.last_poll_at = Some(state.now);
             state.health = Health::Ok;
-            state.poll_failures = 0;
-            state.pulse_baseline = pulse.baseline;
-            if let (Some(known), Some(now)) = (state.fingerprint.as_mut(), pulse.fingerprint) {
+            state.polling.failures = 0;
+            state.polling.pulse_baseline = pulse.baseline;
+            if let (Some(known), Some(now)) =
+                (state.polling.fingerprint.as_mut(), pulse.fingerprint)
+            {
                 known.definition_writes = now.definition_writes;
             }
             let (mut changed, mut refresh_ended) = (false, false);
@@ -182,9 +247,10 @@ pub(super) fn pulse_arrived(
             let writes = pulse.writes.unwrap_or_default();
             if changed || !writes.is_empty() {
                 state
+                    .polling
                     .table_writes
                     .extend(writes.iter().map(|(t, w)| (*t, *w)));
-                let known = state.table_writes.clone();
+                let known = state.polling.table_writes.clone();
                 note_refresh_starts(state, &known);
                 crate::catalog::inventory::settle_statuses(
                     &mut state.views,
@@ -196,7 +262,7 @@ pub(super) fn pulse_arrived(
             if refresh_ended {
                 // Another client's refresh ended (the catalog counters that would show it
                 // reach this session up to 10 s later): its outcome and size are new.
-                state.full_wanted = true;
+                state.polling.full_wanted = true;
                 return start_poll(state);
             }
             Vec::new()
@@ -235,7 +301,7 @@ fn note_refresh_starts(state: &mut State, writes: &crate::catalog::writes::Table
 fn lost(state: &mut State, error: String) {
     // Keep the last good data on screen; say what is wrong.
     state.last_poll_at = Some(state.now);
-    state.poll_failures += 1;
+    state.polling.failures += 1;
     let since = match &state.health {
         Health::Lost { since, .. } => *since,
         _ => state.now,
@@ -256,35 +322,35 @@ pub(super) fn inventory_arrived(
     match result {
         Ok(inventory) => {
             let mut inventory = *inventory;
-            state.fingerprint = Some(Fingerprint {
+            state.polling.fingerprint = Some(Fingerprint {
                 mv_count: inventory.facts.mv_count,
                 xmin_sum: inventory.facts.mv_xmin_sum.clone(),
                 definition_writes: None,
             });
             // The next pulse computes the fingerprint again, and reads every counter.
-            state.pulse_baseline = crate::catalog::pulse::Baseline::default();
-            state.last_full_at = Some(state.now);
-            state.full_wanted = false;
+            state.polling.pulse_baseline = crate::catalog::pulse::Baseline::default();
+            state.polling.last_full_at = Some(state.now);
+            state.polling.full_wanted = false;
             inventory.apply_memory_log(&state.memory_log);
             keep_definitions(&state.views, &mut inventory.views);
             let place = state.place();
             state.facts = Some(inventory.facts);
             state.views = inventory.views;
             state.views_generation += 1;
-            state.table_writes.clear();
-            state.base_tables = None;
+            state.polling.table_writes.clear();
+            state.polling.base_tables = None;
             state.hints = inventory.hints;
             state.health = Health::Ok;
-            state.poll_failures = 0;
+            state.polling.failures = 0;
             state.recompute_visible();
             state.keep_place(place);
             super::pg_cron::apply_stats(state);
             // MVs were refreshed, created or dropped: runs were claimed, names changed.
             let mut effects = schedules::wanted(state);
             effects.extend(super::pg_cron::wanted(state));
-            if state.definitions_pending {
+            if state.polling.definitions_pending {
                 // The first read left them out: read them now.
-                state.full_wanted = true;
+                state.polling.full_wanted = true;
                 effects.extend(start_poll(state));
             }
             return effects;

@@ -119,30 +119,30 @@ pub(super) fn act(state: &mut State, action: Action) -> Vec<Effect> {
             state.recompute_visible();
         }
         Action::Pause => {
-            state.paused = !state.paused;
+            state.polling.paused = !state.polling.paused;
             state.message = Some(
-                if state.paused {
+                if state.polling.paused {
                     "polling paused"
                 } else {
                     "polling resumed"
                 }
                 .into(),
             );
-            if !state.paused {
+            if !state.polling.paused {
                 return poll_if_due(state);
             }
         }
         Action::Slower => {
-            state.poll_every = (state.poll_every * 2).min(MAX_POLL);
-            state.message = Some(format!("polling every {} s", state.poll_every.as_secs()));
+            state.polling.every = (state.polling.every * 2).min(MAX_POLL);
+            state.message = Some(format!("polling every {} s", state.polling.every.as_secs()));
         }
         Action::Faster => {
-            state.poll_every = (state.poll_every / 2).max(MIN_POLL);
-            state.message = Some(format!("polling every {} s", state.poll_every.as_secs()));
+            state.polling.every = (state.polling.every / 2).max(MIN_POLL);
+            state.message = Some(format!("polling every {} s", state.polling.every.as_secs()));
         }
         Action::Reload => {
-            state.full_wanted = true;
-            state.reread_wanted = true;
+            state.polling.full_wanted = true;
+            state.polling.reread_wanted = true;
             return start_poll(state);
         }
         // Handled by `bench::intercept`.

@@ -78,7 +78,7 @@ fn polling_pauses_and_backs_off_while_the_connection_is_lost() {
         error: "gone".into(),
         since: fixture::now(),
     };
-    s.poll_failures = 3;
+    s.polling.failures = 3;
     s.poll_in_flight = false;
     s.last_poll_at = Some(s.now);
     let t = s.now;
@@ -303,14 +303,14 @@ fn the_first_read_leaves_definitions_out_then_reads_them_and_later_reads_only_ch
     );
     arrive(&mut s);
     // A refresh ended: only what changed.
-    s.full_wanted = true;
+    s.polling.full_wanted = true;
     let t = fixture::now() + chrono::Duration::seconds(10);
     assert_eq!(read(&tick(&mut s, t)), Some((Reread::Changed, true)));
     arrive(&mut s);
     // Minutes later every size again; every third time everything.
     let mut seen = Vec::new();
     for minutes in [6, 12, 18] {
-        s.full_wanted = true;
+        s.polling.full_wanted = true;
         let effects = tick(&mut s, fixture::now() + chrono::Duration::minutes(minutes));
         seen.push(read(&effects).unwrap().0);
         arrive(&mut s);

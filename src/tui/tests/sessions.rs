@@ -412,7 +412,7 @@ fn running_statements_sort_and_refreshes_and_waits_are_marked_on_the_mvs() {
 #[test]
 fn a_tick_a_hair_early_still_polls_at_one_second() {
     let mut s = fixture::state();
-    s.poll_every = std::time::Duration::from_secs(1);
+    s.polling.every = std::time::Duration::from_secs(1);
     update(&mut s, Msg::Tick(fixture::now()));
     update(
         &mut s,

@@ -91,8 +91,8 @@ fn header_line<'a>(state: &'a State, theme: &Theme) -> Paragraph<'a> {
         .unwrap_or_else(|| "never".into());
     spans.push(Span::raw(format!(
         "  poll {}s ({age}){}",
-        state.poll_every.as_secs(),
-        if state.paused { " PAUSED" } else { "" }
+        state.polling.every.as_secs(),
+        if state.polling.paused { " PAUSED" } else { "" }
     )));
     if state.read_only {
         spans.push(Span::styled("  READ-ONLY", theme.warn()));
