@@ -2,17 +2,13 @@
 
 mod activity;
 mod bench;
-#[cfg(test)]
-mod bench_snapshots;
 mod detail;
 mod jobs;
 mod locks;
 mod overlay;
 mod schedules;
 #[cfg(test)]
-mod sessions_snapshots;
-#[cfg(test)]
-mod snapshot_tests;
+mod tests;
 mod theme;
 mod views;
 
@@ -95,8 +91,8 @@ fn header_line<'a>(state: &'a State, theme: &Theme) -> Paragraph<'a> {
         .unwrap_or_else(|| "never".into());
     spans.push(Span::raw(format!(
         "  poll {}s ({age}){}",
-        state.poll_every.as_secs(),
-        if state.paused { " PAUSED" } else { "" }
+        state.polling.every.as_secs(),
+        if state.polling.paused { " PAUSED" } else { "" }
     )));
     if state.read_only {
         spans.push(Span::styled("  READ-ONLY", theme.warn()));

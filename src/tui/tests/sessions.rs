@@ -7,13 +7,13 @@ use chrono::Duration;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::fixture;
-use super::msg::{Effect, Msg};
-use super::state::{JobView, Overlay, Pane, PendingAction, State};
-use super::update::update;
 use crate::catalog::locks::tests::{session, waits};
 use crate::catalog::sessions::{Sessions, Signal};
 use crate::catalog::statements::{Counter, Counters};
 use crate::refresh::{JobSpec, JobState, Limits, Mode, Source, Target};
+use crate::tui::msg::{Effect, Msg};
+use crate::tui::state::{JobView, Overlay, Pane, PendingAction, State};
+use crate::tui::update::update;
 
 fn press(s: &mut State, code: KeyCode) -> Vec<Effect> {
     update(s, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
@@ -404,7 +404,7 @@ fn running_statements_sort_and_refreshes_and_waits_are_marked_on_the_mvs() {
     assert_eq!(m.waiters, 2);
     assert!(m.blocked_by_refresh);
     assert_eq!(
-        super::sessions::blockers_phrase(&s, &[101]),
+        crate::tui::locks::blockers_phrase(&s, &[101]),
         "pid 101 (loader, etl, idle in transaction 4 min 05 s)"
     );
 }
@@ -412,7 +412,7 @@ fn running_statements_sort_and_refreshes_and_waits_are_marked_on_the_mvs() {
 #[test]
 fn a_tick_a_hair_early_still_polls_at_one_second() {
     let mut s = fixture::state();
-    s.poll_every = std::time::Duration::from_secs(1);
+    s.polling.every = std::time::Duration::from_secs(1);
     update(&mut s, Msg::Tick(fixture::now()));
     update(
         &mut s,

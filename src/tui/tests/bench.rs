@@ -3,12 +3,12 @@
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::bench::{BenchEffect, BenchEvent, BenchMsg, BenchStatus};
 use super::fixture;
-use super::msg::{Effect, Msg};
-use super::state::State;
-use super::update::update;
 use crate::bench::{self, BenchError, CaseRuns, Kind, Measurements, Progress, Subject, Usage};
+use crate::tui::bench::{BenchEffect, BenchEvent, BenchMsg, BenchStatus};
+use crate::tui::msg::{Effect, Msg};
+use crate::tui::state::State;
+use crate::tui::update::update;
 
 fn press(s: &mut State, code: KeyCode) -> Vec<Effect> {
     update(s, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))

@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::keymap::{Action, Keymap, changes_database, every_action, name_of};
-use super::msg::{Effect, Msg};
-use super::state::State;
-use super::update::{run_command, update};
+use crate::tui::keymap::{Action, Keymap, changes_database, every_action, name_of};
+use crate::tui::msg::{Effect, Msg};
+use crate::tui::state::State;
+use crate::tui::update::{run_command, update};
 
 /// What a read-only console must never ask the runtime to do.
 fn changes(effect: &Effect) -> bool {
@@ -53,7 +53,7 @@ const PANES: [char; 6] = ['1', '2', '3', '4', '5', '6'];
 fn consoles() -> Vec<State> {
     // With sessions, lock waits and statements loaded (so cancel/terminate have a target),
     // and with every MV marked (so refresh has several).
-    let mut with_sessions = super::sessions_tests::state();
+    let mut with_sessions = super::sessions::state();
     with_sessions.read_only = true;
     let mut marked = super::fixture::state();
     marked.read_only = true;
@@ -82,7 +82,7 @@ fn every_database_changing_action_is_refused_in_every_pane() {
                         .map(|a| {
                             let (keys, _, _) = help.iter().find(|(_, _, h)| h == a).unwrap();
                             let first = keys.split(' ').next().unwrap();
-                            let key = super::keymap::parse_key(first).unwrap();
+                            let key = crate::tui::keymap::parse_key(first).unwrap();
                             (*a, key.code)
                         })
                         .collect()

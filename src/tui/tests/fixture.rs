@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 
-use super::state::State;
 use crate::catalog::{Inventory, MatView, MvStatus, ServerFacts};
+use crate::tui::state::State;
 
 pub fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 21, 12, 0, 0).unwrap()
@@ -110,9 +110,9 @@ pub fn state() -> State {
     };
     s.poll_generation = 1;
     s.poll_in_flight = true;
-    let effects = super::update::update(
+    let effects = crate::tui::update::update(
         &mut s,
-        super::msg::Msg::Inventory {
+        crate::tui::msg::Msg::Inventory {
             generation: 1,
             result: Ok(Box::new(inventory)),
         },
@@ -121,13 +121,13 @@ pub fn state() -> State {
     let generation = effects
         .iter()
         .find_map(|e| match e {
-            super::msg::Effect::FetchSchedules { generation } => Some(*generation),
+            crate::tui::msg::Effect::FetchSchedules { generation } => Some(*generation),
             _ => None,
         })
         .expect("the first inventory reads the schedules");
-    let _ = super::update::update(
+    let _ = crate::tui::update::update(
         &mut s,
-        super::msg::Msg::Schedules {
+        crate::tui::msg::Msg::Schedules {
             generation,
             result: Ok(schedules()),
         },

@@ -4,9 +4,9 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::style::Color;
 
-use super::{Theme, render};
-use crate::tui::fixture;
 use crate::tui::state::{Overlay, PendingAction, State};
+use crate::tui::tests::fixture;
+use crate::tui::ui::{Theme, render};
 
 fn draw(state: &State, width: u16, height: u16, theme: Theme) -> Terminal<TestBackend> {
     let mut t = Terminal::new(TestBackend::new(width, height)).unwrap();

@@ -3,12 +3,12 @@
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-use super::{Theme, render};
 use crate::bench::Progress;
 use crate::tui::bench::BenchStatus;
-use crate::tui::bench_tests::sample_report;
-use crate::tui::fixture;
 use crate::tui::state::State;
+use crate::tui::tests::bench::sample_report;
+use crate::tui::tests::fixture;
+use crate::tui::ui::{Theme, render};
 
 fn snapshot(name: &str, state: &State) {
     for (w, h) in [(80, 24), (120, 40)] {
