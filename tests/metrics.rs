@@ -41,7 +41,12 @@ async fn prepared(tag: &str) -> String {
     let (db, s) = common::fresh_db_with(tag, FIXTURE, true).await;
     // A refresh records its base tables' counters: the fixture's writes must be counted first.
     counted(&db, "t2", 100).await;
-    for mv in ["app.lagging", "app.fresh", r#"app."we""ird\name""#, "app.fragile"] {
+    for mv in [
+        "app.lagging",
+        "app.fresh",
+        r#"app."we""ird\name""#,
+        "app.fragile",
+    ] {
         ok(common::mvtop(&db).args(["refresh", mv]));
     }
     s.client
@@ -105,7 +110,10 @@ async fn counted(db: &str, table: &str, writes: i64) {
         if row.get::<_, i64>(0) >= writes {
             return;
         }
-        assert!(start.elapsed() < Duration::from_secs(20), "{table} not counted");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{table} not counted"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -150,7 +158,10 @@ async fn mvtop_metrics_passes_promtool_with_the_expected_series() {
     assert!(text.contains("mvtop_up 1"), "{text}");
     assert!(text.contains("mvtop_ledger_up 1"), "{text}");
     let labels = format!("{{database=\"{db}\",schema=\"app\",name=\"lagging\"}}");
-    assert!(text.contains(&format!("mvtop_mv_stale{labels} 1")), "{text}");
+    assert!(
+        text.contains(&format!("mvtop_mv_stale{labels} 1")),
+        "{text}"
+    );
     assert_eq!(value(&text, "mvtop_mv_stale", "fresh"), 0.0);
     assert!(value(&text, "mvtop_mv_stale_seconds", "lagging") > 0.0);
     assert_eq!(value(&text, "mvtop_mv_stale_seconds", "fresh"), 0.0);
@@ -164,14 +175,26 @@ async fn mvtop_metrics_passes_promtool_with_the_expected_series() {
     assert!(value(&text, "mvtop_mv_last_refresh_duration_seconds", "lagging") >= 0.0);
     assert!(value(&text, "mvtop_mv_refresh_duration_seconds_avg", "lagging") >= 0.0);
     assert!(value(&text, "mvtop_mv_size_bytes", "lagging") > 0.0);
-    assert_eq!(value(&text, "mvtop_mv_last_refresh_success", "fragile"), 0.0);
-    assert_eq!(value(&text, "mvtop_mv_refresh_failures_total", "fragile"), 1.0);
-    assert_eq!(value(&text, "mvtop_mv_last_refresh_success", "lagging"), 1.0);
+    assert_eq!(
+        value(&text, "mvtop_mv_last_refresh_success", "fragile"),
+        0.0
+    );
+    assert_eq!(
+        value(&text, "mvtop_mv_refresh_failures_total", "fragile"),
+        1.0
+    );
+    assert_eq!(
+        value(&text, "mvtop_mv_last_refresh_success", "lagging"),
+        1.0
+    );
     // Scheduled every 15 min, never run by a scheduler: due now.
     let next = value(&text, "mvtop_mv_next_refresh_timestamp_seconds", "fresh");
     assert!((next - now).abs() < 16.0 * 60.0, "{next} vs {now}");
     assert!(series(&text, "mvtop_mv_next_refresh_timestamp_seconds", "lagging").is_none());
-    assert_eq!(value(&text, "mvtop_mv_lock_waiting_sessions", "lagging"), 0.0);
+    assert_eq!(
+        value(&text, "mvtop_mv_lock_waiting_sessions", "lagging"),
+        0.0
+    );
     // Only a daemon has a scheduler.
     assert!(!text.contains("mvtop_scheduler_"), "{text}");
     for secret in ["password", "SELECT"] {
@@ -231,7 +254,10 @@ impl Prometheus {
         let log = std::fs::File::create(dir.path().join("prometheus.log")).unwrap();
         let child = Command::new("/usr/bin/prometheus")
             .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .stdout(log.try_clone().unwrap())
             .stderr(log)

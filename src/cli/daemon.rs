@@ -200,10 +200,9 @@ impl Log {
                 "claimed",
                 json!({ "mv": mv, "due": due.to_rfc3339(), "why": why }),
             ),
-            SchedulerEvent::ClaimLost { mv, due } => self.line(
-                "claim_lost",
-                json!({ "mv": mv, "due": due.to_rfc3339() }),
-            ),
+            SchedulerEvent::ClaimLost { mv, due } => {
+                self.line("claim_lost", json!({ "mv": mv, "due": due.to_rfc3339() }))
+            }
             SchedulerEvent::Skipped { mv, why } => {
                 self.line("skipped", json!({ "mv": mv, "why": why }))
             }

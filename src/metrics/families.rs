@@ -196,7 +196,11 @@ fn per_mv(r: &mut Registry, snap: &Snapshot, db: &str, views: &[MatView], now: D
         let locks = snap.locks.get(&v.oid);
         let n = locks.map_or(0, |m| m.waiters);
         waiters.get_or_create(&l).set(n as i64);
-        set(&longest, &l, locks.map_or(0.0, |m| m.longest_wait_ms / 1000.0));
+        set(
+            &longest,
+            &l,
+            locks.map_or(0.0, |m| m.longest_wait_ms / 1000.0),
+        );
     }
 }
 
@@ -274,15 +278,31 @@ mod tests {
         v.refresh_failures = Some(3);
         v.last_refresh_outcome = Some("failed".into());
         let text = render(&snapshot(vec![v]), None, Utc::now());
-        assert!(text.contains("mvtop_mv_refresh_failures_total{database=\"app\",schema=\"s\",name=\"m\"} 3"), "{text}");
-        assert!(text.contains("mvtop_mv_last_refresh_success{database=\"app\",schema=\"s\",name=\"m\"} 0"), "{text}");
+        assert!(
+            text.contains(
+                "mvtop_mv_refresh_failures_total{database=\"app\",schema=\"s\",name=\"m\"} 3"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "mvtop_mv_last_refresh_success{database=\"app\",schema=\"s\",name=\"m\"} 0"
+            ),
+            "{text}"
+        );
         let failed = Snapshot {
             error: Some("connection refused".into()),
             ..Snapshot::default()
         };
         let text = render(&failed, Some(&SchedulerHealth::default()), Utc::now());
         assert!(text.contains("mvtop_up 0"), "{text}");
-        assert!(text.contains("mvtop_scheduler_claims_lost_total 0"), "{text}");
-        assert!(!text.contains("connection refused"), "no error text in the exposition");
+        assert!(
+            text.contains("mvtop_scheduler_claims_lost_total 0"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("connection refused"),
+            "no error text in the exposition"
+        );
     }
 }

@@ -33,9 +33,8 @@ pub fn parse_listen(text: &str) -> Result<SocketAddr, String> {
     if text.bytes().all(|b| b.is_ascii_digit()) {
         return loopback(text);
     }
-    text.parse::<SocketAddr>().map_err(|_| {
-        format!("--metrics {text:?}: expected PORT, localhost:PORT or ADDRESS:PORT")
-    })
+    text.parse::<SocketAddr>()
+        .map_err(|_| format!("--metrics {text:?}: expected PORT, localhost:PORT or ADDRESS:PORT"))
 }
 
 /// The scrape side: the reader behind an async lock (a scrape arriving while a read is out
@@ -139,10 +138,19 @@ mod tests {
     fn loopback_unless_an_address_is_given() {
         let lo = |p: u16| format!("127.0.0.1:{p}");
         assert_eq!(parse_listen("9187").unwrap().to_string(), lo(9187));
-        assert_eq!(parse_listen("localhost:9187").unwrap().to_string(), lo(9187));
+        assert_eq!(
+            parse_listen("localhost:9187").unwrap().to_string(),
+            lo(9187)
+        );
         assert_eq!(parse_listen(":9187").unwrap().to_string(), lo(9187));
-        assert_eq!(parse_listen("0.0.0.0:9187").unwrap().to_string(), "0.0.0.0:9187");
-        assert_eq!(parse_listen("[::1]:9187").unwrap().to_string(), "[::1]:9187");
+        assert_eq!(
+            parse_listen("0.0.0.0:9187").unwrap().to_string(),
+            "0.0.0.0:9187"
+        );
+        assert_eq!(
+            parse_listen("[::1]:9187").unwrap().to_string(),
+            "[::1]:9187"
+        );
         assert!(parse_listen("9187x").is_err());
         assert!(parse_listen("example.com:9187").is_err());
     }
