@@ -307,6 +307,16 @@ async fn a_prometheus_server_scrapes_the_daemon_and_answers_for_the_stale_mv() {
         "{head}"
     );
     assert!(body.contains("mvtop_scheduler_claims_lost_total"), "{body}");
+    // Scrapes arriving together share one read: the same bytes, to the stale MV's
+    // millisecond age (a second read would have moved it).
+    std::thread::sleep(mvtop::metrics::serve::FRESH_FOR);
+    let together: Vec<String> = std::thread::scope(|s| {
+        let scrapes: Vec<_> = (0..4)
+            .map(|_| s.spawn(|| get(port, "/metrics").expect("the daemon answers").1))
+            .collect();
+        scrapes.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(together.iter().all(|b| b == &together[0]), "{together:?}");
     let (head, _) = get(port, "/").expect("the daemon answers");
     assert!(head.starts_with("HTTP/1.1 404"), "{head}");
 
