@@ -10,6 +10,7 @@ pub mod config;
 pub mod demo;
 pub mod format;
 pub mod ledger;
+pub mod metrics;
 pub mod pgconn;
 pub mod pgcron;
 pub mod refresh;

@@ -7,7 +7,7 @@ use crate::ledger::Ledger;
 
 const SERVER_FACTS_SQL: &str = include_str!("../../assets/sql/server_facts.sql");
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ServerFacts {
     pub version_num: i32,
     pub version: String,

@@ -2,6 +2,8 @@
 //! JSON lines); SIGTERM or SIGINT lets running refreshes finish for a grace period, cancels
 //! the rest, records every outcome and exits 0.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -13,6 +15,8 @@ use tokio::sync::{mpsc, watch};
 use super::{ConnArgs, Failure, monitoring_session};
 use crate::format;
 use crate::ledger::Ledger;
+use crate::metrics::serve::{Scraper, parse_listen, serve};
+use crate::metrics::{Reader, SchedulerHealth};
 use crate::refresh::{Executor, JobState};
 use crate::schedule::driver::{self, SchedulerEvent, SchedulerOptions};
 
@@ -29,6 +33,10 @@ pub struct DaemonArgs {
     /// A refresh waits at most this long for its MV's lock per attempt
     #[arg(long, default_value = "5s", value_parser = format::parse_duration)]
     pub lock_timeout: Duration,
+    /// Serve Prometheus metrics on GET /metrics: PORT or localhost:PORT (loopback), or
+    /// ADDRESS:PORT (e.g. 0.0.0.0:9187 for every interface)
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub metrics: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -62,13 +70,35 @@ pub async fn run(conn: &ConnArgs, ledger: &Ledger, args: &DaemonArgs) -> Result<
         "started",
         json!({ "jobs": args.jobs, "claimant": options.claimant }),
     );
+    let health = Arc::new(Mutex::new(SchedulerHealth::default()));
+    // Bound before the scheduler starts: a taken port fails the daemon at once. The scrapes
+    // read on a session of their own, so they never hold up the scheduler's.
+    let server = match &args.metrics {
+        Some(addr) => {
+            let addr = parse_listen(addr).map_err(Failure::new)?;
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| Failure::new(format!("--metrics {addr}: {e}")))?;
+            let reader = Reader::new(connector.clone(), ledger.clone());
+            let scraper = Arc::new(Scraper::new(reader, Some(health.clone())));
+            log.line("metrics", json!({ "listen": addr.to_string() }));
+            Some(tokio::spawn(serve(listener, scraper)))
+        }
+        None => None,
+    };
     let scheduler = tokio::spawn(driver::run(connector, executor, options, report, stopped));
     let mut signalled = false;
+    let mut claimed = HashMap::new();
     loop {
         tokio::select! {
             event = events.recv() => match event {
                 Some(SchedulerEvent::Stopped) | None => break,
-                Some(e) => log.event(&e),
+                Some(e) => {
+                    if let Ok(mut h) = health.lock() {
+                        keep_health(&mut h, &mut claimed, &e);
+                    }
+                    log.event(&e);
+                }
             },
             _ = term.recv(), if !signalled => {
                 signalled = true;
@@ -83,8 +113,39 @@ pub async fn run(conn: &ConnArgs, ledger: &Ledger, args: &DaemonArgs) -> Result<
         }
     }
     let _ = scheduler.await;
+    if let Some(server) = server {
+        server.abort();
+    }
     log.line("stopped", json!({}));
     Ok(())
+}
+
+/// The scheduler's health from its events; `claimed`: MV -> the due time of its claimed
+/// run, until that run starts.
+fn keep_health(
+    h: &mut SchedulerHealth,
+    claimed: &mut HashMap<String, chrono::DateTime<Utc>>,
+    e: &SchedulerEvent,
+) {
+    match e {
+        SchedulerEvent::Claimed { mv, due, .. } => {
+            h.claims += 1;
+            claimed.insert(mv.clone(), *due);
+        }
+        SchedulerEvent::ClaimLost { .. } => h.claims_lost += 1,
+        SchedulerEvent::Problem(_) => h.troubled = true,
+        SchedulerEvent::Recovered => h.troubled = false,
+        SchedulerEvent::Job(job) => {
+            let mv = &job.spec.target.qualified_name;
+            if matches!(job.state, JobState::Running { .. } | JobState::Finished(_))
+                && let Some(due) = claimed.remove(mv)
+            {
+                let delay = (Utc::now() - due).num_milliseconds().max(0);
+                h.start_delay_seconds = Some(delay as f64 / 1000.0);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// What the daemon says while its server is a standby.
@@ -139,6 +200,9 @@ impl Log {
                 "claimed",
                 json!({ "mv": mv, "due": due.to_rfc3339(), "why": why }),
             ),
+            SchedulerEvent::ClaimLost { mv, due } => {
+                self.line("claim_lost", json!({ "mv": mv, "due": due.to_rfc3339() }))
+            }
             SchedulerEvent::Skipped { mv, why } => {
                 self.line("skipped", json!({ "mv": mv, "why": why }))
             }

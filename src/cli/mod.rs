@@ -9,6 +9,7 @@ pub mod history;
 pub mod install;
 pub mod list;
 pub mod locks;
+pub mod metrics;
 pub mod output;
 pub mod pg_cron;
 pub mod refresh;
@@ -87,6 +88,8 @@ pub enum Command {
     Schedule(schedule::ScheduleArgs),
     /// Run the schedules with no terminal (several daemons may share one database)
     Daemon(daemon::DaemonArgs),
+    /// The Prometheus metrics once on stdout (the daemon serves them with --metrics)
+    Metrics(metrics::MetricsArgs),
     /// Sessions waiting for a lock, and who blocks them
     Locks(locks::LocksArgs),
     /// Statements running now, and the top statements by time (pg_stat_statements)
@@ -207,6 +210,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Some(Command::Refresh(args)) => refresh::run(&cli.conn, &ledger, &args).await,
         Some(Command::Schedule(args)) => schedule::run(&cli.conn, &ledger, &args).await,
         Some(Command::Daemon(args)) => daemon::run(&cli.conn, &ledger, &args).await,
+        Some(Command::Metrics(args)) => metrics::run(&cli.conn, &ledger, &args).await,
         Some(Command::Locks(args)) => locks::run(&cli.conn, &args).await,
         Some(Command::Top(mut args)) => {
             // `--interval` is global (the console's poll interval); for `top` it is the window.

@@ -68,6 +68,11 @@ pub enum SchedulerEvent {
         due: DateTime<Utc>,
         why: String,
     },
+    /// Another scheduler (or a refresh already running) won the run due at `due`.
+    ClaimLost {
+        mv: String,
+        due: DateTime<Utc>,
+    },
     /// A due run that cannot be made (dropped MV, CONCURRENTLY impossible ...).
     Skipped {
         mv: String,
@@ -512,6 +517,10 @@ impl Driver {
             if !won {
                 // Another scheduler claimed it (or it is being refreshed): read them again.
                 self.version = None;
+                self.say(SchedulerEvent::ClaimLost {
+                    mv: view.qualified_name.clone(),
+                    due: at,
+                });
                 continue;
             }
             self.tracker.claimed(oid);
