@@ -51,7 +51,7 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme) {
         Pane::Activity => activity::render(frame, body, state, theme),
         Pane::Schedules => schedules::render(frame, body, state, theme),
         Pane::Views | Pane::Detail | Pane::Jobs => {
-            let (table_area, detail_area) = layout::split_body(body);
+            let (table_area, detail_area) = layout::split_body(body, views::wanted_width(state));
             views::render(frame, table_area, state, theme);
             detail::render(frame, detail_area, state, theme);
         }

@@ -220,3 +220,55 @@ fn footers_and_hints_name_the_keys_the_user_bound() {
     assert!(footer.contains("F9 activity"), "{footer}");
     assert!(!footer.contains("K terminate"), "{footer}");
 }
+
+/// A name is cut only when the detail pane cannot give more room, and a cut one ends in `…`;
+/// sizes fit their column.
+#[test]
+fn names_get_room_first_and_cut_ones_end_in_an_ellipsis() {
+    let mut s = fixture::state();
+    let v = s
+        .views
+        .iter_mut()
+        .find(|v| v.name == "builds_hourly")
+        .unwrap();
+    v.schema = "Reporting".into();
+    v.name = "Sales by Region".into();
+    v.qualified_name = "\"Reporting\".\"Sales by Region\"".into();
+    v.total_bytes = Some(8192);
+    let wide = screen_text(&s, 120, 40);
+    assert!(
+        wide.contains("\"Reporting\".\"Sales by Region\" "),
+        "{wide}"
+    );
+    assert!(wide.contains(" 8 kB "), "{wide}");
+    assert!(!wide.contains("8192 by"), "{wide}");
+    // At 80 columns the detail pane is below: the name column has what the others leave.
+    let narrow = screen_text(&s, 80, 24);
+    let row = narrow
+        .lines()
+        .find(|l| l.contains("\"Reporting\".\"Sal"))
+        .expect("the row");
+    assert!(row.contains('…'), "{row}");
+    assert!(!row.contains("Region\""), "{row}");
+    // A name longer than any table: the detail pane keeps its 30 columns.
+    let v = s
+        .views
+        .iter_mut()
+        .find(|v| v.name == "Sales by Region")
+        .unwrap();
+    v.qualified_name = format!("reporting.{}", "x".repeat(200));
+    let long = screen_text(&s, 120, 40);
+    let row = long.lines().find(|l| l.contains("reporting.xxx")).unwrap();
+    assert!(row.contains("x… "), "{row}");
+    let detail_top = long
+        .lines()
+        .nth(1)
+        .and_then(|l| l.split_once("┌ 2 detail"))
+        .map(|(_, rest)| rest.chars().count() + "┌ 2 detail".chars().count());
+    assert_eq!(detail_top, Some(30), "{long}");
+    // The other names still fit whole.
+    assert!(
+        long.contains("\"Reporting\".\"Builds by Project\" "),
+        "{long}"
+    );
+}
