@@ -8,6 +8,7 @@ pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod demo;
+pub mod event_log;
 pub mod format;
 pub mod ledger;
 pub mod metrics;

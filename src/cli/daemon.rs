@@ -13,6 +13,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, watch};
 
 use super::{ConnArgs, Failure, monitoring_session};
+use crate::event_log::{self, Record};
 use crate::format;
 use crate::ledger::Ledger;
 use crate::metrics::serve::{Scraper, parse_listen, serve};
@@ -148,103 +149,30 @@ fn keep_health(
     }
 }
 
-/// What the daemon says while its server is a standby.
-pub const STANDBY: &str =
-    "the server is a standby (in recovery): no run is claimed; waiting for promotion";
-
-/// One line per event: `2026-11-21T14:00:00.123Z claimed mv=... due=...` or a JSON object.
+/// One line per event on stdout: `2026-11-21T14:00:00.123Z claimed mv=... due=...` or a JSON
+/// object; the same records go to `--log-file` when there is one.
 struct Log(LogFormat);
 
 impl Log {
-    fn line(&self, event: &str, fields: serde_json::Value) {
+    fn line(&self, event: &'static str, fields: serde_json::Value) {
+        self.record(&Record::info(event, fields));
+    }
+
+    fn record(&self, record: &Record) {
         let ts = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let text = match self.0 {
-            LogFormat::Json => {
-                let mut obj = json!({ "ts": ts, "event": event });
-                if let (Some(o), serde_json::Value::Object(f)) = (obj.as_object_mut(), fields) {
-                    o.extend(f);
-                }
-                obj.to_string()
-            }
-            LogFormat::Text => {
-                let mut line = format!("{ts} {event}");
-                if let serde_json::Value::Object(f) = fields {
-                    for (k, v) in f {
-                        match v {
-                            serde_json::Value::Null => {}
-                            serde_json::Value::String(s) => line.push_str(&format!(" {k}={s:?}")),
-                            other => line.push_str(&format!(" {k}={other}")),
-                        }
-                    }
-                }
-                line
-            }
+            LogFormat::Json => record.json(&ts),
+            LogFormat::Text => format!("{ts} {}", record.text()),
         };
         // A closed stdout must not stop the refreshes: the line is lost, the daemon goes on.
         use std::io::Write;
         let _ = writeln!(std::io::stdout().lock(), "{text}");
+        event_log::write(record);
     }
 
     fn event(&self, e: &SchedulerEvent) {
-        match e {
-            SchedulerEvent::Loaded {
-                schedules,
-                problems,
-            } => {
-                self.line("schedules", json!({ "count": schedules }));
-                for p in problems {
-                    self.line("problem", json!({ "error": p }));
-                }
-            }
-            SchedulerEvent::Claimed { mv, due, why } => self.line(
-                "claimed",
-                json!({ "mv": mv, "due": due.to_rfc3339(), "why": why }),
-            ),
-            SchedulerEvent::ClaimLost { mv, due } => {
-                self.line("claim_lost", json!({ "mv": mv, "due": due.to_rfc3339() }))
-            }
-            SchedulerEvent::Skipped { mv, why } => {
-                self.line("skipped", json!({ "mv": mv, "why": why }))
-            }
-            SchedulerEvent::Problem(p) => self.line("problem", json!({ "error": p })),
-            SchedulerEvent::Recovered => self.line("recovered", json!({})),
-            SchedulerEvent::Standby => self.line("standby", json!({ "message": STANDBY })),
-            SchedulerEvent::Promoted => self.line(
-                "promoted",
-                json!({ "message": "the server was promoted: schedules run" }),
-            ),
-            SchedulerEvent::Stopping { running } => {
-                self.line("stopping", json!({ "running": running }))
-            }
-            SchedulerEvent::Stopped => {}
-            SchedulerEvent::Job(job) => {
-                let mv = &job.spec.target.qualified_name;
-                match &job.state {
-                    JobState::Queued => {}
-                    JobState::Running { pid, attempt } => self.line(
-                        "refreshing",
-                        json!({ "mv": mv, "pid": pid, "attempt": attempt, "mode": job.spec.mode.label() }),
-                    ),
-                    JobState::WaitingForLock { blocked_by } => self.line(
-                        "waiting_for_lock",
-                        json!({ "mv": mv, "blocked_by": blocked_by }),
-                    ),
-                    JobState::Retrying { attempt, after } => self.line(
-                        "retrying",
-                        json!({ "mv": mv, "attempt": attempt, "after_ms": after.as_millis() as u64 }),
-                    ),
-                    JobState::Finished(o) => self.line(
-                        "finished",
-                        json!({
-                            "mv": mv,
-                            "outcome": o.kind.as_str(),
-                            "duration_ms": o.duration_ms,
-                            "error": o.error,
-                            "recorded": o.recorded,
-                        }),
-                    ),
-                }
-            }
+        for record in event_log::of_scheduler(e) {
+            self.record(&record);
         }
     }
 }

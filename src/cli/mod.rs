@@ -38,6 +38,10 @@ pub struct Cli {
     /// Schema of the refresh ledger (see `mvtop install`)
     #[arg(long, global = true, env = "MVTOP_LEDGER_SCHEMA", default_value = crate::ledger::DEFAULT_SCHEMA)]
     pub ledger_schema: String,
+    /// Console and daemon: also write every refresh outcome, poll failure, reconnect, claim
+    /// and warning, with a timestamp, to this file (appended)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub log_file: Option<std::path::PathBuf>,
     #[command(subcommand)]
     pub command: Option<Command>,
     /// Print help
@@ -201,6 +205,9 @@ pub async fn monitoring_session(connector: &Connector) -> Result<Session, Failur
 
 pub async fn run(cli: Cli) -> Result<(), Failure> {
     let ledger = crate::ledger::Ledger::new(&cli.ledger_schema);
+    if let Some(path) = &cli.log_file {
+        crate::event_log::to_file(path).map_err(Failure::new)?;
+    }
     match cli.command {
         Some(Command::List(args)) => list::run(&cli.conn, &ledger, &args).await,
         Some(Command::Demo(args)) => demo::run(&args, &ledger, &cli.console).await,

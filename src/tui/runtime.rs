@@ -9,7 +9,7 @@ use ratatui::crossterm::event::{Event, EventStream, KeyEventKind};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
-use super::io::Io;
+use super::io::{Io, log};
 use super::msg::Msg;
 use super::state::State;
 use super::terminal::TerminalGuard;
@@ -80,6 +80,7 @@ pub async fn run(
     // When the next frame is drawn: at once after a key, else a moment after the first
     // change, so that a tick and the poll results it brings become one frame.
     let mut draw_at = Some(tokio::time::Instant::now());
+    log::console("console_opened", &state.target, state.read_only);
     while !state.quit {
         if draw_at.is_some_and(|at| at <= tokio::time::Instant::now()) {
             draw(&mut guard, &state, &theme)?;
@@ -112,10 +113,16 @@ pub async fn run(
         } else {
             draw_at.or(Some(now + COALESCE))
         };
+        log::message(&msg);
+        let health_before = crate::event_log::enabled().then(|| state.health.clone());
         for effect in update(&mut state, msg) {
             io.run(effect);
         }
+        if let Some(before) = health_before {
+            log::health(&before, &state.health);
+        }
     }
+    log::console("console_closed", &state.target, state.read_only);
     drop(guard);
     if let Some(handle) = scheduler {
         // Scheduled refreshes get a short grace, then are cancelled; each outcome recorded.

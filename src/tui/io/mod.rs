@@ -5,6 +5,7 @@
 
 pub mod bench;
 pub mod inventory;
+pub mod log;
 pub mod monitor;
 pub mod pg_cron;
 pub mod schedules;
