@@ -19,6 +19,49 @@ pub fn size(bytes: i64) -> String {
     unreachable!("the loop returns at the last unit")
 }
 
+/// As `size`, in at most 7 columns (the views table's): `8 kB` for `8192 bytes`, `10 MB` for
+/// `10239 kB`: the next unit up where pg_size_pretty's text is longer.
+pub fn size_short(bytes: i64) -> String {
+    const WIDTH: usize = 7;
+    let pretty = size(bytes);
+    if pretty.len() <= WIDTH {
+        return pretty;
+    }
+    const UNITS: [&str; 5] = ["kB", "MB", "GB", "TB", "PB"];
+    let mut value = bytes as f64;
+    for unit in UNITS {
+        value /= 1024.0;
+        let text = format!("{} {unit}", value.round() as i64);
+        if text.len() <= WIDTH {
+            return text;
+        }
+    }
+    pretty
+}
+
+/// `text` in at most `width` terminal columns: cut ones end in `…`, so a cut name never
+/// passes for a whole one.
+pub fn ellipsize(text: &str, width: usize) -> std::borrow::Cow<'_, str> {
+    use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+    if text.width() <= width {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    if width > 0 {
+        out.push('…');
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// `850 ms`, `12.3 s`, `4 min 05 s`, `2 h 03 min`.
 pub fn duration_ms(ms: f64) -> String {
     if ms < 1000.0 {
@@ -132,6 +175,30 @@ mod tests {
         assert_eq!(size(10 * 1024), "10 kB");
         assert_eq!(size(16384 * 1024), "16 MB");
         assert_eq!(size(10 * 1024 * 1024 - 1), "10240 kB");
+    }
+
+    #[test]
+    fn short_sizes_fit_seven_columns() {
+        assert_eq!(size_short(0), "0 bytes");
+        assert_eq!(size_short(8192), "8 kB");
+        assert_eq!(size_short(10 * 1024), "10 kB");
+        assert_eq!(size_short(10 * 1024 * 1024 - 1), "10 MB");
+        assert_eq!(size_short(54 * 1024 * 1024), "54 MB");
+        for b in [1, 999, 1000, 9999, 10_485_759, 5 << 40, i64::MAX] {
+            assert!(size_short(b).len() <= 7, "{b}: {}", size_short(b));
+        }
+    }
+
+    #[test]
+    fn cut_text_ends_in_an_ellipsis_within_its_width() {
+        assert_eq!(ellipsize("reporting.x", 20), "reporting.x");
+        assert_eq!(
+            ellipsize("\"Reporting\".\"Sales by Region\"", 20),
+            "\"Reporting\".\"Sales …"
+        );
+        // Wide characters count two columns.
+        assert_eq!(ellipsize("売上レポート", 7), "売上レ…");
+        assert_eq!(ellipsize("abc", 0), "");
     }
 
     #[test]

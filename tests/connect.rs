@@ -374,10 +374,12 @@ fn a_password_never_appears_in_output_logs_screens_or_processes() {
 
     // The daemon, running, and its log; every process's command line meanwhile.
     let log = home.path().join("daemon.log");
+    let log_file = home.path().join("daemon-file.log");
     let daemon = mvtop(home.path())
         .env("PGPASSWORD", PASSWORD)
         .args(["-h", "127.0.0.1", "-p", &port, "-U", ROLE, "-d", db])
-        .args(["daemon", "--log-format", "json"])
+        .args(["daemon", "--log-format", "json", "--log-file"])
+        .arg(&log_file)
         .stdout(std::fs::File::create(&log).unwrap())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -398,16 +400,24 @@ fn a_password_never_appears_in_output_logs_screens_or_processes() {
     assert!(log.contains("\"finished\""), "the daemon refreshed: {log}");
     leaked("the daemon's log", &log);
     leaked("the daemon's stderr", &stderr(&out));
+    let log_file = std::fs::read_to_string(&log_file).unwrap();
+    assert!(log_file.contains(" finished "), "{log_file}");
+    leaked("the daemon's --log-file", &log_file);
 
     // The console's screen.
+    let console_log = home.path().join("console.log");
     let command = format!(
-        "env PGPASSWORD='{}' {} -h 127.0.0.1 -p {port} -U {ROLE} -d {db}; sleep 30",
+        "env PGPASSWORD='{}' {} -h 127.0.0.1 -p {port} -U {ROLE} -d {db} --log-file {}; sleep 30",
         PASSWORD.replace('\'', r"'\''"),
-        env!("CARGO_BIN_EXE_mvtop")
+        env!("CARGO_BIN_EXE_mvtop"),
+        console_log.display()
     );
     let tmux = common::tmux::Tmux::start(&command);
     let screen = tmux.wait_for("m ");
     leaked("the console", &screen);
     tmux.keys(&["?"]);
     leaked("the help", &tmux.wait_for("keys"));
+    let console_log = std::fs::read_to_string(&console_log).unwrap();
+    assert!(console_log.contains("console_opened"), "{console_log}");
+    leaked("the console's --log-file", &console_log);
 }

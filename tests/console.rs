@@ -203,3 +203,45 @@ async fn a_pg_monitor_role_watches_and_is_told_why_it_may_not_refresh() {
     tmux.keys(&["q"]);
     tmux.wait_for("MVTOP_EXITED 0");
 }
+
+/// The demo shows what the console is for within two minutes: a scheduled plain refresh
+/// waiting behind a session idle in its transaction (the header's count, the `L` mark, the
+/// jobs pane, and pane 4 naming the blocker).
+#[test]
+fn the_demo_shows_a_lock_wait_within_two_minutes() {
+    let command = format!(
+        "{} demo; echo MVTOP_EXITED $?; sleep 30",
+        env!("CARGO_BIN_EXE_mvtop")
+    );
+    let tmux = Tmux::start(&command);
+    let within = std::time::Duration::from_secs(120);
+    // The jobs pane, the header's count (the sessions poll) and the mark (the inventory's)
+    // come from three reads: until all three have seen it.
+    tmux.wait_until(
+        "a lock wait on every part of the screen",
+        within,
+        |screen| {
+            screen.contains("waiting for lock behind pid")
+                && screen.contains("lock wait (4)")
+                && screen
+                    .lines()
+                    .any(|l| l.contains("L reporting.project_leaderboar"))
+        },
+    );
+    tmux.keys(&["4"]);
+    let screen = tmux.wait_for("demo report (idle in transaction)");
+    assert!(
+        screen.contains("MV reporting.project_leaderboard: its refresh waits behind pid"),
+        "{screen}"
+    );
+    // A refresh still running asks first; a scheduled one still waiting gets the
+    // scheduler's grace (10 s) before it is cancelled; then the cluster stops.
+    tmux.keys(&["q"]);
+    let screen = tmux.wait_until("the console to quit or ask", within, |s| {
+        s.contains("MVTOP_EXITED") || s.contains("Quit? (y/n)")
+    });
+    if screen.contains("Quit? (y/n)") {
+        tmux.keys(&["y"]);
+    }
+    tmux.wait_for_within("MVTOP_EXITED 0", std::time::Duration::from_secs(45));
+}

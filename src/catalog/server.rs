@@ -6,7 +6,7 @@ use super::ident::quote_ident;
 
 const SERVER_FACTS_SQL: &str = include_str!("../../assets/sql/server_facts.sql");
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ServerFacts {
     pub version_num: i32,
     pub version: String,

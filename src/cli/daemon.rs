@@ -2,6 +2,8 @@
 //! JSON lines); SIGTERM or SIGINT lets running refreshes finish for a grace period, cancels
 //! the rest, records every outcome and exits 0.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -11,8 +13,11 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, watch};
 
 use super::{ConnArgs, Failure, monitoring_session};
+use crate::event_log::{self, Record};
 use crate::format;
 use crate::ledger::Ledger;
+use crate::metrics::serve::{Scraper, parse_listen, serve};
+use crate::metrics::{Reader, SchedulerHealth};
 use crate::refresh::{Executor, JobState};
 use crate::schedule::driver::{self, SchedulerEvent, SchedulerOptions};
 
@@ -29,6 +34,10 @@ pub struct DaemonArgs {
     /// A refresh waits at most this long for its MV's lock per attempt
     #[arg(long, default_value = "5s", value_parser = format::parse_duration)]
     pub lock_timeout: Duration,
+    /// Serve Prometheus metrics on GET /metrics: PORT or localhost:PORT (loopback), or
+    /// ADDRESS:PORT (e.g. 0.0.0.0:9187 for every interface)
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub metrics: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -62,13 +71,35 @@ pub async fn run(conn: &ConnArgs, ledger: &Ledger, args: &DaemonArgs) -> Result<
         "started",
         json!({ "jobs": args.jobs, "claimant": options.claimant }),
     );
+    let health = Arc::new(Mutex::new(SchedulerHealth::default()));
+    // Bound before the scheduler starts: a taken port fails the daemon at once. The scrapes
+    // read on a session of their own, so they never hold up the scheduler's.
+    let server = match &args.metrics {
+        Some(addr) => {
+            let addr = parse_listen(addr).map_err(Failure::new)?;
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| Failure::new(format!("--metrics {addr}: {e}")))?;
+            let reader = Reader::new(connector.clone(), ledger.clone());
+            let scraper = Arc::new(Scraper::new(reader, Some(health.clone())));
+            log.line("metrics", json!({ "listen": addr.to_string() }));
+            Some(tokio::spawn(serve(listener, scraper)))
+        }
+        None => None,
+    };
     let scheduler = tokio::spawn(driver::run(connector, executor, options, report, stopped));
     let mut signalled = false;
+    let mut claimed = HashMap::new();
     loop {
         tokio::select! {
             event = events.recv() => match event {
                 Some(SchedulerEvent::Stopped) | None => break,
-                Some(e) => log.event(&e),
+                Some(e) => {
+                    if let Ok(mut h) = health.lock() {
+                        keep_health(&mut h, &mut claimed, &e);
+                    }
+                    log.event(&e);
+                }
             },
             _ = term.recv(), if !signalled => {
                 signalled = true;
@@ -83,104 +114,65 @@ pub async fn run(conn: &ConnArgs, ledger: &Ledger, args: &DaemonArgs) -> Result<
         }
     }
     let _ = scheduler.await;
+    if let Some(server) = server {
+        server.abort();
+    }
     log.line("stopped", json!({}));
     Ok(())
 }
 
-/// What the daemon says while its server is a standby.
-pub const STANDBY: &str =
-    "the server is a standby (in recovery): no run is claimed; waiting for promotion";
+/// The scheduler's health from its events; `claimed`: MV -> the due time of its claimed
+/// run, until that run starts.
+fn keep_health(
+    h: &mut SchedulerHealth,
+    claimed: &mut HashMap<String, chrono::DateTime<Utc>>,
+    e: &SchedulerEvent,
+) {
+    match e {
+        SchedulerEvent::Claimed { mv, due, .. } => {
+            h.claims += 1;
+            claimed.insert(mv.clone(), *due);
+        }
+        SchedulerEvent::ClaimLost { .. } => h.claims_lost += 1,
+        SchedulerEvent::Problem(_) => h.troubled = true,
+        SchedulerEvent::Recovered => h.troubled = false,
+        SchedulerEvent::Job(job) => {
+            let mv = &job.spec.target.qualified_name;
+            if matches!(job.state, JobState::Running { .. } | JobState::Finished(_))
+                && let Some(due) = claimed.remove(mv)
+            {
+                let delay = (Utc::now() - due).num_milliseconds().max(0);
+                h.start_delay_seconds = Some(delay as f64 / 1000.0);
+            }
+        }
+        _ => {}
+    }
+}
 
-/// One line per event: `2026-11-21T14:00:00.123Z claimed mv=... due=...` or a JSON object.
+/// One line per event on stdout: `2026-11-21T14:00:00.123Z claimed mv=... due=...` or a JSON
+/// object; the same records go to `--log-file` when there is one.
 struct Log(LogFormat);
 
 impl Log {
-    fn line(&self, event: &str, fields: serde_json::Value) {
+    fn line(&self, event: &'static str, fields: serde_json::Value) {
+        self.record(&Record::info(event, fields));
+    }
+
+    fn record(&self, record: &Record) {
         let ts = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let text = match self.0 {
-            LogFormat::Json => {
-                let mut obj = json!({ "ts": ts, "event": event });
-                if let (Some(o), serde_json::Value::Object(f)) = (obj.as_object_mut(), fields) {
-                    o.extend(f);
-                }
-                obj.to_string()
-            }
-            LogFormat::Text => {
-                let mut line = format!("{ts} {event}");
-                if let serde_json::Value::Object(f) = fields {
-                    for (k, v) in f {
-                        match v {
-                            serde_json::Value::Null => {}
-                            serde_json::Value::String(s) => line.push_str(&format!(" {k}={s:?}")),
-                            other => line.push_str(&format!(" {k}={other}")),
-                        }
-                    }
-                }
-                line
-            }
+            LogFormat::Json => record.json(&ts),
+            LogFormat::Text => format!("{ts} {}", record.text()),
         };
         // A closed stdout must not stop the refreshes: the line is lost, the daemon goes on.
         use std::io::Write;
         let _ = writeln!(std::io::stdout().lock(), "{text}");
+        event_log::write(record);
     }
 
     fn event(&self, e: &SchedulerEvent) {
-        match e {
-            SchedulerEvent::Loaded {
-                schedules,
-                problems,
-            } => {
-                self.line("schedules", json!({ "count": schedules }));
-                for p in problems {
-                    self.line("problem", json!({ "error": p }));
-                }
-            }
-            SchedulerEvent::Claimed { mv, due, why } => self.line(
-                "claimed",
-                json!({ "mv": mv, "due": due.to_rfc3339(), "why": why }),
-            ),
-            SchedulerEvent::Skipped { mv, why } => {
-                self.line("skipped", json!({ "mv": mv, "why": why }))
-            }
-            SchedulerEvent::Problem(p) => self.line("problem", json!({ "error": p })),
-            SchedulerEvent::Recovered => self.line("recovered", json!({})),
-            SchedulerEvent::Standby => self.line("standby", json!({ "message": STANDBY })),
-            SchedulerEvent::Promoted => self.line(
-                "promoted",
-                json!({ "message": "the server was promoted: schedules run" }),
-            ),
-            SchedulerEvent::Stopping { running } => {
-                self.line("stopping", json!({ "running": running }))
-            }
-            SchedulerEvent::Stopped => {}
-            SchedulerEvent::Job(job) => {
-                let mv = &job.spec.target.qualified_name;
-                match &job.state {
-                    JobState::Queued => {}
-                    JobState::Running { pid, attempt } => self.line(
-                        "refreshing",
-                        json!({ "mv": mv, "pid": pid, "attempt": attempt, "mode": job.spec.mode.label() }),
-                    ),
-                    JobState::WaitingForLock { blocked_by } => self.line(
-                        "waiting_for_lock",
-                        json!({ "mv": mv, "blocked_by": blocked_by }),
-                    ),
-                    JobState::Retrying { attempt, after } => self.line(
-                        "retrying",
-                        json!({ "mv": mv, "attempt": attempt, "after_ms": after.as_millis() as u64 }),
-                    ),
-                    JobState::Finished(o) => self.line(
-                        "finished",
-                        json!({
-                            "mv": mv,
-                            "outcome": o.kind.as_str(),
-                            "duration_ms": o.duration_ms,
-                            "error": o.error,
-                            "recorded": o.recorded,
-                        }),
-                    ),
-                }
-            }
+        for record in event_log::of_scheduler(e) {
+            self.record(&record);
         }
     }
 }

@@ -66,7 +66,7 @@ pub async fn run(
         demo::schedule(&mut session.client, ledger)
             .await
             .map_err(|e| Failure::new(format!("demo ledger: {e}")))?;
-        super::say("mvtop demo: ledger installed, three MVs scheduled (mvtop schedule list)");
+        super::say("mvtop demo: ledger installed, four MVs scheduled (mvtop schedule list)");
     }
     let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     // Nothing may write to the terminal under the console: there, load errors stay silent.
@@ -75,6 +75,18 @@ pub async fn run(
             super::say(&format!("mvtop: warning: {m}"));
         }
     });
+    // A lock wait to watch, every few minutes, where a scheduled refresh can meet it.
+    let holder = (!args.no_ledger).then(|| {
+        let connector = connector_for(&cluster.params(DEMO_DB), true);
+        connector.map(|c| {
+            demo::spawn_lock_holder(c, demo::LOCK_HOLDING, move |m| {
+                if !interactive {
+                    super::say(&format!("mvtop: warning: {m}"));
+                }
+            })
+        })
+    });
+    let holder = holder.transpose()?;
     let conninfo = cluster.conninfo(DEMO_DB);
     if interactive {
         let stop_on_panic = cluster.clone();
@@ -98,6 +110,9 @@ pub async fn run(
         wait_for_shutdown().await;
     }
     load.abort();
+    if let Some(holder) = holder {
+        holder.abort();
+    }
     if args.keep {
         super::say(&format!(
             "mvtop demo: kept. Stop it with: {}",

@@ -9,6 +9,7 @@ pub mod history;
 pub mod install;
 pub mod list;
 pub mod locks;
+pub mod metrics;
 pub mod output;
 pub mod pg_cron;
 pub mod refresh;
@@ -37,6 +38,10 @@ pub struct Cli {
     /// Schema of the refresh ledger (see `mvtop install`)
     #[arg(long, global = true, env = "MVTOP_LEDGER_SCHEMA", default_value = crate::ledger::DEFAULT_SCHEMA)]
     pub ledger_schema: String,
+    /// Console and daemon: also write every refresh outcome, poll failure, reconnect, claim
+    /// and warning, with a timestamp, to this file (appended)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub log_file: Option<std::path::PathBuf>,
     #[command(subcommand)]
     pub command: Option<Command>,
     /// Print help
@@ -87,6 +92,8 @@ pub enum Command {
     Schedule(schedule::ScheduleArgs),
     /// Run the schedules with no terminal (several daemons may share one database)
     Daemon(daemon::DaemonArgs),
+    /// The Prometheus metrics once on stdout (the daemon serves them with --metrics)
+    Metrics(metrics::MetricsArgs),
     /// Sessions waiting for a lock, and who blocks them
     Locks(locks::LocksArgs),
     /// Statements running now, and the top statements by time (pg_stat_statements)
@@ -198,6 +205,9 @@ pub async fn monitoring_session(connector: &Connector) -> Result<Session, Failur
 
 pub async fn run(cli: Cli) -> Result<(), Failure> {
     let ledger = crate::ledger::Ledger::new(&cli.ledger_schema);
+    if let Some(path) = &cli.log_file {
+        crate::event_log::to_file(path).map_err(Failure::new)?;
+    }
     match cli.command {
         Some(Command::List(args)) => list::run(&cli.conn, &ledger, &args).await,
         Some(Command::Demo(args)) => demo::run(&args, &ledger, &cli.console).await,
@@ -207,6 +217,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Some(Command::Refresh(args)) => refresh::run(&cli.conn, &ledger, &args).await,
         Some(Command::Schedule(args)) => schedule::run(&cli.conn, &ledger, &args).await,
         Some(Command::Daemon(args)) => daemon::run(&cli.conn, &ledger, &args).await,
+        Some(Command::Metrics(args)) => metrics::run(&cli.conn, &ledger, &args).await,
         Some(Command::Locks(args)) => locks::run(&cli.conn, &args).await,
         Some(Command::Top(mut args)) => {
             // `--interval` is global (the console's poll interval); for `top` it is the window.

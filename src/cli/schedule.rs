@@ -9,8 +9,8 @@ mod list;
 
 use super::output::{Align, Format, Table};
 use super::{ConnArgs, Failure, monitoring_session};
-use crate::catalog::names::resolve_mv;
 use crate::catalog::Inventory;
+use crate::catalog::names::resolve_mv;
 use crate::format;
 use crate::inventory::FetchOptions;
 use crate::ledger::Ledger;

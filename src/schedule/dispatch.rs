@@ -89,6 +89,10 @@ impl Driver {
             if !won {
                 // Another scheduler claimed it (or it is being refreshed): read them again.
                 self.version = None;
+                self.say(SchedulerEvent::ClaimLost {
+                    mv: view.qualified_name.clone(),
+                    due: at,
+                });
                 continue;
             }
             self.tracker.claimed(oid);

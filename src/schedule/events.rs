@@ -54,6 +54,11 @@ pub enum SchedulerEvent {
         due: DateTime<Utc>,
         why: String,
     },
+    /// Another scheduler (or a refresh already running) won the run due at `due`.
+    ClaimLost {
+        mv: String,
+        due: DateTime<Utc>,
+    },
     /// A due run that cannot be made (dropped MV, CONCURRENTLY impossible ...).
     Skipped {
         mv: String,

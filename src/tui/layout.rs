@@ -1,7 +1,7 @@
 //! Where each part of the screen goes at a given size: render draws into these areas and
 //! `update` pages by the rows they show, so the two never disagree.
 
-use ratatui::layout::{Constraint, Direction, Layout, Margin, Rect};
+use ratatui::layout::{Constraint, Layout, Margin, Rect};
 
 use super::state::{Health, Pane, State};
 
@@ -37,24 +37,27 @@ pub fn screen(area: Rect, state: &State) -> Screen {
     }
 }
 
+/// The detail pane beside the table is never narrower than this.
+const DETAIL_MIN_WIDTH: u16 = 30;
+
 /// The views table and the detail pane: side by side when wide, else one above the other.
-pub fn split_body(body: Rect) -> (Rect, Rect) {
-    let (direction, sizes) = if body.width >= SIDE_BY_SIDE_FROM {
-        (
-            Direction::Horizontal,
-            [Constraint::Percentage(68), Constraint::Percentage(32)],
-        )
+/// Side by side, the table takes 68 % or, when its names need more (`table_wants`
+/// columns), more, down to a detail pane of DETAIL_MIN_WIDTH: a name is cut only when the
+/// detail pane cannot give more room.
+pub fn split_body(body: Rect, table_wants: u16) -> (Rect, Rect) {
+    let sizes = if body.width >= SIDE_BY_SIDE_FROM {
+        let most = body.width.saturating_sub(DETAIL_MIN_WIDTH);
+        let usual = Constraint::Percentage(68);
+        let share = if table_wants > u32::from(body.width).saturating_mul(68).div_ceil(100) as u16 {
+            Constraint::Length(table_wants.min(most))
+        } else {
+            usual
+        };
+        Layout::horizontal([share, Constraint::Fill(1)]).split(body)
     } else {
-        (
-            Direction::Vertical,
-            [Constraint::Percentage(62), Constraint::Percentage(38)],
-        )
+        Layout::vertical([Constraint::Percentage(62), Constraint::Percentage(38)]).split(body)
     };
-    let parts = Layout::default()
-        .direction(direction)
-        .constraints(sizes)
-        .split(body);
-    (parts[0], parts[1])
+    (sizes[0], sizes[1])
 }
 
 /// Rows of a bordered table with a header row drawn in `area`.
@@ -99,9 +102,11 @@ pub fn schedules(body: Rect) -> [Rect; 2] {
 /// The rows PageUp and PageDown move on the focused pane: what it shows at once.
 pub fn page_rows(state: &State) -> usize {
     let body = screen(state.screen, state).body;
+    // Heights only: how wide the table is does not change them.
+    let (table, detail) = split_body(body, 0);
     let rows = match state.pane {
-        Pane::Views | Pane::Jobs => bordered_table_rows(split_body(body).0),
-        Pane::Detail => inside_borders(split_body(body).1).height as usize,
+        Pane::Views | Pane::Jobs => bordered_table_rows(table),
+        Pane::Detail => inside_borders(detail).height as usize,
         Pane::Activity => bordered_table_rows(activity(body, state.sessions.expanded)[0]),
         // Less the table's header row.
         Pane::Schedules => schedules(body)[1].height.saturating_sub(1) as usize,

@@ -1,31 +1,27 @@
 //! The console: a live, keyboard-driven view of the inventory, the refresh jobs and the
-//! ledger. `update` and `render` are pure; the runtime does all I/O in spawned tasks.
+//! ledger. `update` and `render` are pure; `io/` does all I/O in spawned tasks.
 
+pub mod activity;
 pub mod bench;
-#[cfg(test)]
-pub(crate) mod bench_tests;
-#[cfg(test)]
-mod fixture;
+mod command_line;
 pub mod in_flight;
+pub mod io;
+mod jobs;
 pub mod keymap;
 pub mod layout;
+pub mod locks;
 pub mod msg;
 pub mod pg_cron;
-#[cfg(test)]
-mod read_only_tests;
+mod polling;
 pub mod runtime;
 pub mod schedules;
-mod schedules_io;
-pub mod sessions;
-mod sessions_io;
-#[cfg(test)]
-pub(crate) mod sessions_tests;
 pub mod state;
 pub mod terminal;
+#[cfg(test)]
+mod tests;
 pub mod ui;
 pub mod update;
-#[cfg(test)]
-mod update_tests;
+mod views;
 mod visible;
 
 pub use runtime::{ConsoleOptions, run};

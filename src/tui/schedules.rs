@@ -388,7 +388,7 @@ mod tests {
         let now = Utc.with_ymd_and_hms(2026, 1, 1, 10, 0, 0).unwrap();
         let facts = ServerFacts {
             stats_since: Some(now - chrono::Duration::hours(10)),
-            ..crate::tui::fixture::facts()
+            ..crate::tui::tests::fixture::facts()
         };
         let a = advice_for(&v, Some(&facts), now);
         assert_eq!(a.suggest.as_deref(), Some("--on-change --quiet 2m"));

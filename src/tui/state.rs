@@ -8,7 +8,6 @@ use chrono::{DateTime, Utc};
 use super::keymap::Keymap;
 use super::msg::DetailData;
 use super::visible::VisibleBasis;
-use crate::catalog::pulse::{Baseline, Fingerprint};
 use crate::catalog::{MatView, ServerFacts};
 use crate::ledger::MemoryLog;
 use crate::refresh::plan::PlanRun;
@@ -163,35 +162,15 @@ pub struct State {
     pub plans: Vec<PlanRun>,
     /// Runs that no ledger recorded: kept here and shown as if it had.
     pub memory_log: MemoryLog,
-    /// Inventory polls: every `poll_every` unless paused; one at a time, stale ones dropped.
-    pub poll_every: Duration,
-    pub paused: bool,
+    /// Inventory polls: every `polling.every` unless paused; what the next one reads.
+    pub polling: super::polling::Polling,
+    /// The inventory poll in flight (one at a time, stale answers dropped), and when the
+    /// last one started. Not in `Polling` yet: tests/privileges.rs and tests/hostile_names.rs
+    /// set these two fields by name.
     pub poll_generation: u64,
     pub poll_in_flight: bool,
     pub last_poll_at: Option<DateTime<Utc>>,
-    /// The full inventory is read again when the pulse's fingerprint moves away from this,
-    /// when asked (Ctrl-r, a finished job), and every few minutes.
-    pub fingerprint: Option<Fingerprint>,
-    /// What the last pulse saw: the next one computes only what moved since.
-    pub pulse_baseline: Baseline,
-    /// Every table some MV reads, once each: worked out on the first pulse after an
-    /// inventory, not on every one.
-    pub base_tables: Option<Vec<u32>>,
-    /// The MVs' base tables' last write counters.
-    pub table_writes: crate::catalog::writes::TableWrites,
-    pub last_full_at: Option<DateTime<Utc>>,
-    pub full_wanted: bool,
-    /// Inventory reads that read every MV's size again (Ctrl-r, every few minutes): the
-    /// others read only the MVs that changed. Definitions again on every third.
-    pub sizes_read_at: Option<DateTime<Utc>>,
-    pub sizes_reads: u32,
-    /// Ctrl-r: read everything again, whatever is known.
-    pub reread_wanted: bool,
-    /// The first read left definitions out: the next one reads them.
-    pub definitions_pending: bool,
     pub health: Health,
-    /// Polls failed in a row: the pause before the next one grows with it.
-    pub poll_failures: u32,
     pub read_only: bool,
     pub keymap: Keymap,
     /// The clock, as the last tick brought it: `update` and `render` never read one.
@@ -207,7 +186,7 @@ pub struct State {
     /// The MV whose detail is being read.
     pub detail_in_flight: Option<u32>,
     /// Sessions, lock waits and statement timing (the locks and activity panes).
-    pub sessions: super::sessions::SessionsView,
+    pub sessions: super::locks::SessionsView,
     pub schedules: super::schedules::ScheduleBook,
     /// MV oid -> its base tables' write counters when its running refresh was first seen.
     pub writes_at_refresh_start: HashMap<u32, i64>,
@@ -239,23 +218,11 @@ impl State {
             jobs: BTreeMap::new(),
             plans: Vec::new(),
             memory_log: MemoryLog::default(),
-            poll_every,
-            paused: false,
+            polling: super::polling::Polling::new(poll_every),
             poll_generation: 0,
             poll_in_flight: false,
             last_poll_at: None,
-            fingerprint: None,
-            pulse_baseline: Baseline::default(),
-            base_tables: None,
-            table_writes: HashMap::new(),
-            last_full_at: None,
-            full_wanted: true,
-            sizes_read_at: None,
-            sizes_reads: 0,
-            reread_wanted: false,
-            definitions_pending: false,
             health: Health::Connecting,
-            poll_failures: 0,
             read_only,
             keymap: Keymap::default(),
             now,

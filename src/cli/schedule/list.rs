@@ -6,9 +6,9 @@ use serde::Serialize;
 
 use crate::catalog::writes::{table_writes, writes_of};
 use crate::catalog::{Inventory, MatView};
-use crate::format;
-use crate::cli::output::{Align, Format, Table};
 use crate::cli::Failure;
+use crate::cli::output::{Align, Format, Table};
+use crate::format;
 use crate::ledger::Ledger;
 use crate::pgcron::{CronSchedule, Engine};
 use crate::refresh::Concurrently;

@@ -66,7 +66,7 @@ fn job_row<'a>(state: &State, job: &'a JobView, theme: &Theme) -> Row<'a> {
             String::new(),
             format!(
                 "waiting for lock behind {}",
-                crate::tui::sessions::blockers_phrase(state, blocked_by)
+                crate::tui::locks::blockers_phrase(state, blocked_by)
             ),
             theme.warn(),
         ),

@@ -11,6 +11,7 @@ use super::Theme;
 use crate::catalog::locks::TreeLine;
 use crate::catalog::sessions::{SessionRow, Sessions};
 use crate::format;
+use crate::tui::locks::MvLine;
 use crate::tui::state::{Pane, State};
 
 /// Narrower than this, the tables leave out user and application.
@@ -56,50 +57,50 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
 }
 
 /// One line per MV with a lock wait on it: a refresh blocking readers, a refresh waiting.
+/// Which lines there are is `SessionsView::mv_summary`'s, so the layout counts the same.
 fn mv_summary<'a>(state: &State, data: &Sessions, theme: &Theme) -> Vec<Line<'a>> {
     let s = &state.sessions;
-    let mut lines = Vec::new();
-    let mut mvs: Vec<(&u32, &crate::catalog::locks::MvLocks)> = s.mv_locks.iter().collect();
-    mvs.sort_by_key(|(oid, _)| **oid);
-    for (oid, m) in mvs {
-        let name = state
+    let name_of = |oid: u32| {
+        state
             .views
             .iter()
-            .find(|v| v.oid == *oid)
+            .find(|v| v.oid == oid)
             .map(|v| v.qualified_name.clone())
             .or_else(|| {
                 data.waiting()
                     .filter_map(|w| w.wait.as_ref())
-                    .find(|w| w.oid == Some(*oid))
+                    .find(|w| w.oid == Some(oid))
                     .and_then(|w| w.relation.clone())
             })
-            .unwrap_or_else(|| format!("oid {oid}"));
-        if m.waiters > 0 {
-            let (n, s_) = (m.waiters, if m.waiters == 1 { "" } else { "s" });
-            let what = if m.blocked_by_refresh {
-                format!("a refresh blocks {n} session{s_}")
-            } else {
-                format!("{n} session{s_} wait for a lock on it")
-            };
-            lines.push(Line::from(vec![
-                Span::styled(format!("MV {name}: "), theme.keyword()),
-                Span::raw(format!(
-                    "{what}, longest wait {}",
-                    format::duration_ms(m.longest_wait_ms + s.since_poll_ms(state.now))
-                )),
-            ]));
-        }
-        if !m.refresh_waits_behind.is_empty() {
-            lines.push(Line::from(vec![
-                Span::styled(format!("MV {name}: "), theme.keyword()),
-                Span::raw(format!(
+            .unwrap_or_else(|| format!("oid {oid}"))
+    };
+    s.mv_summary()
+        .into_iter()
+        .map(|(oid, m, line)| {
+            let what = match line {
+                MvLine::Waiters => {
+                    let (n, s_) = (m.waiters, if m.waiters == 1 { "" } else { "s" });
+                    let what = if m.blocked_by_refresh {
+                        format!("a refresh blocks {n} session{s_}")
+                    } else {
+                        format!("{n} session{s_} wait for a lock on it")
+                    };
+                    format!(
+                        "{what}, longest wait {}",
+                        format::duration_ms(m.longest_wait_ms + s.since_poll_ms(state.now))
+                    )
+                }
+                MvLine::RefreshWaits => format!(
                     "its refresh waits behind {}",
-                    crate::tui::sessions::blockers_phrase(state, &m.refresh_waits_behind)
-                )),
-            ]));
-        }
-    }
-    lines
+                    crate::tui::locks::blockers_phrase(state, &m.refresh_waits_behind)
+                ),
+            };
+            Line::from(vec![
+                Span::styled(format!("MV {}: ", name_of(oid)), theme.keyword()),
+                Span::raw(what),
+            ])
+        })
+        .collect()
 }
 
 fn tree_table(frame: &mut Frame, area: Rect, state: &State, data: &Sessions, theme: &Theme) {

@@ -2,17 +2,13 @@
 
 mod activity;
 mod bench;
-#[cfg(test)]
-mod bench_snapshots;
 mod detail;
 mod jobs;
 mod locks;
 mod overlay;
 mod schedules;
 #[cfg(test)]
-mod sessions_snapshots;
-#[cfg(test)]
-mod snapshot_tests;
+mod tests;
 mod theme;
 mod views;
 
@@ -55,7 +51,7 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme) {
         Pane::Activity => activity::render(frame, body, state, theme),
         Pane::Schedules => schedules::render(frame, body, state, theme),
         Pane::Views | Pane::Detail | Pane::Jobs => {
-            let (table_area, detail_area) = layout::split_body(body);
+            let (table_area, detail_area) = layout::split_body(body, views::wanted_width(state));
             views::render(frame, table_area, state, theme);
             detail::render(frame, detail_area, state, theme);
         }
@@ -95,8 +91,8 @@ fn header_line<'a>(state: &'a State, theme: &Theme) -> Paragraph<'a> {
         .unwrap_or_else(|| "never".into());
     spans.push(Span::raw(format!(
         "  poll {}s ({age}){}",
-        state.poll_every.as_secs(),
-        if state.paused { " PAUSED" } else { "" }
+        state.polling.every.as_secs(),
+        if state.polling.paused { " PAUSED" } else { "" }
     )));
     if state.read_only {
         spans.push(Span::styled("  READ-ONLY", theme.warn()));

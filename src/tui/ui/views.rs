@@ -34,14 +34,18 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let inner_height = layout::bordered_table_rows(area);
     let selected = state.selected_row().unwrap_or(0);
     let offset = selected.saturating_sub(inner_height.saturating_sub(1));
-    let shown = columns_for(area.width);
+    let shown = columns_fitting(area.width, longest_name(state));
+    let name_width = name_room(area.width, &shown) as usize;
     let rows: Vec<Row> = state
         .visible
         .iter()
         .enumerate()
         .skip(offset)
         .take(inner_height)
-        .map(|(row, &i)| view_row(state, &state.views[i], row == selected, &shown, theme))
+        .map(|(row, &i)| {
+            let view = &state.views[i];
+            view_row(state, view, (row == selected, name_width), &shown, theme)
+        })
         .collect();
     let header = Row::new(shown.iter().map(|c| match c {
         Shown::Mark => " ".to_string(),
@@ -86,6 +90,45 @@ impl Shown {
     }
 }
 
+/// The columns left to the name in a table `width` wide showing `shown`.
+fn name_room(width: u16, shown: &[Shown]) -> u16 {
+    let fixed: u16 = shown
+        .iter()
+        .map(|c| match c.width() {
+            Constraint::Length(n) => n,
+            _ => 0,
+        })
+        .sum();
+    let spacing = shown.len().saturating_sub(1) as u16;
+    width.saturating_sub(2 + fixed + spacing)
+}
+
+/// The longest name, in bytes, not columns: an upper bound that costs nothing per MV
+/// (20,000 of them, every frame); a non-ASCII name may get a column or two extra.
+fn longest_name(state: &State) -> u16 {
+    let longest = state.views.iter().map(|v| v.qualified_name.len()).max();
+    longest.unwrap_or(0).min(usize::from(u16::MAX / 2)) as u16
+}
+
+/// How wide the table would be for its longest name to fit (the detail pane gives up room
+/// for it, see `layout::split_body`).
+pub fn wanted_width(state: &State) -> u16 {
+    let longest = longest_name(state);
+    (60..=400)
+        .find(|&w| name_room(w, &columns_fitting(w, longest)) >= longest)
+        .unwrap_or(400)
+}
+
+/// The columns for a table `width` wide, less the row estimates when a name `longest`
+/// long does not fit: a whole name is worth more than an estimate.
+fn columns_fitting(width: u16, longest: u16) -> Vec<Shown> {
+    let mut shown = columns_for(width);
+    if name_room(width, &shown) < longest {
+        shown.retain(|c| *c != Shown::Sorted(Column::Rows));
+    }
+    shown
+}
+
 /// Narrow tables leave out rows, then the next run, then the average: the name keeps room.
 fn columns_for(width: u16) -> Vec<Shown> {
     let mut shown = vec![Shown::Mark, Shown::Name, Shown::Sorted(Column::Size)];
@@ -123,7 +166,7 @@ fn header_title(state: &State, column: Column) -> String {
 fn view_row<'a>(
     state: &State,
     v: &'a MatView,
-    selected: bool,
+    (selected, name_width): (bool, usize),
     shown: &[Shown],
     theme: &Theme,
 ) -> Row<'a> {
@@ -142,14 +185,14 @@ fn view_row<'a>(
         (_, s) => s.label(),
     };
     let size = match v.total_bytes {
-        Some(b) => format::size(b),
+        Some(b) => format::size_short(b),
         None if v.size_skipped_locked => "locked".into(),
         None => String::new(),
     };
     let cells = shown.iter().map(|c| match c {
         Shown::Mark if state.marked.contains(&v.oid) => Cell::from("*"),
         Shown::Mark => lock_mark(state, v.oid, theme),
-        Shown::Name => Cell::from(v.qualified_name.as_str()),
+        Shown::Name => Cell::from(format::ellipsize(&v.qualified_name, name_width)),
         Shown::Sorted(Column::Size) => Cell::from(size.clone()),
         Shown::Sorted(Column::Rows) => {
             Cell::from(v.rows_estimate.map(format::count).unwrap_or_default())
