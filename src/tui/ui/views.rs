@@ -8,6 +8,7 @@ use ratatui::widgets::{Block, Borders, Cell, Row, Table};
 use super::Theme;
 use crate::catalog::{MatView, MvStatus};
 use crate::format;
+use crate::refresh::JobState;
 use crate::tui::layout;
 use crate::tui::state::{Column, Pane, State};
 
@@ -176,8 +177,14 @@ fn view_row<'a>(
         MvStatus::NeverPopulated | MvStatus::Populated | MvStatus::UnknownOnStandby => theme.dim(),
         MvStatus::Fresh => theme.ok(),
     };
-    let status = match (state.active_job_for(v.oid), v.status) {
-        (Some(_), s) if !matches!(s, MvStatus::Refreshing | MvStatus::RefreshingStale) => "queued",
+    // The console's own job knows its state before the next inventory read does: the row
+    // says what the jobs pane says.
+    let job = state.active_job_for(v.oid).map(|(_, j)| &j.state);
+    let status = match (job, v.status) {
+        (Some(JobState::Queued), _) => "queued",
+        (Some(JobState::WaitingForLock { .. }), _) => "lock wait",
+        (Some(JobState::Retrying { .. }), _) => "retrying",
+        (Some(JobState::Running { .. }), s) if s != MvStatus::RefreshingStale => "refreshing",
         (_, MvStatus::NeverPopulated) => "no data",
         // Ten columns: the detail pane spells it out.
         (_, MvStatus::RefreshingStale) => "refr+stale",

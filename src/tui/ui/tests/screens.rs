@@ -272,3 +272,56 @@ fn names_get_room_first_and_cut_ones_end_in_an_ellipsis() {
         "{long}"
     );
 }
+
+/// Right after `r`, the views row says what the jobs pane says (the inventory still calls
+/// the MV fresh until its next read).
+#[test]
+fn the_views_row_follows_its_job_before_the_inventory_does() {
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use std::sync::Arc;
+
+    use crate::refresh::{JobEvent, JobState};
+    use crate::tui::msg::{Effect, Msg};
+    use crate::tui::update::update;
+
+    let mut s = fixture::state();
+    let key = |c| Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+    update(&mut s, key('j'));
+    let effects = update(&mut s, key('r'));
+    let [Effect::StartRefresh(spec)] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    let spec = Arc::new(spec.clone());
+    let name = spec.target.qualified_name.clone();
+    let row_of = |s: &State| {
+        // The views table is left of the detail pane, whose title names the MV too.
+        screen_text(s, 160, 30)
+            .lines()
+            .filter_map(|l| l.split("││").next())
+            .find(|l| l.contains(&name))
+            .expect("the row")
+            .to_string()
+    };
+    for (state, shown) in [
+        (JobState::Queued, "queued"),
+        (
+            JobState::WaitingForLock {
+                blocked_by: vec![42],
+            },
+            "lock wait",
+        ),
+        (JobState::Running { pid: 7, attempt: 1 }, "refreshing"),
+    ] {
+        update(
+            &mut s,
+            Msg::Job(JobEvent {
+                id: 1,
+                spec: spec.clone(),
+                state,
+            }),
+        );
+        let row = row_of(&s);
+        assert!(row.contains(shown), "{shown}: {row}");
+    }
+    assert!(!row_of(&s).contains("queued"));
+}
