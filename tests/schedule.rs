@@ -101,6 +101,8 @@ async fn set_list_rm_and_bad_input_named() {
     let quick = by("quick");
     assert_eq!(quick["policy"]["every_ms"], 900_000);
     assert!(quick["next_run"].is_string(), "{quick}");
+    // Quoted only where SQL needs it, as `mvtop list` and the console show it.
+    assert_eq!(quick["qualified_name"], "app.quick");
     let sales = by("Sales \"EU\" é");
     assert_eq!(sales["policy"]["tz"], "Europe/Paris");
     assert_eq!(sales["window"], "01:00-05:00");

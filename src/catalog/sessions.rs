@@ -294,8 +294,9 @@ fn blockers(v: &serde_json::Value) -> Vec<Blocker> {
         .collect()
 }
 
-/// The MV name a `REFRESH MATERIALIZED VIEW [CONCURRENTLY] name` statement names, as
-/// written (leading comments and blanks skipped); None for any other statement.
+/// The MV name a `REFRESH MATERIALIZED VIEW [CONCURRENTLY] name` statement names (leading
+/// comments and blanks skipped), quoted only where SQL needs it; None for any other
+/// statement.
 pub fn refresh_target(query: &str) -> Option<String> {
     let mut rest = query.trim_start();
     // Comments sent before the statement in the same batch.
@@ -357,7 +358,18 @@ pub fn refresh_target(query: &str) -> Option<String> {
             out.push(c);
         }
     }
-    (!out.is_empty()).then_some(out)
+    if out.is_empty() {
+        return None;
+    }
+    // Shown as every screen shows names: quoted only where SQL needs it (mvtop's own
+    // statements quote every part).
+    Some(match super::names::parse_qualified_name(&out) {
+        Ok(q) => match q.schema {
+            Some(schema) => super::ident::display_qualified(&schema, &q.name),
+            None => super::ident::display_ident(&q.name),
+        },
+        Err(_) => out,
+    })
 }
 
 /// Cancel the query, or end the whole session.
@@ -440,7 +452,7 @@ mod tests {
     }
 
     #[test]
-    fn refresh_targets_as_written() {
+    fn refresh_targets_are_shown_quoted_only_where_needed() {
         let t = |q: &str| refresh_target(q);
         assert_eq!(
             t("REFRESH MATERIALIZED VIEW rpt.by_v"),
@@ -455,6 +467,12 @@ mod tests {
             Some("\"top\"\"c\"".into())
         );
         assert_eq!(t("REFRESH MATERIALIZED VIEW s . n"), Some("s.n".into()));
+        // mvtop's own statements quote every part; shown as every screen shows names.
+        assert_eq!(
+            t("REFRESH MATERIALIZED VIEW \"reporting\".\"builds_hourly\""),
+            Some("reporting.builds_hourly".into())
+        );
+        assert_eq!(t("REFRESH MATERIALIZED VIEW Rpt.M"), Some("rpt.m".into()));
         assert_eq!(t("SELECT 'REFRESH MATERIALIZED VIEW x'"), None);
         assert_eq!(t("REFRESH MATERIALIZED"), None);
     }

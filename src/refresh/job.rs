@@ -186,7 +186,7 @@ pub async fn run(
     let spec = match renamed {
         Some((schema, name)) => {
             let mut s = spec.clone();
-            s.target.qualified_name = crate::catalog::ident::quote_qualified(&schema, &name);
+            s.target.qualified_name = crate::catalog::ident::display_qualified(&schema, &name);
             (s.target.schema, s.target.name) = (schema, name);
             current = s;
             &current

@@ -7,7 +7,7 @@ use tokio_postgres::error::SqlState;
 use super::policy::PolicyInput;
 use super::store::NewSchedule;
 use crate::catalog::Inventory;
-use crate::catalog::ident::quote_qualified;
+use crate::catalog::ident::display_qualified;
 use crate::catalog::writes::{table_writes, writes_of};
 use crate::ledger::Ledger;
 use crate::pgconn::one_line;
@@ -72,7 +72,7 @@ pub async fn remove(
     schema: &str,
     name: &str,
 ) -> Result<String, String> {
-    let qualified = quote_qualified(schema, name);
+    let qualified = display_qualified(schema, name);
     match ledger.remove_schedule(client, schema, name).await {
         Ok(true) => Ok(format!("{qualified}: schedule removed")),
         Ok(false) => Err(format!("{qualified} has no schedule")),

@@ -109,7 +109,7 @@ fn listed(s: &Schedule, view: Option<&MatView>, now: DateTime<Utc>) -> Listed {
     Listed {
         schema: s.mv_schema.clone(),
         name: s.mv_name.clone(),
-        qualified_name: crate::catalog::ident::quote_qualified(&s.mv_schema, &s.mv_name),
+        qualified_name: crate::catalog::ident::display_qualified(&s.mv_schema, &s.mv_name),
         policy: PolicyJson::from(&s.policy),
         description: s.policy.describe(),
         window: s.window.map(|w| w.describe()),

@@ -93,7 +93,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         let status = view.map(|v| v.status.label()).unwrap_or("");
         let name = view
             .map(|v| v.qualified_name.clone())
-            .unwrap_or_else(|| crate::catalog::ident::quote_qualified(&s.mv_schema, &s.mv_name));
+            .unwrap_or_else(|| crate::catalog::ident::display_qualified(&s.mv_schema, &s.mv_name));
         let origin = if s.from_naming { " (naming)" } else { "" };
         let both = view.is_some_and(|v| book.pg_cron.of(v.oid).next().is_some());
         vec![
