@@ -24,6 +24,19 @@ pub enum StatsSource {
     PgCron,
 }
 
+impl StatsSource {
+    /// How screens name it next to a figure.
+    pub fn label(self) -> &'static str {
+        match self {
+            StatsSource::Ledger => "ledger",
+            StatsSource::Session => "this session's runs",
+            StatsSource::PgStatStatements => "pg_stat_statements",
+            StatsSource::CommitTimestamp => "commit timestamp",
+            StatsSource::PgCron => "pg_cron",
+        }
+    }
+}
+
 /// One materialized view. Field names are the JSON contract of `mvtop list`: later work
 /// adds fields, never renames them.
 #[derive(Debug, Clone, PartialEq, Serialize)]

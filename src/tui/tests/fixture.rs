@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 
-use crate::catalog::{Inventory, MatView, MvStatus, ServerFacts};
+use crate::catalog::{Inventory, MatView, MvStatus, ServerFacts, StatsSource};
 use crate::tui::state::State;
 
 pub fn now() -> DateTime<Utc> {
@@ -48,6 +48,8 @@ pub fn views() -> Vec<MatView> {
     hourly.last_refresh = Some(now() - chrono::Duration::minutes(3));
     hourly.avg_refresh_ms = Some(88.0);
     hourly.refresh_count = Some(12);
+    (hourly.last_refresh_source, hourly.refresh_stats_source) =
+        (Some(StatsSource::Ledger), Some(StatsSource::Ledger));
     hourly.status = MvStatus::Fresh;
     (hourly.base_writes, hourly.base_writes_at_refresh) = (Some(10), Some(10));
     hourly.definition = Some(" SELECT date_trunc('hour', t.at) AS hour, count(*) AS n\n   FROM ci.builds t\n  GROUP BY 1;".into());
@@ -62,6 +64,8 @@ pub fn views() -> Vec<MatView> {
     big.rows_estimate = Some(360_082);
     big.avg_refresh_ms = Some(1_480.0);
     big.last_refresh = Some(now() - chrono::Duration::hours(2));
+    (big.last_refresh_source, big.refresh_stats_source) =
+        (Some(StatsSource::Ledger), Some(StatsSource::Ledger));
     big.lock_holders = 2;
     big.status = MvStatus::Stale;
     (big.base_writes, big.base_writes_at_refresh) = (Some(12), Some(10));

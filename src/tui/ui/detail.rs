@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::Theme;
-use crate::catalog::MatView;
+use crate::catalog::{MatView, StatsSource};
 use crate::format;
 use crate::tui::state::{Pane, State};
 
@@ -163,16 +163,11 @@ fn schedule_lines<'a>(state: &State, v: &MatView, theme: &Theme) -> Vec<Line<'a>
     lines
 }
 
-fn refresh_summary(state: &State, v: &MatView) -> String {
-    let source = v
-        .refresh_stats_source
-        .and_then(|s| serde_json::to_value(s).ok())
-        .and_then(|s| s.as_str().map(str::to_string))
-        .unwrap_or_else(|| "no source".into());
+/// The refresh figures, each group followed by where it comes from: the last refresh's time
+/// can come from a commit timestamp while durations come from pg_stat_statements.
+pub(in crate::tui::ui) fn refresh_summary(state: &State, v: &MatView) -> String {
+    let label = |s: Option<StatsSource>| s.map(StatsSource::label).unwrap_or("unknown source");
     let mut parts = Vec::new();
-    if let Some(at) = v.last_refresh {
-        parts.push(format!("last {}", format::age(at, state.now)));
-    }
     if let Some(ms) = v.last_refresh_ms {
         parts.push(format!("took {}", format::duration_ms(ms)));
     }
@@ -188,10 +183,27 @@ fn refresh_summary(state: &State, v: &MatView) -> String {
     if let Some(n) = v.refresh_failures.filter(|n| *n > 0) {
         parts.push(format!("{n} failed"));
     }
-    if parts.is_empty() {
-        return format!("none recorded ({source})");
+    let last = v
+        .last_refresh
+        .map(|at| format!("last {}", format::age(at, state.now)));
+    match last {
+        Some(last) if parts.is_empty() => format!("{last} ({})", label(v.last_refresh_source)),
+        Some(last) if v.last_refresh_source == v.refresh_stats_source => format!(
+            "{last}, {} ({})",
+            parts.join(", "),
+            label(v.refresh_stats_source)
+        ),
+        Some(last) => format!(
+            "{last} ({}); {} ({})",
+            label(v.last_refresh_source),
+            parts.join(", "),
+            label(v.refresh_stats_source)
+        ),
+        None if parts.is_empty() => {
+            "none in the ledger, pg_stat_statements or commit timestamps".into()
+        }
+        None => format!("{} ({})", parts.join(", "), label(v.refresh_stats_source)),
     }
-    format!("{} ({source})", parts.join(", "))
 }
 
 fn highlight<'a>(line: &'a str, theme: &Theme) -> Line<'a> {

@@ -325,3 +325,41 @@ fn the_views_row_follows_its_job_before_the_inventory_does() {
     }
     assert!(!row_of(&s).contains("queued"));
 }
+
+/// Every refresh figure in the detail pane names where it comes from, even when the time and
+/// the durations come from different places.
+#[test]
+fn every_refresh_figure_names_its_source() {
+    use crate::catalog::StatsSource;
+
+    let mut s = fixture::state();
+    s.jobs.clear();
+    let oid = s.selected_view().unwrap().oid;
+    let v = s.views.iter_mut().find(|v| v.oid == oid).unwrap();
+    v.last_refresh = Some(fixture::now() - chrono::Duration::seconds(41));
+    v.last_refresh_source = Some(StatsSource::CommitTimestamp);
+    (v.last_refresh_ms, v.avg_refresh_ms, v.p95_refresh_ms) = (None, None, None);
+    (v.refresh_count, v.refresh_failures, v.refresh_stats_source) = (None, None, None);
+    let text = screen_text(&s, 200, 40);
+    assert!(
+        text.contains("refreshes: last 41s ago (commit timestamp)"),
+        "{text}"
+    );
+    assert!(!text.contains("no source"), "{text}");
+    let v = s.views.iter_mut().find(|v| v.oid == oid).unwrap();
+    v.avg_refresh_ms = Some(1200.0);
+    v.refresh_count = Some(3);
+    v.refresh_stats_source = Some(StatsSource::PgStatStatements);
+    let v = s.views.iter().find(|v| v.oid == oid).unwrap();
+    assert_eq!(
+        crate::tui::ui::detail::refresh_summary(&s, v),
+        "last 41s ago (commit timestamp); avg 1.2 s, 3 runs (pg_stat_statements)"
+    );
+    let v = s.views.iter_mut().find(|v| v.oid == oid).unwrap();
+    v.last_refresh_source = Some(StatsSource::PgStatStatements);
+    let v = s.views.iter().find(|v| v.oid == oid).unwrap();
+    assert_eq!(
+        crate::tui::ui::detail::refresh_summary(&s, v),
+        "last 41s ago, avg 1.2 s, 3 runs (pg_stat_statements)"
+    );
+}
