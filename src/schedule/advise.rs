@@ -19,9 +19,50 @@ pub struct Advice {
     pub tier: &'static str,
     /// The suggested schedule, as `mvtop schedule set` flags.
     pub suggest: Option<String>,
+    /// The same schedule, for the console to say in its form's words and to fill the form.
+    #[serde(skip)]
+    pub suggestion: Option<Suggestion>,
     pub why: String,
     /// Further advice: the unique index for CONCURRENTLY, ...
     pub notes: Vec<String>,
+}
+
+/// A suggested schedule: one value, said as `mvtop schedule set` flags on the command line
+/// and in the `s` form's words in the console.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Suggestion {
+    OnChange {
+        quiet: &'static str,
+        max_stale: Option<&'static str>,
+    },
+    Every(&'static str),
+    Cron(&'static str),
+}
+
+impl Suggestion {
+    /// As `mvtop schedule set NAME` takes it.
+    pub fn flags(self) -> String {
+        match self {
+            Suggestion::OnChange { quiet, max_stale } => {
+                let stale = max_stale.map(|m| format!(" --max-stale {m}"));
+                format!("--on-change --quiet {quiet}{}", stale.unwrap_or_default())
+            }
+            Suggestion::Every(every) => format!("--every {every}"),
+            Suggestion::Cron(cron) => format!("--cron '{cron}'"),
+        }
+    }
+
+    /// As the console's schedule form takes it.
+    pub fn form_text(self) -> String {
+        match self {
+            Suggestion::OnChange { quiet, max_stale } => {
+                let stale = max_stale.map(|m| format!(" max-stale {m}"));
+                format!("on-change quiet {quiet}{}", stale.unwrap_or_default())
+            }
+            Suggestion::Every(every) => format!("every {every}"),
+            Suggestion::Cron(cron) => format!("cron {cron}"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -73,6 +114,7 @@ pub fn advise(a: &AdviceInput) -> Advice {
         return Advice {
             tier: "unmeasured",
             suggest: None,
+            suggestion: None,
             why: "no refresh measured yet: refresh it once (mvtop refresh NAME) to get advice"
                 .into(),
             notes,
@@ -82,7 +124,10 @@ pub fn advise(a: &AdviceInput) -> Advice {
     let (tier, suggest, why) = if never {
         (
             tier_of(avg),
-            "--on-change --quiet 2m".to_string(),
+            Suggestion::OnChange {
+                quiet: "2m",
+                max_stale: None,
+            },
             format!(
                 "its base tables have not been written since statistics were reset; a \
                  refresh of {secs:.1} s only when they change"
@@ -91,14 +136,20 @@ pub fn advise(a: &AdviceInput) -> Advice {
     } else if avg < QUICK_MS {
         (
             "t1",
-            "--on-change --quiet 30s --max-stale 15m".to_string(),
+            Suggestion::OnChange {
+                quiet: "30s",
+                max_stale: Some("15m"),
+            },
             format!("refreshes in {secs:.1} s (under 8 s): refresh soon after every change"),
         )
     } else if avg < MEDIUM_MS {
         if rare {
             (
                 "t2",
-                "--on-change --quiet 2m --max-stale 30m".to_string(),
+                Suggestion::OnChange {
+                    quiet: "2m",
+                    max_stale: Some("30m"),
+                },
                 format!(
                     "refreshes in {secs:.1} s (8–30 s) and its tables are rarely written: \
                      refresh after writes go quiet"
@@ -107,14 +158,17 @@ pub fn advise(a: &AdviceInput) -> Advice {
         } else {
             (
                 "t2",
-                "--every 5m".to_string(),
+                Suggestion::Every("5m"),
                 format!("refreshes in {secs:.1} s (8–30 s): every few minutes"),
             )
         }
     } else if rare {
         (
             "t3",
-            "--on-change --quiet 5m --max-stale 1d".to_string(),
+            Suggestion::OnChange {
+                quiet: "5m",
+                max_stale: Some("1d"),
+            },
             format!(
                 "refreshes in {secs:.0} s (over 30 s) and its tables are rarely written: \
                  refresh after writes go quiet, at least daily"
@@ -123,7 +177,7 @@ pub fn advise(a: &AdviceInput) -> Advice {
     } else {
         (
             "t3",
-            "--cron '0 3 * * *'".to_string(),
+            Suggestion::Cron("0 3 * * *"),
             format!(
                 "refreshes in {secs:.0} s (over 30 s) under frequent writes: off-peak, e.g. \
                  nightly, or on change with a long quiet period if it must be fresher"
@@ -132,7 +186,8 @@ pub fn advise(a: &AdviceInput) -> Advice {
     };
     Advice {
         tier,
-        suggest: Some(suggest),
+        suggest: Some(suggest.flags()),
+        suggestion: Some(suggest),
         why,
         notes,
     }
@@ -192,5 +247,46 @@ mod tests {
         let a = advise(&input(Some(60_000.0), Some(0.0)));
         assert_eq!(a.tier, "t3");
         assert_eq!(a.suggest.as_deref(), Some("--on-change --quiet 2m"));
+    }
+
+    /// What the console fills its form with is a line the form accepts, with the same
+    /// policy the CLI's flags give.
+    #[test]
+    fn suggestions_read_the_same_in_the_form_and_as_flags() {
+        use crate::schedule::text::{Edit, parse};
+        let cases = [
+            (Some(2_000.0), Some(5_000.0)),
+            (Some(15_000.0), Some(5_000.0)),
+            (Some(15_000.0), Some(10.0)),
+            (Some(120_000.0), Some(50_000.0)),
+            (Some(120_000.0), Some(10.0)),
+            (Some(60_000.0), Some(0.0)),
+        ];
+        for (avg, writes) in cases {
+            let a = advise(&input(avg, writes));
+            let s = a.suggestion.expect("a suggestion");
+            assert_eq!(a.suggest, Some(s.flags()));
+            let Ok(Edit::Set { input, .. }) = parse(&s.form_text()) else {
+                panic!("{}", s.form_text())
+            };
+            input.parse("UTC").unwrap();
+            let flags = s.flags();
+            for (flag, value) in [
+                ("--every", &input.every),
+                ("--cron", &input.cron),
+                ("--quiet", &input.quiet),
+                ("--max-stale", &input.max_stale),
+            ] {
+                match value {
+                    Some(v) => assert!(
+                        flags.contains(&format!("{flag} {v}"))
+                            || flags.contains(&format!("{flag} '{v}'")),
+                        "{flags} / {v}"
+                    ),
+                    None => assert!(!flags.contains(flag), "{flags}"),
+                }
+            }
+            assert_eq!(input.on_change, flags.contains("--on-change"));
+        }
     }
 }

@@ -22,6 +22,7 @@ pub enum Action {
     FocusActivity,
     FocusSchedules,
     EditSchedule,
+    ApplyAdvice,
     Mark,
     Refresh,
     RefreshCascade,
@@ -76,6 +77,12 @@ const ACTIONS: &[(Action, &str, &str, &[&str])] = &[
         "schedule",
         "edit the MV's schedule: every 15m | cron EXPR [tz TZ] | on-change [quiet 2m] [window HH:MM-HH:MM] | off",
         &["s"],
+    ),
+    (
+        Action::ApplyAdvice,
+        "apply_advice",
+        "apply the detail pane's advice (fills the schedule form; Enter saves)",
+        &["a"],
     ),
     (Action::Mark, "mark", "mark / unmark the MV", &["Space"]),
     (
@@ -190,6 +197,7 @@ pub fn changes_database(action: Action) -> bool {
             | Action::CancelJob
             | Action::Terminate
             | Action::EditSchedule
+            | Action::ApplyAdvice
     )
 }
 

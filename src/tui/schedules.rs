@@ -221,7 +221,22 @@ pub fn act(state: &mut State, action: Action) -> Option<Vec<Effect>> {
             state.pane = Pane::Schedules;
             return Some(Vec::new());
         }
-        Action::EditSchedule => return Some(open_form(state)),
+        Action::EditSchedule => return Some(open_form(state, None)),
+        Action::ApplyAdvice => {
+            let Some(v) = form_target(state) else {
+                state.message = Some("select a materialized view first".into());
+                return Some(Vec::new());
+            };
+            let advice = advice_for(v, state.facts.as_ref(), state.now);
+            let Some(suggestion) = advice.suggestion else {
+                state.message = Some(format!(
+                    "no advice for {}: {}",
+                    v.qualified_name, advice.why
+                ));
+                return Some(Vec::new());
+            };
+            return Some(open_form(state, Some(suggestion.form_text())));
+        }
         _ => {}
     }
     if state.pane != Pane::Schedules {
@@ -261,7 +276,8 @@ fn form_target(state: &State) -> Option<&MatView> {
     state.selected_view()
 }
 
-fn open_form(state: &mut State) -> Vec<Effect> {
+/// The form for the MV `s` is about, holding `text` (the advice) or its schedule.
+fn open_form(state: &mut State, text: Option<String>) -> Vec<Effect> {
     if let Some(why) = &state.schedules.problem {
         state.message = Some(format!("schedules: {why}"));
         return Vec::new();
@@ -275,7 +291,10 @@ fn open_form(state: &mut State) -> Vec<Effect> {
         state.message = Some("select a materialized view first".into());
         return Vec::new();
     };
-    let (oid, text) = (v.oid, form_text(&state.schedules, v));
+    let (oid, text) = (
+        v.oid,
+        text.unwrap_or_else(|| form_text(&state.schedules, v)),
+    );
     state.input = tui_input::Input::new(text);
     state.overlay = Overlay::Schedule { oid, error: None };
     Vec::new()

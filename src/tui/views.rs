@@ -48,7 +48,7 @@ pub(super) fn act(state: &mut State, action: Action) -> Vec<Effect> {
         Action::FocusJobs => state.pane = Pane::Jobs,
         // The locks and activity panes' own keys (locks::act answered them).
         // The schedules pane's own keys (schedules::act answered them).
-        Action::FocusSchedules | Action::EditSchedule => {}
+        Action::FocusSchedules | Action::EditSchedule | Action::ApplyAdvice => {}
         Action::FocusLocks
         | Action::FocusActivity
         | Action::Terminate

@@ -48,6 +48,41 @@ fn s_opens_the_schedule_form_prefilled_and_enter_saves_a_valid_line() {
     assert_eq!(after, vec![Effect::FetchSchedules { generation: 2 }]);
 }
 
+/// `a` fills the form with the detail pane's advice, in the form's own words; Enter saves it.
+#[test]
+fn a_fills_the_schedule_form_with_the_advice_and_enter_saves_it() {
+    let mut s = fixture::state();
+    press(&mut s, KeyCode::Char('j')); // builds_hourly: 88 ms on average
+    press(&mut s, KeyCode::Char('a'));
+    assert_eq!(
+        s.overlay,
+        Overlay::Schedule {
+            oid: 1,
+            error: None
+        }
+    );
+    assert_eq!(s.input.value(), "on-change quiet 30s max-stale 15m");
+    let effects = press(&mut s, KeyCode::Enter);
+    assert_eq!(
+        effects,
+        vec![Effect::SaveSchedule {
+            oid: 1,
+            schema: "reporting".into(),
+            name: "builds_hourly".into(),
+            text: "on-change quiet 30s max-stale 15m".into(),
+        }]
+    );
+    // Without a measured refresh there is nothing to apply: one line says why.
+    press(&mut s, KeyCode::Char('G')); // koji_builds_daily: never refreshed
+    press(&mut s, KeyCode::Char('a'));
+    assert_eq!(s.overlay, Overlay::None);
+    assert!(
+        s.message.as_deref().unwrap().contains("no advice for"),
+        "{:?}",
+        s.message
+    );
+}
+
 #[test]
 fn read_only_refuses_the_schedule_form() {
     let mut s = fixture::state();

@@ -150,8 +150,15 @@ fn schedule_lines<'a>(state: &State, v: &MatView, theme: &Theme) -> Vec<Line<'a>
         ));
     }
     let advice = crate::tui::schedules::advice_for(v, state.facts.as_ref(), state.now);
-    let mut advice_text = match &advice.suggest {
-        Some(flags) => format!("{}: {flags}", advice.tier),
+    // In the schedule form's words, and the key that fills the form with it.
+    let mut advice_text = match advice.suggestion {
+        Some(s) if state.read_only => format!("{}: {}", advice.tier, s.form_text()),
+        Some(s) => format!(
+            "{}: {} ({} to apply)",
+            advice.tier,
+            s.form_text(),
+            state.keymap.key_of(crate::tui::keymap::Action::ApplyAdvice)
+        ),
         None => advice.why.clone(),
     };
     if let Some(note) = advice.notes.first() {
