@@ -76,3 +76,42 @@ async fn b_benchmarks_in_the_background_and_esc_cancels_it_read_only() {
         quit_at.elapsed()
     );
 }
+
+/// Without a recorded refresh, `B` measures one per round: a plain one (no unique index)
+/// after the question, then the break-even from the measured refreshes.
+#[tokio::test]
+async fn capital_b_measures_the_refresh_for_the_break_even() {
+    let (db, s) = common::fresh_db("console_bench_refresh").await;
+    s.client.batch_execute(FIXTURE).await.unwrap();
+    // A plain refresh writes the MV anew: its file changes.
+    let filenode = || async {
+        s.client
+            .query_one("SELECT pg_relation_filenode('rpt.totals')::bigint", &[])
+            .await
+            .unwrap()
+            .get::<_, i64>(0)
+    };
+    let before = filenode().await;
+    let conninfo = common::cluster().conninfo(&db);
+    let command = format!(
+        "{} -d '{conninfo}' --no-scheduler; echo MVTOP_EXITED $?; sleep 30",
+        env!("CARGO_BIN_EXE_mvtop")
+    );
+    let tmux = Tmux::start(&command);
+    tmux.wait_for("rpt.zzz_sleepy");
+    tmux.keys(&["/", "totals", "Enter", "B"]);
+    tmux.wait_for("5 times without CONCURRENTLY");
+    assert_eq!(
+        filenode().await,
+        before,
+        "nothing is refreshed before the answer"
+    );
+    tmux.keys(&["y"]);
+    let screen = tmux.wait_for_within("speed-up", Duration::from_secs(60));
+    assert!(screen.contains("  refresh "), "{screen}");
+    assert!(screen.contains("break-even"), "{screen}");
+    assert!(!screen.contains("--with-refresh"), "{screen}");
+    assert_ne!(filenode().await, before, "the benchmark refreshed the MV");
+    tmux.keys(&["q"]);
+    tmux.wait_for("MVTOP_EXITED 0");
+}

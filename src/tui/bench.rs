@@ -1,5 +1,6 @@
 //! The console's benchmark: `b` measures the selected MV against its view in the
-//! background (reads only, so `--read-only` allows it), reports progress through
+//! background (reads only, so `--read-only` allows it), `B` the same with one refresh per
+//! round (for a measured break-even; it changes the database), reports progress through
 //! messages, is cancelled with Esc or `c`, and keeps each MV's result for the session.
 //! State and behaviour here; the runtime's part is `io/bench.rs`, the drawing is
 //! `ui/bench.rs`.
@@ -7,10 +8,13 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use super::jobs::READ_ONLY;
 use super::keymap::Action;
 use super::msg::Effect;
-use super::state::State;
+use super::state::{Overlay, PendingAction, State};
+use crate::bench::verdict::VerdictKind;
 use crate::bench::{BenchError, BenchReport, Progress};
+use crate::refresh::{Concurrently, JobSpec, Limits, Source, Target, choose_mode};
 
 /// Rounds and warm-ups of a console benchmark (as `mvtop bench` by default).
 pub const RUNS: u32 = 5;
@@ -56,8 +60,11 @@ pub enum BenchEffect {
         generation: u64,
         /// The MV's recorded average refresh, for the break-even.
         history_refresh_ms: Option<f64>,
-        /// Count its refreshes in the ledger for the read rate.
+        /// Count its refreshes in the ledger for the read rate (and record the benchmark's own
+        /// refreshes there).
         ledger: bool,
+        /// Refresh once per measured round with this spec (`B`), for a measured break-even.
+        refresh: Option<JobSpec>,
     },
     Cancel {
         generation: u64,
@@ -68,7 +75,8 @@ pub enum BenchEffect {
 /// refusal: cancelling a read changes nothing). None: not a benchmark matter.
 pub fn intercept(state: &mut State, action: Action) -> Option<Vec<Effect>> {
     match action {
-        Action::Bench => Some(start(state)),
+        Action::Bench => Some(start(state, None)),
+        Action::BenchWithRefresh => Some(with_refresh(state)),
         Action::Back if state.benches.running.is_some() => Some(cancel(state)),
         // `c` cancels the selected MV's refresh first, when it has one.
         Action::CancelJob
@@ -83,7 +91,83 @@ pub fn intercept(state: &mut State, action: Action) -> Option<Vec<Effect>> {
     }
 }
 
-fn start(state: &mut State) -> Vec<Effect> {
+/// `B`: the benchmark with one refresh per round, which changes the database: refused when
+/// read-only, on a standby or while the MV has a job; a plain refresh asks first (each
+/// round blocks every reader of the MV).
+fn with_refresh(state: &mut State) -> Vec<Effect> {
+    if state.read_only {
+        state.message = Some(READ_ONLY.into());
+        return Vec::new();
+    }
+    if state.facts.as_ref().is_some_and(|f| f.in_recovery) {
+        state.message =
+            Some("the server is a standby: materialized views cannot be refreshed".into());
+        return Vec::new();
+    }
+    let Some(v) = state.selected_view() else {
+        return Vec::new();
+    };
+    if state.active_job_for(v.oid).is_some() {
+        state.message = Some(format!("already being refreshed: {}", v.qualified_name));
+        return Vec::new();
+    }
+    let target = Target::from(v);
+    let mode = match choose_mode(&target, Concurrently::Auto, true) {
+        Ok(mode) => mode,
+        Err(why) => {
+            state.message = Some(format!("{}: {why}", v.qualified_name));
+            return Vec::new();
+        }
+    };
+    let spec = JobSpec {
+        target,
+        mode,
+        source: Source::Console,
+        limits: Limits {
+            statement_timeout: Some(TIMEOUT),
+            ..Limits::default()
+        },
+    };
+    if mode.concurrently {
+        return start(state, Some(spec));
+    }
+    let reading = match v.lock_holders {
+        0 => String::new(),
+        1 => " (1 session is reading it now)".into(),
+        n => format!(" ({n} sessions are reading it now)"),
+    };
+    state.overlay = Overlay::Confirm {
+        question: format!(
+            "The benchmark refreshes {} {RUNS} times without CONCURRENTLY: each blocks every \
+             reader while it runs{reading}. Benchmark with refreshes? (y/n)",
+            v.qualified_name
+        ),
+        then: Box::new(PendingAction::BenchWithRefresh(spec)),
+    };
+    Vec::new()
+}
+
+/// The benchmark's one-line verdict as the console says it: where `mvtop bench` points to
+/// `--with-refresh`, the console names its own key.
+pub fn verdict_line(state: &State, report: &BenchReport) -> String {
+    if report.verdict_kind != VerdictKind::RefreshTimeUnknown {
+        return report.verdict.clone();
+    }
+    let how = if state.read_only {
+        "mvtop bench --with-refresh measures one".to_string()
+    } else {
+        format!(
+            "{} benchmarks with refreshes",
+            state.keymap.key_of(Action::BenchWithRefresh)
+        )
+    };
+    format!(
+        "MV read {}× faster; break-even unknown: no refresh recorded ({how})",
+        crate::bench::verdict::times(report.speedup)
+    )
+}
+
+pub(super) fn start(state: &mut State, refresh: Option<JobSpec>) -> Vec<Effect> {
     let Some(v) = state.selected_view() else {
         return Vec::new();
     };
@@ -130,6 +214,7 @@ fn start(state: &mut State) -> Vec<Effect> {
         generation,
         history_refresh_ms,
         ledger,
+        refresh,
     })]
 }
 
@@ -161,7 +246,7 @@ pub fn on_msg(state: &mut State, msg: BenchMsg) -> Vec<Effect> {
                 .map_or_else(|| msg.oid.to_string(), |v| v.qualified_name.clone());
             let status = match result {
                 Ok(report) => {
-                    state.message = Some(format!("{name}: {}", report.verdict));
+                    state.message = Some(format!("{name}: {}", verdict_line(state, &report)));
                     BenchStatus::Done(report)
                 }
                 Err(BenchError::Cancelled) => {

@@ -190,6 +190,7 @@ pub(super) fn confirmed(state: &mut State, action: PendingAction) -> Vec<Effect>
             vec![Effect::Quit]
         }
         PendingAction::Signal { pid, signal } => locks::confirmed_signal(state, pid, signal),
+        PendingAction::BenchWithRefresh(spec) => super::bench::start(state, Some(spec)),
         PendingAction::Refresh(specs) => {
             let targets: Vec<u32> = specs.iter().map(|s| s.target.oid).collect();
             let mut with_order = plan(&state.views, &targets, None);

@@ -32,6 +32,7 @@ pub enum Action {
     ToggleCumulative,
     RefreshOnly,
     Bench,
+    BenchWithRefresh,
     Filter,
     Command,
     SortNext,
@@ -129,6 +130,12 @@ const ACTIONS: &[(Action, &str, &str, &[&str])] = &[
         &["b"],
     ),
     (
+        Action::BenchWithRefresh,
+        "bench_with_refresh",
+        "benchmark with a refresh per round (refreshes it: a measured break-even)",
+        &["B"],
+    ),
+    (
         Action::Filter,
         "filter",
         "filter: text, or a regex (^, $, |, ...)",
@@ -198,6 +205,7 @@ pub fn changes_database(action: Action) -> bool {
             | Action::Terminate
             | Action::EditSchedule
             | Action::ApplyAdvice
+            | Action::BenchWithRefresh
     )
 }
 

@@ -104,6 +104,8 @@ pub enum Overlay {
 #[derive(Debug, Clone, PartialEq)]
 pub enum PendingAction {
     Refresh(Vec<JobSpec>),
+    /// The benchmark with a plain refresh per round (`B`).
+    BenchWithRefresh(JobSpec),
     /// Cancel the query of, or terminate, a session.
     Signal {
         pid: i32,

@@ -146,7 +146,7 @@ pub(super) fn act(state: &mut State, action: Action) -> Vec<Effect> {
             return start_poll(state);
         }
         // Handled by `bench::intercept`.
-        Action::Bench => {}
+        Action::Bench | Action::BenchWithRefresh => {}
         Action::CopyName => {
             if let Some(v) = state.selected_view() {
                 let name = v.qualified_name.clone();

@@ -3,6 +3,7 @@
 
 use tokio::sync::mpsc;
 
+use crate::bench::runner::RefreshPlan;
 use crate::bench::{self, BenchError, Options, Progress};
 use crate::ledger::Ledger;
 use crate::pgconn::{Connector, SessionSettings};
@@ -47,6 +48,7 @@ impl BenchTasks {
                 generation,
                 history_refresh_ms,
                 ledger: with_ledger,
+                refresh,
             } => {
                 let (handle, cancelled) = CancelHandle::new();
                 self.running = Some((generation, handle));
@@ -76,7 +78,10 @@ impl BenchTasks {
                             warmup: WARMUP,
                             query: None,
                             timeout: TIMEOUT,
-                            refresh: None,
+                            refresh: refresh.map(|spec| RefreshPlan {
+                                spec,
+                                ledger: with_ledger.then(|| ledger.clone()),
+                            }),
                         };
                         bench::measure_on_own_thread(
                             connector,

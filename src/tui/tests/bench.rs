@@ -17,6 +17,11 @@ fn press(s: &mut State, code: KeyCode) -> Vec<Effect> {
 /// A finished benchmark of builds_hourly (oid 1): the view 124 ms, the MV 7.5 ms, its
 /// recorded refresh 88 ms, read 40 times per refresh.
 pub fn sample_report() -> bench::BenchReport {
+    report_with(Some(88.0))
+}
+
+/// The same benchmark with `history_refresh_ms` as the MV's recorded average refresh.
+fn report_with(history_refresh_ms: Option<f64>) -> bench::BenchReport {
     let runs = |name: &'static str, ms: &[f64]| CaseRuns {
         name,
         statement: format!("SELECT * FROM {name}"),
@@ -48,7 +53,7 @@ pub fn sample_report() -> bench::BenchReport {
         refreshes_in_window: Some(10),
         refresh_interval_secs: None,
     };
-    bench::assemble(subject, 5, 1, None, &m, Some(usage), Some(88.0)).unwrap()
+    bench::assemble(subject, 5, 1, None, &m, Some(usage), history_refresh_ms).unwrap()
 }
 
 fn msg(oid: u32, generation: u64, event: BenchEvent) -> Msg {
@@ -76,6 +81,7 @@ fn b_benchmarks_the_selected_mv_in_the_background() {
             generation: 1,
             history_refresh_ms: Some(88.0),
             ledger: true,
+            refresh: None,
         })]
     );
     assert_eq!(s.benches.running, Some((1, 1)));
@@ -188,4 +194,73 @@ fn an_unpopulated_mv_is_not_benchmarked() {
     assert!(press(&mut s, KeyCode::Char('b')).is_empty());
     assert!(s.message.as_deref().unwrap().contains("not populated"));
     assert_eq!(s.benches.running, None);
+}
+
+/// `B` measures a refresh per round: CONCURRENTLY where it can, and a plain one only after
+/// a question that says what it blocks; read-only refuses it.
+#[test]
+fn capital_b_benchmarks_with_refreshes_and_asks_before_plain_ones() {
+    let mut s = selected(1); // builds_hourly: concurrent-ready
+    let effects = press(&mut s, KeyCode::Char('B'));
+    let [
+        Effect::Bench(BenchEffect::Start {
+            oid: 1,
+            refresh: Some(spec),
+            ..
+        }),
+    ] = effects.as_slice()
+    else {
+        panic!("{effects:?}")
+    };
+    assert!(spec.mode.concurrently);
+    assert_eq!(spec.target.oid, 1);
+
+    let mut s = selected(2); // copr_target_builds: no unique index, 2 sessions reading it
+    assert!(press(&mut s, KeyCode::Char('B')).is_empty());
+    let crate::tui::state::Overlay::Confirm { question, .. } = &s.overlay else {
+        panic!("{:?}", s.overlay)
+    };
+    assert!(
+        question.contains("5 times without CONCURRENTLY"),
+        "{question}"
+    );
+    assert!(question.contains("2 sessions are reading it"), "{question}");
+    let effects = press(&mut s, KeyCode::Char('y'));
+    let [
+        Effect::Bench(BenchEffect::Start {
+            oid: 2,
+            refresh: Some(spec),
+            ..
+        }),
+    ] = effects.as_slice()
+    else {
+        panic!("{effects:?}")
+    };
+    assert!(!spec.mode.concurrently);
+
+    let mut s = selected(1);
+    s.read_only = true;
+    assert!(press(&mut s, KeyCode::Char('B')).is_empty());
+    assert!(s.message.as_deref().unwrap().contains("read-only"));
+    assert_eq!(s.benches.running, None);
+}
+
+/// Without a recorded refresh the console's verdict points to its own key, not to a flag.
+#[test]
+fn without_a_refresh_time_the_verdict_names_the_key_that_measures_one() {
+    let mut s = selected(1);
+    let report = report_with(None);
+    assert_eq!(
+        report.verdict_kind,
+        bench::verdict::VerdictKind::RefreshTimeUnknown
+    );
+    let line = crate::tui::bench::verdict_line(&s, &report);
+    assert!(line.contains("B benchmarks with refreshes"), "{line}");
+    assert!(!line.contains("--with-refresh"), "{line}");
+    // With a recorded average the break-even is computed from it.
+    let line = crate::tui::bench::verdict_line(&s, &sample_report());
+    assert!(line.contains("break-even"), "{line}");
+    s.read_only = true;
+    let line = crate::tui::bench::verdict_line(&s, &report);
+    assert!(line.contains("mvtop bench --with-refresh"), "{line}");
 }

@@ -39,11 +39,16 @@ pub fn lines(state: &State, oid: u32, theme: &Theme) -> Vec<Line<'static>> {
             title,
             Span::styled(e.clone(), theme.alert()),
         ])],
-        BenchStatus::Done(r) => report_lines(r, title, theme),
+        BenchStatus::Done(r) => report_lines(state, r, title, theme),
     }
 }
 
-fn report_lines(r: &BenchReport, title: Span<'static>, theme: &Theme) -> Vec<Line<'static>> {
+fn report_lines(
+    state: &State,
+    r: &BenchReport,
+    title: Span<'static>,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
     let refresh = r.refresh_basis_ms.map(|ms| {
         let label = match r.refresh_basis {
             Some(RefreshSource::Measured) => "refresh",
@@ -92,7 +97,7 @@ fn report_lines(r: &BenchReport, title: Span<'static>, theme: &Theme) -> Vec<Lin
     };
     lines.push(Line::from(vec![
         Span::raw("  "),
-        Span::styled(r.verdict.clone(), style),
+        Span::styled(crate::tui::bench::verdict_line(state, r), style),
     ]));
     lines
 }
