@@ -2,7 +2,7 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
-use ratatui::text::Span;
+use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Row, Table};
 
 use super::Theme;
@@ -12,6 +12,8 @@ use crate::tui::state::{JobView, Pane, State};
 
 /// Width of the progress bar, in cells.
 const BAR: usize = 12;
+/// Width of the mode column (`concurrently`).
+const MODE: u16 = 12;
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let block = Block::default()
@@ -34,23 +36,33 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         frame.render_widget(text, area);
         return;
     }
+    // The name and the state (the progress bar, when there is one, then the words) share
+    // what the mode leaves, a third and two thirds; what does not fit ends in `…`.
+    let fixed = MODE + 2;
+    let rest = area.width.saturating_sub(2).saturating_sub(fixed);
+    let name_width = (rest / 3).max(10);
+    let text_width = rest.saturating_sub(name_width);
     let rows: Vec<Row> = state
         .jobs
         .values()
         .rev()
         .take(height)
-        .map(|j| job_row(state, j, theme))
+        .map(|j| job_row(state, j, (name_width, text_width), theme))
         .collect();
     let widths = [
+        Constraint::Length(name_width),
+        Constraint::Length(MODE),
         Constraint::Fill(1),
-        Constraint::Length(12),
-        Constraint::Length(BAR as u16 + 2),
-        Constraint::Length(40),
     ];
     frame.render_widget(Table::new(rows, widths).block(block), area);
 }
 
-fn job_row<'a>(state: &State, job: &'a JobView, theme: &Theme) -> Row<'a> {
+fn job_row<'a>(
+    state: &State,
+    job: &'a JobView,
+    (name_width, text_width): (u16, u16),
+    theme: &Theme,
+) -> Row<'a> {
     let avg = state
         .views
         .iter()
@@ -107,11 +119,22 @@ fn job_row<'a>(state: &State, job: &'a JobView, theme: &Theme) -> Row<'a> {
             (String::new(), text, style)
         }
     };
+    let bar = if bar.is_empty() { bar } else { bar + " " };
+    let shown_bar = bar.chars().count() as u16;
     Row::new([
-        Cell::from(job.spec.target.qualified_name.as_str()),
+        Cell::from(format::ellipsize(
+            &job.spec.target.qualified_name,
+            name_width as usize,
+        )),
         Cell::from(job.spec.mode.label()),
-        Cell::from(bar),
-        Cell::from(Span::styled(text, style)),
+        Cell::from(Line::from(vec![
+            Span::raw(bar),
+            Span::styled(
+                format::ellipsize(&text, text_width.saturating_sub(shown_bar) as usize)
+                    .into_owned(),
+                style,
+            ),
+        ])),
     ])
 }
 
