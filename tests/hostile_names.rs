@@ -352,12 +352,11 @@ async fn the_console_filters_and_copies_hostile_names_as_valid_sql() {
         .unwrap();
     let now = chrono::Utc::now();
     let mut state = State::new("test".into(), true, Duration::from_secs(2), now);
-    state.poll_generation = 1;
-    state.poll_in_flight = true;
+    let generation = state.polling.reads.supersede(chrono::Utc::now());
     update(
         &mut state,
         Msg::Inventory {
-            generation: 1,
+            generation,
             result: Ok(Box::new(inventory)),
         },
     );

@@ -417,12 +417,11 @@ async fn console_refresh_is_refused_with_a_reason(db: &str, role: &str, inventor
         std::time::Duration::from_secs(2),
         chrono::Utc::now(),
     );
-    state.poll_generation = 1;
-    state.poll_in_flight = true;
+    let generation = state.polling.reads.supersede(chrono::Utc::now());
     update(
         &mut state,
         Msg::Inventory {
-            generation: 1,
+            generation,
             result: Ok(Box::new(inventory)),
         },
     );

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::in_flight::due;
+use super::in_flight::InFlight;
 use super::keymap::Action;
 use super::locks::SessionsView;
 use super::msg::Effect;
@@ -64,10 +64,10 @@ pub struct StatementsView {
     /// What happened between the last two reads, and over how many seconds.
     pub window: Option<(f64, Counters)>,
     pub texts: HashMap<i64, String>,
-    pub texts_in_flight: bool,
-    pub generation: u64,
-    pub in_flight: bool,
-    pub last_at: Option<DateTime<Utc>>,
+    /// The query texts' reads.
+    pub text_reads: InFlight,
+    /// The counters' reads.
+    pub reads: InFlight,
     /// Totals since the last reset instead of the last window.
     pub cumulative: bool,
     /// REFRESH statements only.
@@ -139,14 +139,11 @@ pub(super) fn poll_statements(state: &mut State) -> Option<Effect> {
         }
     }
     if let Some(Ok(source)) = &st.access
-        && !st.in_flight
-        && due(st.last_at, now, STATEMENTS_EVERY.max(state.polling.every))
+        && st.reads.due(now, STATEMENTS_EVERY.max(state.polling.every))
+        && let Some(generation) = st.reads.start(now)
     {
-        st.in_flight = true;
-        st.generation += 1;
-        st.last_at = Some(now);
         return Some(Effect::PollStatements {
-            generation: st.generation,
+            generation,
             source: source.clone(),
         });
     }
@@ -159,10 +156,9 @@ pub fn statements_arrived(
     result: Result<Counters, String>,
 ) -> Vec<Effect> {
     let st = &mut state.sessions.statements;
-    if generation != st.generation {
+    if !st.reads.accept(generation) {
         return Vec::new();
     }
-    st.in_flight = false;
     let counters = match result {
         Ok(c) => c,
         Err(e) => {
@@ -181,12 +177,12 @@ pub fn statements_arrived(
         st.window = Some((secs, counters.since(before)));
     }
     st.latest = Some((state.now, counters));
-    wanted_texts(st)
+    wanted_texts(st, state.now)
 }
 
 /// Reads the text of the heaviest statements not seen before.
-fn wanted_texts(st: &mut StatementsView) -> Vec<Effect> {
-    if st.texts_in_flight {
+fn wanted_texts(st: &mut StatementsView, now: DateTime<Utc>) -> Vec<Effect> {
+    if st.text_reads.is_pending() {
         return Vec::new();
     }
     let Some(Ok(source)) = &st.access else {
@@ -208,16 +204,26 @@ fn wanted_texts(st: &mut StatementsView) -> Vec<Effect> {
     if ids.is_empty() {
         return Vec::new();
     }
-    st.texts_in_flight = true;
+    let source = source.clone();
+    let Some(generation) = st.text_reads.start(now) else {
+        return Vec::new();
+    };
     vec![Effect::FetchStatementTexts {
-        source: source.clone(),
+        generation,
+        source,
         queryids: ids,
     }]
 }
 
-pub fn texts_arrived(state: &mut State, result: Result<HashMap<i64, String>, String>) {
+pub fn texts_arrived(
+    state: &mut State,
+    generation: u64,
+    result: Result<HashMap<i64, String>, String>,
+) {
     let st = &mut state.sessions.statements;
-    st.texts_in_flight = false;
+    if !st.text_reads.accept(generation) {
+        return;
+    }
     match result {
         Ok(texts) => st.texts.extend(texts),
         Err(e) => st.error = Some(e),

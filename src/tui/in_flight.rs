@@ -58,6 +58,12 @@ impl InFlight {
         true
     }
 
+    /// A new request even while one is out: that one's answer is then stale and dropped.
+    pub fn supersede(&mut self, now: DateTime<Utc>) -> u64 {
+        self.in_flight = false;
+        self.start(now).unwrap_or(self.generation)
+    }
+
     /// A request was made while the last one was out: take it (once).
     pub fn take_queued(&mut self) -> bool {
         std::mem::take(&mut self.again)

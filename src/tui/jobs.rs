@@ -68,7 +68,7 @@ pub(super) fn job_changed(state: &mut State, event: crate::refresh::JobEvent) ->
             state.detail = None;
         }
         // The new figures (duration, last refresh) are in the next poll: make it now.
-        state.last_poll_at = None;
+        state.polling.answered_at = None;
         state.polling.full_wanted = true;
         effects.extend(poll_if_due(state));
     }

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use super::activity::{RunningSort, StatementsView};
-use super::in_flight::due;
+use super::in_flight::InFlight;
 use super::keymap::Action;
 use super::msg::Effect;
 use super::state::{Overlay, Pane, PendingAction, State};
@@ -22,9 +22,7 @@ pub struct SessionsView {
     pub data: Option<Sessions>,
     /// When `data` arrived: elapsed times tick on from there.
     pub polled_at: Option<DateTime<Utc>>,
-    pub generation: u64,
-    pub in_flight: bool,
-    pub last_at: Option<DateTime<Utc>>,
+    pub reads: InFlight,
     pub error: Option<String>,
     /// Derived from `data` when it arrives.
     pub tree: Vec<TreeLine>,
@@ -104,13 +102,10 @@ pub fn tick(state: &mut State) -> Vec<Effect> {
     let mut effects = Vec::new();
     let now = state.now;
     let s = &mut state.sessions;
-    if !s.in_flight && due(s.last_at, now, state.polling.every) {
-        s.in_flight = true;
-        s.generation += 1;
-        s.last_at = Some(now);
-        effects.push(Effect::PollSessions {
-            generation: s.generation,
-        });
+    if s.reads.due(now, state.polling.every)
+        && let Some(generation) = s.reads.start(now)
+    {
+        effects.push(Effect::PollSessions { generation });
     }
     effects.extend(super::activity::poll_statements(state));
     effects
@@ -122,10 +117,9 @@ pub fn sessions_arrived(
     result: Result<Sessions, String>,
 ) -> Vec<Effect> {
     let s = &mut state.sessions;
-    if generation != s.generation {
+    if !s.reads.accept(generation) {
         return Vec::new();
     }
-    s.in_flight = false;
     match result {
         Ok(data) => {
             s.tree = wait_tree(&data);
@@ -150,7 +144,7 @@ pub fn signalled(state: &mut State, result: Result<String, String>) -> Vec<Effec
     state.message = Some(match result {
         Ok(line) | Err(line) => line,
     });
-    state.sessions.last_at = None;
+    state.sessions.reads.due_now();
     tick(state)
 }
 

@@ -40,6 +40,7 @@ pub enum Msg {
     /// The recorded runs and the indexes of one MV, for the detail pane.
     Detail {
         oid: u32,
+        generation: u64,
         result: Result<DetailData, String>,
     },
     /// A refresh job changed state.
@@ -55,7 +56,10 @@ pub enum Msg {
         result: Result<crate::catalog::statements::Counters, String>,
     },
     /// Query texts by queryid.
-    StatementTexts(Result<std::collections::HashMap<i64, String>, String>),
+    StatementTexts {
+        generation: u64,
+        result: Result<std::collections::HashMap<i64, String>, String>,
+    },
     /// A cancel or terminate ended: the line to show.
     Signalled(Result<String, String>),
     /// The schedules, read from the ledger; stale generations are dropped.
@@ -68,7 +72,10 @@ pub enum Msg {
     /// The background scheduler said something.
     Scheduler(crate::schedule::SchedulerEvent),
     /// pg_cron's jobs and runs, or why they cannot be read.
-    PgCron(Result<super::pg_cron::Snapshot, crate::pgcron::Unavailable>),
+    PgCron {
+        generation: u64,
+        result: Result<super::pg_cron::Snapshot, crate::pgcron::Unavailable>,
+    },
     /// A benchmark moved on or ended.
     Bench(super::bench::BenchMsg),
 }
@@ -95,7 +102,10 @@ pub enum Effect {
     /// answer comes back as `Msg::Detail`.
     FetchDetail {
         oid: u32,
+        generation: u64,
         ledger: bool,
+        /// How many of its last runs.
+        runs: u32,
     },
     StartRefresh(JobSpec),
     /// `JobId`s are the executor's; it ignores unknown ones.
@@ -110,6 +120,7 @@ pub enum Effect {
         source: crate::catalog::statements::PssSource,
     },
     FetchStatementTexts {
+        generation: u64,
         source: crate::catalog::statements::PssSource,
         queryids: Vec<i64>,
     },
@@ -125,6 +136,7 @@ pub enum Effect {
     /// Read pg_cron's jobs for these MVs (oid, schema, name) and their runs; the answer
     /// comes back as `Msg::PgCron`.
     FetchPgCron {
+        generation: u64,
         mvs: Vec<(u32, String, String)>,
         ledger: bool,
     },

@@ -25,7 +25,7 @@ pub struct PgCronBook {
     pub problem: Option<String>,
     /// Notes about jobs (a command the server would refuse, a name that is no MV).
     pub notes: Vec<String>,
-    pub in_flight: bool,
+    pub reads: super::in_flight::InFlight,
 }
 
 /// One reading, as the I/O sends it back.
@@ -51,11 +51,14 @@ impl PgCronBook {
 
 /// Read pg_cron again (after each full inventory): unless a read is under way.
 pub fn wanted(state: &mut State) -> Vec<Effect> {
-    if state.schedules.pg_cron.in_flight || state.views.is_empty() {
+    if state.views.is_empty() {
         return Vec::new();
     }
-    state.schedules.pg_cron.in_flight = true;
+    let Some(generation) = state.schedules.pg_cron.reads.start(state.now) else {
+        return Vec::new();
+    };
     vec![Effect::FetchPgCron {
+        generation,
         mvs: state
             .views
             .iter()
@@ -65,9 +68,11 @@ pub fn wanted(state: &mut State) -> Vec<Effect> {
     }]
 }
 
-pub fn arrived(state: &mut State, result: Result<Snapshot, Unavailable>) {
+pub fn arrived(state: &mut State, generation: u64, result: Result<Snapshot, Unavailable>) {
     let book = &mut state.schedules.pg_cron;
-    book.in_flight = false;
+    if !book.reads.accept(generation) {
+        return;
+    }
     match result {
         Ok(s) => {
             book.located = Some(s.located);

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::in_flight::due;
+use super::in_flight::{InFlight, due};
 use super::msg::Effect;
 use super::schedules;
 use super::state::{Health, State};
@@ -22,6 +22,8 @@ pub(super) const MAX_POLL: Duration = Duration::from_secs(60);
 const FULL_EVERY: Duration = Duration::from_secs(300);
 /// Longest pause between polls while the connection is lost.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// Ledger runs the detail pane shows.
+pub(super) const DETAIL_RUNS: u32 = 30;
 
 /// The inventory and pulse polls' state: how often, whether paused, and what the next
 /// read takes (the pulse's fingerprint and counters, which sizes and definitions are due).
@@ -52,6 +54,10 @@ pub struct Polling {
     pub definitions_pending: bool,
     /// Polls failed in a row: the pause before the next one grows with it.
     pub failures: u32,
+    /// The inventory's and the pulse's reads (one at a time, of one generation sequence).
+    pub reads: InFlight,
+    /// When the last answer came (or failed): the next poll is due `every` after it.
+    pub answered_at: Option<DateTime<Utc>>,
 }
 
 impl Polling {
@@ -71,6 +77,8 @@ impl Polling {
             reread_wanted: false,
             definitions_pending: false,
             failures: 0,
+            reads: InFlight::default(),
+            answered_at: None,
         }
     }
 }
@@ -84,18 +92,40 @@ pub(super) fn detail_if_wanted(state: &mut State) -> Vec<Effect> {
         return Vec::new();
     };
     let have = state.detail.as_ref().is_some_and(|(d, _)| *d == oid);
-    if have || state.detail_in_flight.is_some() {
+    if have {
         return Vec::new();
     }
-    state.detail_in_flight = Some(oid);
+    let ledger = facts.ledger_installed;
+    let Some(generation) = state.detail_reads.start(state.now) else {
+        return Vec::new();
+    };
     vec![Effect::FetchDetail {
         oid,
-        ledger: facts.ledger_installed,
+        generation,
+        ledger,
+        runs: DETAIL_RUNS,
     }]
 }
 
+/// The detail of `oid` came; the next tick reads the selected one's if it is another.
+pub(super) fn detail_arrived(
+    state: &mut State,
+    oid: u32,
+    generation: u64,
+    result: Result<super::msg::DetailData, String>,
+) -> Vec<Effect> {
+    if !state.detail_reads.accept(generation) {
+        return Vec::new();
+    }
+    match result {
+        Ok(detail) => state.detail = Some((oid, detail)),
+        Err(e) => state.message = Some(format!("detail: {e}")),
+    }
+    Vec::new()
+}
+
 pub(super) fn poll_if_due(state: &mut State) -> Vec<Effect> {
-    if state.polling.paused || state.poll_in_flight {
+    if state.polling.paused || state.polling.reads.is_pending() {
         return Vec::new();
     }
     let wait = match state.health {
@@ -107,7 +137,7 @@ pub(super) fn poll_if_due(state: &mut State) -> Vec<Effect> {
             .min(MAX_BACKOFF),
         _ => state.polling.every,
     };
-    if due(state.last_poll_at, state.now, wait) {
+    if due(state.polling.answered_at, state.now, wait) {
         start_poll(state)
     } else {
         Vec::new()
@@ -116,12 +146,9 @@ pub(super) fn poll_if_due(state: &mut State) -> Vec<Effect> {
 
 /// A pulse, or the full inventory when it is wanted or due.
 pub(super) fn start_poll(state: &mut State) -> Vec<Effect> {
-    if state.poll_in_flight {
+    let Some(generation) = state.polling.reads.start(state.now) else {
         return Vec::new();
-    }
-    state.poll_generation += 1;
-    state.poll_in_flight = true;
-    let generation = state.poll_generation;
+    };
     let stale = state
         .polling
         .last_full_at
@@ -194,10 +221,9 @@ pub(super) fn pulse_arrived(
     generation: u64,
     result: Result<crate::catalog::pulse::Pulse, String>,
 ) -> Vec<Effect> {
-    if generation != state.poll_generation {
+    if !state.polling.reads.accept(generation) {
         return Vec::new();
     }
-    state.poll_in_flight = false;
     let moved = |known: Option<&Fingerprint>, now: Option<&Fingerprint>| match (known, now) {
         (Some(known), Some(now)) => known.moved_to(now),
         (None, _) => true,
@@ -220,7 +246,7 @@ pub(super) fn pulse_arrived(
             start_poll(state)
         }
         Ok(pulse) => {
-            state.last_poll_at = Some(state.now);
+            state.polling.answered_at = Some(state.now);
             state.health = Health::Ok;
             state.polling.failures = 0;
             state.polling.pulse_baseline = pulse.baseline;
@@ -300,7 +326,7 @@ fn note_refresh_starts(state: &mut State, writes: &crate::catalog::writes::Table
 
 fn lost(state: &mut State, error: String) {
     // Keep the last good data on screen; say what is wrong.
-    state.last_poll_at = Some(state.now);
+    state.polling.answered_at = Some(state.now);
     state.polling.failures += 1;
     let since = match &state.health {
         Health::Lost { since, .. } => *since,
@@ -314,11 +340,10 @@ pub(super) fn inventory_arrived(
     generation: u64,
     result: Result<Box<crate::catalog::Inventory>, String>,
 ) -> Vec<Effect> {
-    if generation != state.poll_generation {
+    if !state.polling.reads.accept(generation) {
         return Vec::new();
     }
-    state.poll_in_flight = false;
-    state.last_poll_at = Some(state.now);
+    state.polling.answered_at = Some(state.now);
     match result {
         Ok(inventory) => {
             let mut inventory = *inventory;

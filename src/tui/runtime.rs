@@ -124,11 +124,20 @@ pub async fn run(
     }
     log::console("console_closed", &state.target, state.read_only);
     drop(guard);
-    if let Some(handle) = scheduler {
-        // Scheduled refreshes get a short grace, then are cancelled; each outcome recorded.
+    if let Some(mut handle) = scheduler {
+        // Scheduled refreshes get a short grace (the scheduler's option), then are
+        // cancelled; each outcome recorded. The timeout is a backstop for a hung server.
         let _ = stop_scheduler.send(true);
         drop(results);
-        let _ = tokio::time::timeout(Duration::from_secs(10), handle).await;
+        if tokio::time::timeout(Duration::from_millis(300), &mut handle)
+            .await
+            .is_err()
+        {
+            eprintln!(
+                "mvtop: waiting for the scheduler's running refreshes (a few seconds, then they are cancelled)"
+            );
+            let _ = tokio::time::timeout(Duration::from_secs(10), handle).await;
+        }
     }
     Ok(())
 }

@@ -169,9 +169,6 @@ pub struct State {
     /// The inventory poll in flight (one at a time, stale answers dropped), and when the
     /// last one started. Not in `Polling` yet: tests/privileges.rs and tests/hostile_names.rs
     /// set these two fields by name.
-    pub poll_generation: u64,
-    pub poll_in_flight: bool,
-    pub last_poll_at: Option<DateTime<Utc>>,
     pub health: Health,
     pub read_only: bool,
     pub keymap: Keymap,
@@ -185,8 +182,8 @@ pub struct State {
     pub detail_scroll: u16,
     /// What the detail pane read for one MV.
     pub detail: Option<(u32, DetailData)>,
-    /// The MV whose detail is being read.
-    pub detail_in_flight: Option<u32>,
+    /// The detail's reads (of the MV in `Msg::Detail`).
+    pub detail_reads: super::in_flight::InFlight,
     /// Sessions, lock waits and statement timing (the locks and activity panes).
     pub sessions: super::locks::SessionsView,
     pub schedules: super::schedules::ScheduleBook,
@@ -221,9 +218,6 @@ impl State {
             plans: Vec::new(),
             memory_log: MemoryLog::default(),
             polling: super::polling::Polling::new(poll_every),
-            poll_generation: 0,
-            poll_in_flight: false,
-            last_poll_at: None,
             health: Health::Connecting,
             read_only,
             keymap: Keymap::default(),
@@ -233,7 +227,7 @@ impl State {
             message: None,
             detail_scroll: 0,
             detail: None,
-            detail_in_flight: None,
+            detail_reads: Default::default(),
             sessions: Default::default(),
             schedules: Default::default(),
             writes_at_refresh_start: HashMap::new(),

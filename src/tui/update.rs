@@ -8,7 +8,9 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::command_line::{command_key, filter_key};
 use super::jobs::{confirmed, job_changed};
 use super::msg::{Effect, Msg};
-use super::polling::{detail_if_wanted, inventory_arrived, poll_if_due, pulse_arrived};
+use super::polling::{
+    detail_arrived, detail_if_wanted, inventory_arrived, poll_if_due, pulse_arrived,
+};
 use super::schedules;
 use super::state::{Overlay, State};
 use super::views::act;
@@ -26,14 +28,11 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             effects.extend(locks::tick(state));
             effects
         }
-        Msg::Detail { oid, result } => {
-            state.detail_in_flight = None;
-            match result {
-                Ok(detail) => state.detail = Some((oid, detail)),
-                Err(e) => state.message = Some(format!("detail: {e}")),
-            }
-            Vec::new()
-        }
+        Msg::Detail {
+            oid,
+            generation,
+            result,
+        } => detail_arrived(state, oid, generation, result),
         Msg::Resize { width, height } => {
             state.screen = ratatui::layout::Rect::new(0, 0, width, height);
             Vec::new()
@@ -47,16 +46,16 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Statements { generation, result } => {
             activity::statements_arrived(state, generation, result)
         }
-        Msg::StatementTexts(result) => {
-            activity::texts_arrived(state, result);
+        Msg::StatementTexts { generation, result } => {
+            activity::texts_arrived(state, generation, result);
             Vec::new()
         }
         Msg::Signalled(result) => locks::signalled(state, result),
         Msg::Schedules { generation, result } => schedules::arrived(state, generation, result),
         Msg::ScheduleSaved(result) => schedules::saved(state, result),
         Msg::Scheduler(event) => schedules::heard(state, &event),
-        Msg::PgCron(result) => {
-            super::pg_cron::arrived(state, result);
+        Msg::PgCron { generation, result } => {
+            super::pg_cron::arrived(state, generation, result);
             Vec::new()
         }
     }

@@ -58,14 +58,20 @@ pub async fn detail(
     connector: Connector,
     monitor: Monitor,
     ledger: Ledger,
-    (oid, with_ledger, runs): (u32, bool, u32),
+    (oid, generation, with_ledger, runs): (u32, u64, bool, u32),
     results: mpsc::Sender<Msg>,
 ) {
     let result = on_monitor(&connector, &monitor, async |m| {
         read_detail(&m.session.client, &ledger, oid, with_ledger.then_some(runs)).await
     })
     .await;
-    let _ = results.send(Msg::Detail { oid, result }).await;
+    let _ = results
+        .send(Msg::Detail {
+            oid,
+            generation,
+            result,
+        })
+        .await;
 }
 
 async fn read_detail(

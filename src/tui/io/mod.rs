@@ -23,9 +23,6 @@ use crate::pgconn::Connector;
 use crate::refresh::Executor;
 use monitor::Monitor;
 
-/// Ledger runs the detail pane shows.
-const DETAIL_RUNS: u32 = 30;
-
 /// What the effects run with, shared by every task they spawn.
 pub struct Io {
     connector: Connector,
@@ -98,12 +95,17 @@ impl Io {
                     results,
                 ));
             }
-            Effect::FetchDetail { oid, ledger } => {
+            Effect::FetchDetail {
+                oid,
+                generation,
+                ledger,
+                runs,
+            } => {
                 tokio::spawn(inventory::detail(
                     connector,
                     self.monitor.clone(),
                     self.ledger.clone(),
-                    (oid, ledger, DETAIL_RUNS),
+                    (oid, generation, ledger, runs),
                     results,
                 ));
             }
@@ -132,11 +134,15 @@ impl Io {
                     results,
                 ));
             }
-            Effect::FetchStatementTexts { source, queryids } => {
+            Effect::FetchStatementTexts {
+                generation,
+                source,
+                queryids,
+            } => {
                 tokio::spawn(sessions::statement_texts(
                     connector,
                     self.monitor.clone(),
-                    source,
+                    (generation, source),
                     queryids,
                     results,
                 ));
@@ -150,12 +156,16 @@ impl Io {
                     results,
                 ));
             }
-            Effect::FetchPgCron { mvs, ledger } => {
+            Effect::FetchPgCron {
+                generation,
+                mvs,
+                ledger,
+            } => {
                 tokio::spawn(pg_cron::fetch(
                     connector,
                     self.pg_cron.clone(),
                     self.ledger.clone(),
-                    (mvs, ledger),
+                    (generation, mvs, ledger),
                     results,
                 ));
             }

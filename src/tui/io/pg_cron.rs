@@ -28,7 +28,7 @@ pub async fn fetch(
     connector: Connector,
     cache: Shared,
     ledger: Ledger,
-    (mvs, has_ledger): (Vec<(u32, String, String)>, bool),
+    (generation, mvs, has_ledger): (u64, Vec<(u32, String, String)>, bool),
     results: mpsc::Sender<Msg>,
 ) {
     let mut slot = cache.lock().await;
@@ -37,7 +37,7 @@ pub async fn fetch(
         // Sessions are opened again on the next read (a restart, a dropped connection).
         *slot = None;
     }
-    let _ = results.send(Msg::PgCron(result)).await;
+    let _ = results.send(Msg::PgCron { generation, result }).await;
 }
 
 async fn read(

@@ -85,7 +85,7 @@ pub async fn poll_statements(
 pub async fn statement_texts(
     connector: Connector,
     monitor: Monitor,
-    source: PssSource,
+    (generation, source): (u64, PssSource),
     queryids: Vec<i64>,
     results: mpsc::Sender<Msg>,
 ) {
@@ -100,7 +100,9 @@ pub async fn statement_texts(
             .await
         })
         .await;
-    let _ = results.send(Msg::StatementTexts(result)).await;
+    let _ = results
+        .send(Msg::StatementTexts { generation, result })
+        .await;
 }
 
 /// pg_cancel_backend / pg_terminate_backend: never queued behind a read.

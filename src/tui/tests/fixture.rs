@@ -112,12 +112,11 @@ pub fn state() -> State {
         views: views(),
         hints: Vec::new(),
     };
-    s.poll_generation = 1;
-    s.poll_in_flight = true;
+    let generation = s.polling.reads.supersede(now());
     let effects = crate::tui::update::update(
         &mut s,
         crate::tui::msg::Msg::Inventory {
-            generation: 1,
+            generation,
             result: Ok(Box::new(inventory)),
         },
     );

@@ -34,9 +34,7 @@ fn names(s: &crate::tui::state::State) -> Vec<String> {
 
 /// A full inventory poll answered with `views`.
 fn repoll(s: &mut crate::tui::state::State, views: Vec<crate::catalog::MatView>) {
-    s.poll_generation += 1;
-    s.poll_in_flight = true;
-    let generation = s.poll_generation;
+    let generation = s.polling.reads.supersede(s.now);
     let inventory = crate::catalog::Inventory {
         facts: fixture::facts(),
         views,

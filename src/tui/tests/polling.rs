@@ -56,7 +56,7 @@ fn stale_poll_results_are_dropped_and_polls_never_overlap() {
         },
     );
     assert_eq!(s.views.len(), 4, "generation 1 is stale");
-    assert!(s.poll_in_flight);
+    assert!(s.polling.reads.is_pending());
     update(
         &mut s,
         Msg::Inventory {
@@ -79,8 +79,8 @@ fn polling_pauses_and_backs_off_while_the_connection_is_lost() {
         since: fixture::now(),
     };
     s.polling.failures = 3;
-    s.poll_in_flight = false;
-    s.last_poll_at = Some(s.now);
+    s.polling.reads.accept(s.polling.reads.generation());
+    s.polling.answered_at = Some(s.now);
     let t = s.now;
     assert!(
         tick(&mut s, t + chrono::Duration::seconds(10)).is_empty(),
@@ -241,7 +241,9 @@ fn the_selected_mvs_detail_is_read_once_it_rests() {
     assert!(
         effects.contains(&Effect::FetchDetail {
             oid: 3,
-            ledger: true
+            generation: 1,
+            ledger: true,
+            runs: 30,
         }),
         "{effects:?}"
     );
@@ -257,6 +259,16 @@ fn the_selected_mvs_detail_is_read_once_it_rests() {
         &mut s,
         Msg::Detail {
             oid: 3,
+            generation: 0,
+            result: Ok(detail.clone()),
+        },
+    );
+    assert_eq!(s.detail, None, "an answer of another generation is dropped");
+    update(
+        &mut s,
+        Msg::Detail {
+            oid: 3,
+            generation: 1,
             result: Ok(detail.clone()),
         },
     );
@@ -283,7 +295,7 @@ fn the_first_read_leaves_definitions_out_then_reads_them_and_later_reads_only_ch
         "sooner without definitions"
     );
     let arrive = |s: &mut crate::tui::state::State| {
-        let generation = s.poll_generation;
+        let generation = s.polling.reads.generation();
         update(
             s,
             Msg::Inventory {

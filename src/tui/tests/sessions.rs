@@ -101,7 +101,7 @@ pub fn state() -> State {
     let mut s = fixture::state();
     s.views[0].refreshing_pids = vec![106];
     let _ = update(&mut s, Msg::Tick(fixture::now()));
-    let generation = s.sessions.generation;
+    let generation = s.sessions.reads.generation();
     update(
         &mut s,
         Msg::Sessions {
@@ -110,7 +110,7 @@ pub fn state() -> State {
         },
     );
     // Two reads of pg_stat_statements, 5 s apart.
-    let generation = s.sessions.statements.generation;
+    let generation = s.sessions.statements.reads.generation();
     update(
         &mut s,
         Msg::Statements {
@@ -123,9 +123,7 @@ pub fn state() -> State {
         },
     );
     s.now = fixture::now() + Duration::seconds(5);
-    s.sessions.statements.in_flight = true;
-    s.sessions.statements.generation += 1;
-    let generation = s.sessions.statements.generation;
+    let generation = s.sessions.statements.reads.supersede(s.now);
     update(
         &mut s,
         Msg::Statements {
@@ -137,19 +135,23 @@ pub fn state() -> State {
             ])),
         },
     );
+    let generation = s.sessions.statements.text_reads.generation();
     update(
         &mut s,
-        Msg::StatementTexts(Ok(HashMap::from([
-            (1, "SELECT * FROM ci.builds WHERE id = $1".to_string()),
-            (
-                2,
-                "UPDATE ci.builds SET status = $1 WHERE id = $2".to_string(),
-            ),
-            (
-                3,
-                "REFRESH MATERIALIZED VIEW reporting.copr_target_builds".to_string(),
-            ),
-        ]))),
+        Msg::StatementTexts {
+            generation,
+            result: Ok(HashMap::from([
+                (1, "SELECT * FROM ci.builds WHERE id = $1".to_string()),
+                (
+                    2,
+                    "UPDATE ci.builds SET status = $1 WHERE id = $2".to_string(),
+                ),
+                (
+                    3,
+                    "REFRESH MATERIALIZED VIEW reporting.copr_target_builds".to_string(),
+                ),
+            ])),
+        },
     );
     s.now = fixture::now();
     s.sessions.polled_at = Some(s.now);
@@ -290,9 +292,7 @@ fn the_window_is_the_delta_of_two_reads_and_texts_are_read_once() {
     assert_eq!(top[1].calls, 50);
     assert_eq!(top[1].calls_per_s, Some(10.0));
     let mut s = s;
-    s.sessions.statements.in_flight = true;
-    s.sessions.statements.generation += 1;
-    let generation = s.sessions.statements.generation;
+    let generation = s.sessions.statements.reads.supersede(s.now);
     let effects = update(
         &mut s,
         Msg::Statements {
@@ -303,6 +303,7 @@ fn the_window_is_the_delta_of_two_reads_and_texts_are_read_once() {
     assert_eq!(
         effects,
         [Effect::FetchStatementTexts {
+            generation: s.sessions.statements.text_reads.generation(),
             source: crate::catalog::statements::PssSource {
                 schema: "public".into(),
                 version_num: 150018

@@ -72,14 +72,12 @@ fn the_selection_survives_a_repoll_in_another_order() {
     assert_eq!(s.selected, Some(2));
     let mut views = fixture::views();
     views.reverse();
-    s.poll_generation += 1;
-    s.poll_in_flight = true;
+    let generation = s.polling.reads.supersede(s.now);
     let inventory = crate::catalog::Inventory {
         facts: fixture::facts(),
         views,
         hints: vec![],
     };
-    let generation = s.poll_generation;
     update(
         &mut s,
         Msg::Inventory {

@@ -86,7 +86,8 @@ fn header_line<'a>(state: &'a State, theme: &Theme) -> Paragraph<'a> {
         )));
     }
     let age = state
-        .last_poll_at
+        .polling
+        .answered_at
         .map(|at| format::age(at, state.now))
         .unwrap_or_else(|| "never".into());
     spans.push(Span::raw(format!(
