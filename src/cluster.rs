@@ -3,17 +3,24 @@
 //! Used by `mvtop demo` and by the integration tests. The cluster lives in its own
 //! temporary directory (data, Unix socket, log) and is stopped and removed by `stop()`
 //! or on drop, unless it was asked to be kept.
+//!
+//! Here: the cluster, its start, restart and stop, and how to connect to it; `init` makes
+//! a new one (directory, port, initdb, server options), `run_as` runs the server binaries
+//! (as the postgres OS user when we are root), `standby` streams from one.
 
 use std::ffi::OsStr;
 use std::fs;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::pgconn::Params;
 
+mod init;
+mod run_as;
 mod standby;
+
+use run_as::last_line;
 
 /// The superuser `initdb` creates in every throwaway cluster.
 pub const SUPERUSER: &str = "postgres";
@@ -70,31 +77,6 @@ impl Cluster {
         cluster.started(opts, Cluster::init_and_start)
     }
 
-    /// A cluster with its own directory and port, nothing in it yet.
-    fn empty(opts: &ClusterOptions) -> Result<Cluster, ClusterError> {
-        let bindir = match &opts.bindir {
-            Some(d) if d.join("initdb").is_file() && d.join("pg_ctl").is_file() => d.clone(),
-            Some(d) => {
-                return Err(ClusterError::Step {
-                    step: "finding the server binaries",
-                    detail: format!("no initdb and pg_ctl in {}", d.display()),
-                });
-            }
-            None => find_bindir().ok_or(ClusterError::NoBinaries)?,
-        };
-        let as_postgres_user = is_root();
-        let dir = make_private_dir(as_postgres_user)?;
-        Ok(Cluster {
-            dir,
-            bindir,
-            port: free_port()?,
-            as_postgres_user,
-            keep: opts.keep,
-            stopped: AtomicBool::new(false),
-            server_opts: std::sync::Mutex::new(String::new()),
-        })
-    }
-
     /// Runs `setup` (which starts the server); on failure keeps the log's last line for the
     /// error and removes what was made.
     fn started(
@@ -115,66 +97,6 @@ impl Cluster {
             },
             other => other,
         })
-    }
-
-    fn init_and_start(&mut self, opts: &ClusterOptions) -> Result<(), ClusterError> {
-        let data = self.data_dir();
-        self.run(
-            "initdb",
-            &[
-                "-A",
-                "trust",
-                "-U",
-                SUPERUSER,
-                "-E",
-                "UTF8",
-                "--locale=C",
-                "--no-sync",
-                "-D",
-            ],
-            Some(&data),
-        )?;
-        if !opts.data_files.is_empty() {
-            write_private_files(&data, &opts.data_files).map_err(|e| ClusterError::Step {
-                step: "writing files into the data directory",
-                detail: e.to_string(),
-            })?;
-            if self.as_postgres_user {
-                chown_to_postgres(&data)?;
-            }
-        }
-        self.configure(opts);
-        self.start_server()
-    }
-
-    /// The `-o` options of the server: its port and socket, the settings every throwaway
-    /// cluster gets, then the caller's.
-    fn configure(&self, opts: &ClusterOptions) {
-        let listen = if opts.listen_tcp { "127.0.0.1" } else { "" };
-        let preload = if opts.pg_cron_database.is_some() {
-            "pg_stat_statements,pg_cron"
-        } else {
-            "pg_stat_statements"
-        };
-        let mut server_opts = format!(
-            "-p {} -k {} -c listen_addresses='{listen}' \
-             -c shared_preload_libraries={preload} -c fsync=off \
-             -c synchronous_commit=off -c full_page_writes=off",
-            self.port,
-            self.dir.display()
-        );
-        if let Some(db) = &opts.pg_cron_database {
-            server_opts.push_str(&format!(
-                " -c cron.database_name='{db}' -c cron.host='{}'",
-                self.dir.display()
-            ));
-        }
-        for (name, value) in &opts.settings {
-            server_opts.push_str(&format!(" -c {name}={value}"));
-        }
-        if let Ok(mut saved) = self.server_opts.lock() {
-            saved.clone_from(&server_opts);
-        }
     }
 
     fn start_server(&self) -> Result<(), ClusterError> {
@@ -213,63 +135,6 @@ impl Cluster {
         )?;
         std::thread::sleep(down_for);
         self.start_server()
-    }
-
-    /// Runs a server binary (as the postgres OS user when we are root); the last argument
-    /// is the data directory.
-    fn run(
-        &self,
-        step: &'static str,
-        args: &[&str],
-        data: Option<&Path>,
-    ) -> Result<(), ClusterError> {
-        let program = self.bindir.join(step.split(' ').next().unwrap_or(step));
-        self.run_program(step, &program, args, data)
-    }
-
-    fn run_program(
-        &self,
-        step: &'static str,
-        program: &Path,
-        args: &[&str],
-        data: Option<&Path>,
-    ) -> Result<(), ClusterError> {
-        let mut cmd = if self.as_postgres_user {
-            let mut c = Command::new("runuser");
-            c.args(["-u", SUPERUSER, "--"]).arg(program);
-            c
-        } else {
-            Command::new(program)
-        };
-        cmd.args(args);
-        if let Some(d) = data {
-            cmd.arg(d);
-        }
-        // pg_ctl's postmaster would otherwise inherit our stdout and keep a test runner's pipe open.
-        let out = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .output()
-            .map_err(|e| ClusterError::Step {
-                step,
-                detail: format!("{}: {e}", program.display()),
-            })?;
-        if out.status.success() {
-            Ok(())
-        } else {
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            let stdout = String::from_utf8_lossy(&out.stdout);
-            let text = if stderr.trim().is_empty() {
-                stdout
-            } else {
-                stderr
-            };
-            Err(ClusterError::Step {
-                step,
-                detail: error_line(&text).to_string(),
-            })
-        }
     }
 
     /// The directory of the server binaries this cluster runs.
@@ -361,24 +226,6 @@ pub fn quote_conninfo_value(v: &str) -> String {
     format!("'{}'", v.replace('\\', "\\\\").replace('\'', "\\'"))
 }
 
-/// The last line that says what went wrong (pg_basebackup's last one only says it cleans
-/// up), else the last line.
-fn error_line(text: &str) -> &str {
-    text.lines()
-        .rev()
-        .find(|l| l.contains("error:") || l.contains("FATAL:"))
-        .map(str::trim)
-        .unwrap_or_else(|| last_line(text))
-}
-
-fn last_line(text: &str) -> &str {
-    text.lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("")
-        .trim()
-}
-
 /// PG_BINDIR, then `pg_config --bindir`, then the newest /usr/lib/postgresql/*/bin.
 pub fn find_bindir() -> Option<PathBuf> {
     let has_initdb = |d: &Path| d.join("initdb").is_file() && d.join("pg_ctl").is_file();
@@ -404,75 +251,6 @@ pub fn find_bindir() -> Option<PathBuf> {
     versions.pop().map(|(_, d)| d)
 }
 
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() == 0 }
-}
-
-fn free_port() -> Result<u16, ClusterError> {
-    let step = |e: std::io::Error| ClusterError::Step {
-        step: "finding a free port",
-        detail: e.to_string(),
-    };
-    let listener = TcpListener::bind("127.0.0.1:0").map_err(step)?;
-    Ok(listener.local_addr().map_err(step)?.port())
-}
-
-fn make_private_dir(for_postgres_user: bool) -> Result<PathBuf, ClusterError> {
-    let step = |e: std::io::Error| ClusterError::Step {
-        step: "creating the cluster directory",
-        detail: e.to_string(),
-    };
-    let base = std::env::temp_dir();
-    let dir = (0..100u32)
-        .map(|i| {
-            base.join(format!(
-                "mvtop-pg-{}-{}-{i}",
-                std::process::id(),
-                chrono::Utc::now().timestamp_subsec_nanos()
-            ))
-        })
-        .find(|d| fs::create_dir(d).is_ok())
-        .ok_or_else(|| step(std::io::Error::other("no unique name")))?;
-    use std::os::unix::fs::PermissionsExt;
-    fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).map_err(step)?;
-    if for_postgres_user {
-        chown_to_postgres(&dir)?;
-    }
-    Ok(dir)
-}
-
-fn write_private_files(dir: &Path, files: &[(String, Vec<u8>)]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    for (name, content) in files {
-        fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(dir.join(name))?
-            .write_all(content)?;
-    }
-    Ok(())
-}
-
-fn chown_to_postgres(path: &Path) -> Result<(), ClusterError> {
-    let status = Command::new("chown")
-        .args(["-R", SUPERUSER])
-        .arg(path)
-        .stderr(Stdio::piped())
-        .output()
-        .map_err(|e| ClusterError::NoPostgresUser(e.to_string()))?;
-    if status.status.success() {
-        Ok(())
-    } else {
-        Err(ClusterError::NoPostgresUser(
-            last_line(&String::from_utf8_lossy(&status.stderr)).to_string(),
-        ))
-    }
-}
-
 /// Runs `psql` from the cluster's bindir (benchmarks and tests compare against it).
 pub fn psql_command(cluster: &Cluster, dbname: &str) -> Command {
     let psql = cluster.bindir.join("psql");
@@ -496,10 +274,5 @@ mod tests {
         assert_eq!(quote_conninfo_value("a b"), "'a b'");
         assert_eq!(quote_conninfo_value("it's"), "'it\\'s'");
         assert_eq!(quote_conninfo_value(""), "''");
-    }
-
-    #[test]
-    fn last_line_skips_blank_lines() {
-        assert_eq!(last_line("one\ntwo\n\n"), "two");
     }
 }

@@ -1,8 +1,17 @@
 //! Sessions now: the running statements and the lock waits, from one prepared poll
 //! (`assets/sql/sessions.sql`), and the two actions on a session (cancel, terminate).
+//!
+//! Here: the poll and the rows it returns; `refresh_target` reads which MV a session
+//! refreshes, `signal` holds the two actions.
 
 use serde::Serialize;
 use tokio_postgres::{Client, Statement};
+
+mod refresh_target;
+mod signal;
+
+pub use refresh_target::refresh_target;
+pub use signal::{Signal, signal_backend};
 
 const SESSIONS_SQL: &str = include_str!("../../assets/sql/sessions.sql");
 const ACTIVITY_SQL: &str = include_str!("../../assets/sql/activity.sql");
@@ -294,128 +303,6 @@ fn blockers(v: &serde_json::Value) -> Vec<Blocker> {
         .collect()
 }
 
-/// The MV name a `REFRESH MATERIALIZED VIEW [CONCURRENTLY] name` statement names (leading
-/// comments and blanks skipped), quoted only where SQL needs it; None for any other
-/// statement.
-pub fn refresh_target(query: &str) -> Option<String> {
-    let mut rest = query.trim_start();
-    // Comments sent before the statement in the same batch.
-    loop {
-        if let Some(r) = rest.strip_prefix("--") {
-            rest = r
-                .split_once('\n')
-                .map_or("", |(_, after)| after)
-                .trim_start();
-        } else if let Some(r) = rest.strip_prefix("/*") {
-            rest = r
-                .split_once("*/")
-                .map_or("", |(_, after)| after)
-                .trim_start();
-        } else {
-            break;
-        }
-    }
-    for want in ["refresh", "materialized", "view"] {
-        let (word, after) = rest.split_once(char::is_whitespace)?;
-        if !word.eq_ignore_ascii_case(want) {
-            return None;
-        }
-        rest = after.trim_start();
-    }
-    let mut name = rest;
-    let (first, after) = name.split_once(char::is_whitespace).unwrap_or((name, ""));
-    if first.eq_ignore_ascii_case("concurrently") {
-        name = after.trim_start();
-    }
-    // The name runs to `;`, `WITH [NO] DATA` or the end; quoted parts may hold anything.
-    let mut end = name.len();
-    let mut quoted = false;
-    for (i, c) in name.char_indices() {
-        match c {
-            '"' => quoted = !quoted,
-            ';' if !quoted => {
-                end = i;
-                break;
-            }
-            c if c.is_whitespace() && !quoted => {
-                let tail = name[i..].trim_start();
-                if !tail.starts_with('.') && !name[..i].ends_with('.') {
-                    end = i;
-                    break;
-                }
-            }
-            _ => {}
-        }
-    }
-    // Blanks around the dot go; blanks inside quotes stay.
-    let mut out = String::new();
-    let mut quoted = false;
-    for c in name[..end].chars() {
-        if c == '"' {
-            quoted = !quoted;
-        }
-        if quoted || !c.is_whitespace() {
-            out.push(c);
-        }
-    }
-    if out.is_empty() {
-        return None;
-    }
-    // Shown as every screen shows names: quoted only where SQL needs it (mvtop's own
-    // statements quote every part).
-    Some(match super::names::parse_qualified_name(&out) {
-        Ok(q) => match q.schema {
-            Some(schema) => super::ident::display_qualified(&schema, &q.name),
-            None => super::ident::display_ident(&q.name),
-        },
-        Err(_) => out,
-    })
-}
-
-/// Cancel the query, or end the whole session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Signal {
-    Cancel,
-    Terminate,
-}
-
-impl Signal {
-    pub fn verb(self) -> &'static str {
-        match self {
-            Signal::Cancel => "cancel the query of",
-            Signal::Terminate => "terminate",
-        }
-    }
-}
-
-/// `pg_cancel_backend` / `pg_terminate_backend` on `pid`; the result in one line, an
-/// error ("permission denied ...") as well.
-pub async fn signal_backend(client: &Client, pid: i32, signal: Signal) -> Result<String, String> {
-    let sql = match signal {
-        Signal::Cancel => "SELECT pg_cancel_backend($1)",
-        Signal::Terminate => "SELECT pg_terminate_backend($1)",
-    };
-    let row = client.query_one(sql, &[&pid]).await.map_err(|e| {
-        let line = crate::pgconn::one_line(&e);
-        // PostgreSQL's own words vary by version ("must be a superuser to ...", "permission
-        // denied to ..."); say it plainly.
-        if e.code() == Some(&tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE)
-            && !line.contains("permission denied")
-        {
-            format!("pid {pid}: permission denied: {line}")
-        } else {
-            format!("pid {pid}: {line}")
-        }
-    })?;
-    match (row.get::<_, bool>(0), signal) {
-        (true, Signal::Cancel) => Ok(format!("pid {pid}: query cancelled")),
-        (true, Signal::Terminate) => Ok(format!("pid {pid}: session terminated")),
-        (false, _) => Err(format!(
-            "pid {pid}: no such session any more (nothing was signalled)"
-        )),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -449,31 +336,5 @@ mod tests {
         assert_eq!(pids, [2, 1, 3], "the waiter first, its idle blocker kept");
         let waited = rows[0].wait.as_ref().unwrap().waiting_ms;
         assert!(waited >= 200.0 + 1500.0, "{waited}");
-    }
-
-    #[test]
-    fn refresh_targets_are_shown_quoted_only_where_needed() {
-        let t = |q: &str| refresh_target(q);
-        assert_eq!(
-            t("REFRESH MATERIALIZED VIEW rpt.by_v"),
-            Some("rpt.by_v".into())
-        );
-        assert_eq!(
-            t("refresh materialized view concurrently \"Reporting\".\"Sales by Region\";"),
-            Some("\"Reporting\".\"Sales by Region\"".into())
-        );
-        assert_eq!(
-            t("-- mvtop\n/* x */ REFRESH  MATERIALIZED VIEW \"top\"\"c\" WITH DATA"),
-            Some("\"top\"\"c\"".into())
-        );
-        assert_eq!(t("REFRESH MATERIALIZED VIEW s . n"), Some("s.n".into()));
-        // mvtop's own statements quote every part; shown as every screen shows names.
-        assert_eq!(
-            t("REFRESH MATERIALIZED VIEW \"reporting\".\"builds_hourly\""),
-            Some("reporting.builds_hourly".into())
-        );
-        assert_eq!(t("REFRESH MATERIALIZED VIEW Rpt.M"), Some("rpt.m".into()));
-        assert_eq!(t("SELECT 'REFRESH MATERIALIZED VIEW x'"), None);
-        assert_eq!(t("REFRESH MATERIALIZED"), None);
     }
 }
