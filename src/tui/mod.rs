@@ -3,6 +3,7 @@
 
 pub mod activity;
 pub mod bench;
+pub mod columns;
 mod command_line;
 pub mod in_flight;
 pub mod io;
