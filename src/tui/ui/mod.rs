@@ -25,7 +25,7 @@ pub use theme::Theme;
 
 pub fn render(frame: &mut Frame, state: &State, theme: &Theme) {
     let area = frame.area();
-    if area.width < 40 || area.height < 10 {
+    if layout::too_small(area) {
         frame.render_widget(
             Paragraph::new("mvtop: the terminal is too small (40x10 at least)"),
             area,

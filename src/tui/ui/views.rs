@@ -34,7 +34,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         .border_style(theme.pane_border(state.pane == Pane::Views));
     let inner_height = layout::bordered_table_rows(area);
     let selected = state.selected_row().unwrap_or(0);
-    let offset = selected.saturating_sub(inner_height.saturating_sub(1));
+    let offset = layout::first_shown(selected, inner_height);
     let shown = columns_fitting(area.width, longest_name(state));
     let name_width = name_room(area.width, &shown) as usize;
     let rows: Vec<Row> = state
