@@ -4,6 +4,8 @@
 //! naming the line and column.
 //!
 //! ```toml
+//! mouse = false          # the terminal keeps the mouse (as `--no-mouse`); before any table
+//!
 //! [keys]
 //! refresh = ["r", "F5"]
 //! quit = "Q"
@@ -20,6 +22,9 @@ use crate::tui::keymap::Keymap;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// Capture the mouse in the console (default true).
+    #[serde(default)]
+    pub mouse: Option<bool>,
     /// Action name -> keys, each with where it is in the file.
     #[serde(default)]
     pub keys: BTreeMap<String, Spanned<Keys>>,
@@ -88,6 +93,11 @@ impl Config {
         }
     }
 
+    /// Whether the console captures the mouse: yes unless the file says `mouse = false`.
+    pub fn mouse(&self) -> bool {
+        self.mouse.unwrap_or(true)
+    }
+
     pub fn keymap(&self) -> Result<Keymap, String> {
         let overrides: BTreeMap<String, Vec<String>> = self
             .keys
@@ -96,6 +106,10 @@ impl Config {
             .collect();
         // Each binding alone first, so an unknown action or key names its own line.
         for (action, keys) in &overrides {
+            if action == "mouse" {
+                let e = "mouse is not an action: `mouse = false` goes above [keys]";
+                return Err(format!("{}: {e}", self.line_of(action)));
+            }
             let one = BTreeMap::from([(action.clone(), keys.clone())]);
             Keymap::with_overrides(&one).map_err(|e| format!("{}: {e}", self.line_of(action)))?;
         }
@@ -163,6 +177,16 @@ mod tests {
         assert_eq!(press(KeyCode::Char('q')), None);
     }
 
+    #[test]
+    fn the_mouse_is_on_unless_the_file_turns_it_off() {
+        assert!(Config::default().mouse());
+        assert!(Config::parse("[keys]\nquit = \"Q\"\n").unwrap().mouse());
+        let off = Config::parse("mouse = false\n\n[keys]\nquit = \"Q\"\n").unwrap();
+        assert!(!off.mouse());
+        assert!(off.keymap().is_ok(), "a top-level key, not a binding");
+        assert!(Config::parse("mouse = true").unwrap().mouse());
+    }
+
     /// Each bad file, and the line the error must name.
     const BAD: &[(&str, &str, &str)] = &[
         ("[keys", "line 1", "TOML syntax"),
@@ -193,6 +217,12 @@ mod tests {
             "duplicate",
         ),
         ("\u{feff}[keys]\nquit = \"é\u{0}\"", "line 2", "unicode"),
+        ("mouse = \"no\"", "line 1", "mouse not a boolean"),
+        (
+            "[keys]\nquit = \"Q\"\nmouse = false",
+            "line 3",
+            "mouse under [keys]",
+        ),
     ];
 
     #[test]

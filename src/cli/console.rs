@@ -17,6 +17,10 @@ pub struct ConsoleArgs {
     /// Console: do not run the schedules in the background (a daemon runs them)
     #[arg(long, global = true)]
     pub no_scheduler: bool,
+    /// Console: leave the mouse to the terminal (its own text selection); by default the
+    /// wheel scrolls and a click selects. `mouse = false` in config.toml does the same
+    #[arg(long, global = true)]
+    pub no_mouse: bool,
 }
 
 /// The console's poll interval when `--interval` is not given.
@@ -46,11 +50,13 @@ pub async fn open(
     // Connect once before the screen switches, so a bad DSN or password is a plain error
     // (and the password prompt, if any, happens on the normal screen).
     super::monitoring_session(&connector).await?;
-    let keymap = crate::config::Config::load()
-        .and_then(|c| c.keymap())
+    let config = crate::config::Config::load().map_err(|e| Failure::new(format!("config: {e}")))?;
+    let keymap = config
+        .keymap()
         .map_err(|e| Failure::new(format!("config: {e}")))?;
     let options = ConsoleOptions {
         keymap,
+        mouse: !args.no_mouse && config.mouse(),
         read_only: args.read_only,
         poll_every: args.interval.unwrap_or(DEFAULT_INTERVAL).clamp(
             std::time::Duration::from_secs(1),

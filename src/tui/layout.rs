@@ -60,13 +60,25 @@ pub fn split_body(body: Rect, table_wants: u16) -> (Rect, Rect) {
     (sizes[0], sizes[1])
 }
 
+/// Render draws nothing but a note below this size (and then nothing is clicked).
+pub fn too_small(area: Rect) -> bool {
+    area.width < 40 || area.height < 10
+}
+
+/// The first row a table `rows` high shows when row `selected` is selected: the selection
+/// stays on screen, on the last row once it is past the first page. Every table draws its
+/// window with this, and a click finds its row with it.
+pub fn first_shown(selected: usize, rows: usize) -> usize {
+    selected.saturating_sub(rows.saturating_sub(1))
+}
+
 /// Rows of a bordered table with a header row drawn in `area`.
 pub fn bordered_table_rows(area: Rect) -> usize {
     area.height.saturating_sub(3) as usize
 }
 
 /// Inside a block with borders all round.
-fn inside_borders(area: Rect) -> Rect {
+pub fn inside_borders(area: Rect) -> Rect {
     area.inner(Margin::new(1, 1))
 }
 

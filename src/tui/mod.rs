@@ -3,13 +3,16 @@
 
 pub mod activity;
 pub mod bench;
+pub mod columns;
 mod command_line;
+pub mod hit;
 pub mod in_flight;
 pub mod io;
 mod jobs;
 pub mod keymap;
 pub mod layout;
 pub mod locks;
+pub mod mouse;
 pub mod msg;
 pub mod pg_cron;
 mod polling;

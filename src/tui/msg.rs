@@ -20,6 +20,13 @@ use crate::refresh::{JobEvent, JobId, JobSpec};
 #[derive(Debug, Clone)]
 pub enum Msg {
     Key(KeyEvent),
+    /// The mouse, at a cell of the screen (0-based, as crossterm counts); only when the
+    /// console captures it (not with `--no-mouse`).
+    Mouse {
+        kind: Pointer,
+        column: u16,
+        row: u16,
+    },
     /// The terminal changed size (columns, rows): redraw; pages follow the new height.
     Resize {
         width: u16,
@@ -78,6 +85,27 @@ pub enum Msg {
     },
     /// A benchmark moved on or ended.
     Bench(super::bench::BenchMsg),
+}
+
+/// What the mouse did; the runtime drops the rest (moves, drags, releases, other buttons).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pointer {
+    /// The left button went down.
+    Click,
+    WheelUp,
+    WheelDown,
+}
+
+impl Pointer {
+    pub fn of(kind: ratatui::crossterm::event::MouseEventKind) -> Option<Pointer> {
+        use ratatui::crossterm::event::{MouseButton, MouseEventKind};
+        match kind {
+            MouseEventKind::Down(MouseButton::Left) => Some(Pointer::Click),
+            MouseEventKind::ScrollUp => Some(Pointer::WheelUp),
+            MouseEventKind::ScrollDown => Some(Pointer::WheelDown),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

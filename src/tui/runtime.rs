@@ -10,7 +10,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
 use super::io::{Io, log};
-use super::msg::Msg;
+use super::msg::{Msg, Pointer};
 use super::state::State;
 use super::terminal::TerminalGuard;
 use super::ui::{Theme, render};
@@ -30,6 +30,8 @@ pub struct ConsoleOptions {
     pub keymap: super::keymap::Keymap,
     /// Run the schedules in the background while the console is open (never read-only).
     pub scheduler: bool,
+    /// Capture the mouse (wheel and clicks); off, the terminal keeps its own selection.
+    pub mouse: bool,
 }
 
 pub async fn run(
@@ -69,7 +71,7 @@ pub async fn run(
     );
     let mut term = signal(SignalKind::terminate())?;
     let mut hup = signal(SignalKind::hangup())?;
-    let mut guard = TerminalGuard::enter()?;
+    let mut guard = TerminalGuard::enter(options.mouse)?;
     // The size render will draw at: pages move by it from the first key.
     if let Ok(size) = guard.terminal.size() {
         state.screen = ratatui::layout::Rect::new(0, 0, size.width, size.height);
@@ -96,6 +98,10 @@ pub async fn run(
             event = events.next() => match event {
                 Some(Ok(Event::Key(key))) if key.kind == KeyEventKind::Press => Msg::Key(key),
                 Some(Ok(Event::Resize(width, height))) => Msg::Resize { width, height },
+                Some(Ok(Event::Mouse(m))) => match Pointer::of(m.kind) {
+                    Some(kind) => Msg::Mouse { kind, column: m.column, row: m.row },
+                    None => continue,
+                },
                 Some(Ok(_)) => continue,
                 // The terminal is gone: nothing left to show.
                 Some(Err(_)) | None => break,
@@ -108,7 +114,7 @@ pub async fn run(
             _ = hup.recv() => break,
         };
         let now = tokio::time::Instant::now();
-        draw_at = if matches!(msg, Msg::Key(_) | Msg::Resize { .. }) {
+        draw_at = if matches!(msg, Msg::Key(_) | Msg::Mouse { .. } | Msg::Resize { .. }) {
             Some(now)
         } else {
             draw_at.or(Some(now + COALESCE))

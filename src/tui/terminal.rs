@@ -1,11 +1,13 @@
-//! The terminal: raw mode and the alternate screen while the console runs, restored on
-//! every way out — return, error, panic in any task, SIGTERM, SIGHUP (a dropped SSH link).
+//! The terminal: raw mode, the alternate screen and (unless `--no-mouse`) mouse capture
+//! while the console runs, restored on every way out — return, error, panic in any task,
+//! SIGTERM, SIGHUP (a dropped SSH link).
 
 use std::io::Write;
 use std::mem::ManuallyDrop;
 use std::sync::Mutex;
 
 use ratatui::DefaultTerminal;
+use ratatui::crossterm::event::{DisableMouseCapture, EnableMouseCapture};
 
 /// Work that must happen even when a panic ends the process (e.g. stopping the demo's
 /// cluster).
@@ -24,14 +26,18 @@ pub struct TerminalGuard {
     /// Dropped by hand: ratatui's own drop prints with `eprintln!`, which panics once the
     /// terminal is gone (a dropped SSH link), and must then be skipped.
     pub terminal: ManuallyDrop<DefaultTerminal>,
+    /// The mouse is captured: released again on the way out.
+    mouse: bool,
 }
 
 impl TerminalGuard {
-    pub fn enter() -> std::io::Result<TerminalGuard> {
+    /// With `mouse`, the terminal reports clicks and the wheel (and leaves selecting text
+    /// to Shift+drag, in most terminals); without, it is not asked to.
+    pub fn enter(mouse: bool) -> std::io::Result<TerminalGuard> {
         let terminal = ratatui::try_init()?;
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            let _ = ratatui::try_restore();
+            restore(mouse);
             previous(info);
             if let Ok(cleanups) = CLEANUPS.lock() {
                 cleanups.iter().for_each(|c| c());
@@ -40,15 +46,30 @@ impl TerminalGuard {
             // end the process, the terminal already restored.
             std::process::exit(101);
         }));
-        Ok(TerminalGuard {
+        let guard = TerminalGuard {
             terminal: ManuallyDrop::new(terminal),
-        })
+            mouse,
+        };
+        if mouse {
+            // After the guard exists: should this fail, its drop restores the rest.
+            ratatui::crossterm::execute!(std::io::stdout(), EnableMouseCapture)?;
+        }
+        Ok(guard)
     }
+}
+
+/// The terminal as it was: mouse released (when it was captured), raw mode off, the normal
+/// screen back.
+fn restore(mouse: bool) {
+    if mouse {
+        let _ = ratatui::crossterm::execute!(std::io::stdout(), DisableMouseCapture);
+    }
+    let _ = ratatui::try_restore();
 }
 
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
-        let _ = ratatui::try_restore();
+        restore(self.mouse);
         if self.terminal.show_cursor().is_ok() {
             // SAFETY: dropped once, here; the field is never used after.
             unsafe { ManuallyDrop::drop(&mut self.terminal) };

@@ -1,7 +1,8 @@
 //! `update(state, msg) -> effects`: every behaviour of the console, pure. No I/O, no async,
 //! no clock reads (time comes in with `Msg::Tick`). This file dispatches; each pane's and
 //! concern's state changes live in the file named after it: `polling.rs`, `jobs.rs`,
-//! `views.rs`, `command_line.rs`, `locks.rs`, `activity.rs`, `schedules.rs`, `bench.rs`.
+//! `views.rs`, `command_line.rs`, `locks.rs`, `activity.rs`, `schedules.rs`, `bench.rs`,
+//! `mouse.rs`.
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -42,6 +43,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Job(event) => job_changed(state, event),
         Msg::Bench(m) => super::bench::on_msg(state, m),
         Msg::Key(key) => key_pressed(state, key),
+        Msg::Mouse { kind, column, row } => super::mouse::pointer(state, kind, column, row),
         Msg::Sessions { generation, result } => locks::sessions_arrived(state, generation, result),
         Msg::Statements { generation, result } => {
             activity::statements_arrived(state, generation, result)

@@ -1,5 +1,6 @@
 //! The console's unit tests, out of the production files: `update` pane by pane (`views.rs`,
-//! `polling.rs`, `jobs.rs`, `schedules.rs`, the session panes in `sessions.rs`), the
+//! `polling.rs`, `jobs.rs`, `schedules.rs`, the session panes in `sessions.rs`, the mouse in
+//! `mouse.rs`), the
 //! benchmark flow (`bench.rs`), `--read-only` (`read_only.rs`), and the fixed state they and
 //! the snapshots start from (`fixture.rs`). The snapshots are in `ui/tests/`. Below: the
 //! steps the `update` tests share.
@@ -7,6 +8,7 @@
 pub(super) mod bench;
 pub(super) mod fixture;
 mod jobs;
+mod mouse;
 mod polling;
 mod read_only;
 mod schedules;

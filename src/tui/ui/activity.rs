@@ -64,7 +64,7 @@ fn running(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     }
     let height = layout::bordered_table_rows(area);
     let selected = s.running_row().unwrap_or(0);
-    let offset = selected.saturating_sub(height.saturating_sub(1));
+    let offset = layout::first_shown(selected, height);
     let since = s.since_poll_ms(state.now);
     let narrow = area.width < super::locks::NARROW;
     let rows: Vec<Row> = rows_all

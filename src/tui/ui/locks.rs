@@ -107,7 +107,7 @@ fn tree_table(frame: &mut Frame, area: Rect, state: &State, data: &Sessions, the
     let s = &state.sessions;
     let height = area.height.saturating_sub(1) as usize;
     let selected = s.locks_row().unwrap_or(0);
-    let offset = selected.saturating_sub(height.saturating_sub(1));
+    let offset = crate::tui::layout::first_shown(selected, height);
     let since = s.since_poll_ms(state.now);
     // Narrow: who it is matters less than what it waits for, user and application go.
     let keep = |column: usize| area.width >= NARROW || !(1..3).contains(&column);

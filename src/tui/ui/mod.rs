@@ -16,6 +16,7 @@ use ratatui::Frame;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use super::columns;
 use super::keymap::Action;
 use super::layout;
 use super::state::{Health, Overlay, Pane, State};
@@ -24,7 +25,7 @@ pub use theme::Theme;
 
 pub fn render(frame: &mut Frame, state: &State, theme: &Theme) {
     let area = frame.area();
-    if area.width < 40 || area.height < 10 {
+    if layout::too_small(area) {
         frame.render_widget(
             Paragraph::new("mvtop: the terminal is too small (40x10 at least)"),
             area,
@@ -51,7 +52,7 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme) {
         Pane::Activity => activity::render(frame, body, state, theme),
         Pane::Schedules => schedules::render(frame, body, state, theme),
         Pane::Views | Pane::Detail | Pane::Jobs => {
-            let (table_area, detail_area) = layout::split_body(body, views::wanted_width(state));
+            let (table_area, detail_area) = layout::split_body(body, columns::wanted_width(state));
             views::render(frame, table_area, state, theme);
             detail::render(frame, detail_area, state, theme);
         }

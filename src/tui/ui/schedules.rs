@@ -40,7 +40,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     };
     frame.render_widget(Paragraph::new(note), notes);
     let visible_rows = table_area.height.saturating_sub(1) as usize;
-    let offset = book.selected.saturating_sub(visible_rows.saturating_sub(1));
+    let offset = layout::first_shown(book.selected, visible_rows);
     let cron_rows = book.pg_cron.schedules.iter().map(|c| {
         let view = state.views.iter().find(|v| v.oid == c.mv_oid);
         let next = match c.next_run {

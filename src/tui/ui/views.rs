@@ -9,6 +9,7 @@ use super::Theme;
 use crate::catalog::{MatView, MvStatus};
 use crate::format;
 use crate::refresh::JobState;
+use crate::tui::columns::{Shown, columns_fitting, longest_name, name_room};
 use crate::tui::layout;
 use crate::tui::state::{Column, Pane, State};
 
@@ -34,7 +35,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         .border_style(theme.pane_border(state.pane == Pane::Views));
     let inner_height = layout::bordered_table_rows(area);
     let selected = state.selected_row().unwrap_or(0);
-    let offset = selected.saturating_sub(inner_height.saturating_sub(1));
+    let offset = layout::first_shown(selected, inner_height);
     let shown = columns_fitting(area.width, longest_name(state));
     let name_width = name_room(area.width, &shown) as usize;
     let rows: Vec<Row> = state
@@ -62,92 +63,6 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         .block(block)
         .column_spacing(1);
     frame.render_widget(table, area);
-}
-
-/// A column of the table as drawn.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Shown {
-    Mark,
-    Name,
-    Sorted(Column),
-    /// The next run with the policy (`every 1h, in 40m`): on wide tables, sorted as the next run.
-    Schedule,
-    Concurrent,
-}
-
-impl Shown {
-    fn width(self) -> Constraint {
-        match self {
-            Shown::Mark | Shown::Concurrent => Constraint::Length(1),
-            Shown::Name => Constraint::Fill(1),
-            Shown::Sorted(Column::Size) => Constraint::Length(7),
-            Shown::Sorted(Column::Rows) => Constraint::Length(6),
-            Shown::Sorted(Column::LastRefresh) => Constraint::Length(9),
-            Shown::Sorted(Column::AvgRefresh) => Constraint::Length(8),
-            Shown::Sorted(Column::Status) => Constraint::Length(10),
-            Shown::Schedule => Constraint::Length(20),
-            Shown::Sorted(_) => Constraint::Length(9),
-        }
-    }
-}
-
-/// The columns left to the name in a table `width` wide showing `shown`.
-fn name_room(width: u16, shown: &[Shown]) -> u16 {
-    let fixed: u16 = shown
-        .iter()
-        .map(|c| match c.width() {
-            Constraint::Length(n) => n,
-            _ => 0,
-        })
-        .sum();
-    let spacing = shown.len().saturating_sub(1) as u16;
-    width.saturating_sub(2 + fixed + spacing)
-}
-
-/// The longest name, in bytes, not columns: an upper bound that costs nothing per MV
-/// (20,000 of them, every frame); a non-ASCII name may get a column or two extra.
-fn longest_name(state: &State) -> u16 {
-    let longest = state.views.iter().map(|v| v.qualified_name.len()).max();
-    longest.unwrap_or(0).min(usize::from(u16::MAX / 2)) as u16
-}
-
-/// How wide the table would be for its longest name to fit (the detail pane gives up room
-/// for it, see `layout::split_body`).
-pub fn wanted_width(state: &State) -> u16 {
-    let longest = longest_name(state);
-    (60..=400)
-        .find(|&w| name_room(w, &columns_fitting(w, longest)) >= longest)
-        .unwrap_or(400)
-}
-
-/// The columns for a table `width` wide, less the row estimates when a name `longest`
-/// long does not fit: a whole name is worth more than an estimate.
-fn columns_fitting(width: u16, longest: u16) -> Vec<Shown> {
-    let mut shown = columns_for(width);
-    if name_room(width, &shown) < longest {
-        shown.retain(|c| *c != Shown::Sorted(Column::Rows));
-    }
-    shown
-}
-
-/// Narrow tables leave out rows, then the next run, then the average: the name keeps room.
-fn columns_for(width: u16) -> Vec<Shown> {
-    let mut shown = vec![Shown::Mark, Shown::Name, Shown::Sorted(Column::Size)];
-    if width >= 90 {
-        shown.push(Shown::Sorted(Column::Rows));
-    }
-    shown.push(Shown::Sorted(Column::LastRefresh));
-    if width >= 60 {
-        shown.push(Shown::Sorted(Column::AvgRefresh));
-    }
-    shown.push(Shown::Sorted(Column::Status));
-    if width >= 110 {
-        shown.push(Shown::Schedule);
-    } else if width >= 75 {
-        shown.push(Shown::Sorted(Column::NextRun));
-    }
-    shown.push(Shown::Concurrent);
-    shown
 }
 
 fn header_title(state: &State, column: Column) -> String {
