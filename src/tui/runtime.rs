@@ -98,7 +98,9 @@ pub async fn run(
             event = events.next() => match event {
                 Some(Ok(Event::Key(key))) if key.kind == KeyEventKind::Press => Msg::Key(key),
                 Some(Ok(Event::Resize(width, height))) => Msg::Resize { width, height },
-                Some(Ok(Event::Mouse(m))) => match Pointer::of(m.kind) {
+                // Without capture a terminal sends no mouse reports, but bytes that look
+                // like one (pasted, or sent by a multiplexer) are still parsed as one.
+                Some(Ok(Event::Mouse(m))) if options.mouse => match Pointer::of(m.kind) {
                     Some(kind) => Msg::Mouse { kind, column: m.column, row: m.row },
                     None => continue,
                 },
