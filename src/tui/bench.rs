@@ -8,7 +8,6 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::jobs::READ_ONLY;
 use super::keymap::Action;
 use super::msg::Effect;
 use super::state::{Overlay, PendingAction, State};
@@ -95,13 +94,7 @@ pub fn intercept(state: &mut State, action: Action) -> Option<Vec<Effect>> {
 /// read-only, on a standby or while the MV has a job; a plain refresh asks first (each
 /// round blocks every reader of the MV).
 fn with_refresh(state: &mut State) -> Vec<Effect> {
-    if state.read_only {
-        state.message = Some(READ_ONLY.into());
-        return Vec::new();
-    }
-    if state.facts.as_ref().is_some_and(|f| f.in_recovery) {
-        state.message =
-            Some("the server is a standby: materialized views cannot be refreshed".into());
+    if super::jobs::refused(state) {
         return Vec::new();
     }
     let Some(v) = state.selected_view() else {

@@ -114,13 +114,7 @@ pub(super) fn refresh(
     }
     // Every way to a refresh ends here (keys, `:refresh`, the confirm prompt): refuse it
     // here too, so no path can bypass --read-only.
-    if state.read_only {
-        state.message = Some(READ_ONLY.into());
-        return Vec::new();
-    }
-    if state.facts.as_ref().is_some_and(|f| f.in_recovery) {
-        state.message =
-            Some("the server is a standby: materialized views cannot be refreshed".into());
+    if refused(state) {
         return Vec::new();
     }
     let the_plan = plan(&state.views, &targets, cascade);
@@ -177,6 +171,20 @@ pub(super) fn refresh(
         };
         Vec::new()
     }
+}
+
+/// Whether no refresh may run from this console (read-only, or a standby); the message
+/// says why. The refreshes and the benchmark with refreshes both ask it.
+pub(super) fn refused(state: &mut State) -> bool {
+    let why = if state.read_only {
+        READ_ONLY
+    } else if state.facts.as_ref().is_some_and(|f| f.in_recovery) {
+        "the server is a standby: materialized views cannot be refreshed"
+    } else {
+        return false;
+    };
+    state.message = Some(why.into());
+    true
 }
 
 pub(super) fn confirmed(state: &mut State, action: PendingAction) -> Vec<Effect> {
