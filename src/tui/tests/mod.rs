@@ -13,6 +13,7 @@ mod polling;
 mod read_only;
 mod schedules;
 pub(super) mod sessions;
+mod sessions_fixture;
 mod views;
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
