@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{Notify, Semaphore, mpsc};
 
 use super::job::{self, CancelHandle, JobSpec, JobState, Outcome, OutcomeKind, Recorded};
 use crate::ledger::Ledger;
@@ -37,6 +37,15 @@ struct Inner {
     cancels: Mutex<HashMap<JobId, CancelHandle>>,
     /// Jobs whose REFRESH is on the server now, watched for lock waits.
     running: Mutex<HashMap<JobId, Watched>>,
+    /// Wakes the lock watcher when a job starts (or the executor is dropped): an idle
+    /// executor polls nothing.
+    started: Arc<Notify>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.started.notify_one();
+    }
 }
 
 /// A running job as the lock watcher sees it.
@@ -67,6 +76,7 @@ impl Inner {
                     blocked_by: None,
                 };
                 running.insert(id, watched);
+                self.started.notify_one();
             }
             _ => {
                 running.remove(&id);
@@ -102,6 +112,7 @@ impl Executor {
             next_id: AtomicU64::new(1),
             cancels: Mutex::new(HashMap::new()),
             running: Mutex::new(HashMap::new()),
+            started: Arc::new(Notify::new()),
         };
         let inner = Arc::new(inner);
         tokio::spawn(watch_lock_waits(Arc::downgrade(&inner)));
@@ -179,6 +190,11 @@ async fn watch_lock_waits(inner: Weak<Inner>) {
             Err(_) => return,
         };
         if pids.is_empty() {
+            // Nothing runs: sleep until a job starts, without keeping the executor alive.
+            let started = inner.started.clone();
+            drop(inner);
+            started.notified().await;
+            ticker.reset();
             continue;
         }
         if session.as_ref().is_none_or(|s| s.client.is_closed()) {

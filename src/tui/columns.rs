@@ -47,19 +47,38 @@ pub fn name_room(width: u16, shown: &[Shown]) -> u16 {
 }
 
 /// The longest name, in bytes, not columns: an upper bound that costs nothing per MV
-/// (20,000 of them, every frame); a non-ASCII name may get a column or two extra.
+/// (20,000 of them); a non-ASCII name may get a column or two extra. Computed when the
+/// rows change (`recompute_visible`), not every frame.
 pub fn longest_name(state: &State) -> u16 {
-    let longest = state.views.iter().map(|v| v.qualified_name.len()).max();
-    longest.unwrap_or(0).min(usize::from(u16::MAX / 2)) as u16
+    state.name_widths.longest
 }
 
 /// How wide the table would be for its longest name to fit (the detail pane gives up room
 /// for it, see `layout::split_body`).
 pub fn wanted_width(state: &State) -> u16 {
-    let longest = longest_name(state);
-    (60..=400)
-        .find(|&w| name_room(w, &columns_fitting(w, longest)) >= longest)
-        .unwrap_or(400)
+    state.name_widths.table_wants
+}
+
+/// The longest name of `views` and the table width it wants, computed once per change of
+/// the MVs: render and the hit test read them every frame and every click.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NameWidths {
+    pub longest: u16,
+    pub table_wants: u16,
+}
+
+impl NameWidths {
+    pub fn of(views: &[crate::catalog::MatView]) -> NameWidths {
+        let longest = views.iter().map(|v| v.qualified_name.len()).max();
+        let longest = longest.unwrap_or(0).min(usize::from(u16::MAX / 2)) as u16;
+        let table_wants = (60..=400)
+            .find(|&w| name_room(w, &columns_fitting(w, longest)) >= longest)
+            .unwrap_or(400);
+        NameWidths {
+            longest,
+            table_wants,
+        }
+    }
 }
 
 /// The columns for a table `width` wide, less the row estimates when a name `longest`

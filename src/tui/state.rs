@@ -150,6 +150,8 @@ pub struct State {
     /// What `visible` was computed from: a filter typed one more character narrows it
     /// instead of filtering and sorting every MV again (20,000 MVs, a key each).
     pub(super) visible_basis: Option<VisibleBasis>,
+    /// The longest name and the table width it wants, kept with `visible`.
+    pub name_widths: super::columns::NameWidths,
     /// The selected MV, by oid, so it survives a re-poll and re-sorting.
     pub selected: Option<u32>,
     pub marked: HashSet<u32>,
@@ -202,6 +204,7 @@ impl State {
             views: Vec::new(),
             views_generation: 0,
             visible_basis: None,
+            name_widths: Default::default(),
             hints: Vec::new(),
             visible: Vec::new(),
             selected: None,

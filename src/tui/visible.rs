@@ -24,6 +24,7 @@ impl State {
             self.visible.retain(|&i| filter.matches(&views[i]));
         } else {
             self.visible = self.sorted_matches(&filter);
+            self.name_widths = super::columns::NameWidths::of(&self.views);
         }
         self.visible_basis = Some(basis);
         if self.selected_row().is_none() {
