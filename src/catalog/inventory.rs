@@ -90,7 +90,7 @@ pub struct MatView {
     pub base_writes_at_refresh: Option<i64>,
     /// Null while it, or a relation it reads, is under an ACCESS EXCLUSIVE lock: reading the
     /// definition locks them all and would wait.
-    pub definition: Option<String>,
+    pub definition: Option<std::sync::Arc<str>>,
     pub definition_skipped_locked: bool,
     #[serde(skip)]
     pub upstream_oids: Vec<u32>,

@@ -10,6 +10,7 @@ pub mod matviews;
 pub mod names;
 pub mod per_mv;
 pub mod pulse;
+pub mod rows;
 pub mod server;
 pub mod sessions;
 pub mod statements;

@@ -22,7 +22,7 @@ pub struct Details {
     pub table_bytes: Option<i64>,
     pub index_bytes: Option<i64>,
     pub size_locked: bool,
-    pub definition: Option<String>,
+    pub definition: Option<std::sync::Arc<str>>,
     pub definition_locked: bool,
 }
 
@@ -55,7 +55,7 @@ struct Cached {
     row_version: i64,
     /// None when the sizes were skipped (locked): read again next time.
     sizes: Option<(Option<i64>, Option<i64>)>,
-    definition: Option<String>,
+    definition: Option<std::sync::Arc<str>>,
 }
 
 /// What a read takes again from PostgreSQL of the MVs an earlier one read.
@@ -301,7 +301,9 @@ async fn details_of(
                             table_bytes: row.get("table_bytes"),
                             index_bytes: row.get("index_bytes"),
                             size_locked: locked,
-                            definition: row.get("definition"),
+                            definition: row
+                                .get::<_, Option<&str>>("definition")
+                                .map(std::sync::Arc::from),
                             definition_locked: locked || busy.read_locked.contains(&oid),
                         };
                         (oid, d)

@@ -158,7 +158,7 @@ pub(super) fn act(state: &mut State, action: Action) -> Vec<Effect> {
             if let Some(v) = state.selected_view() {
                 match &v.definition {
                     Some(d) => {
-                        let d = d.clone();
+                        let d = d.to_string();
                         state.message = Some("copied the definition".into());
                         return vec![Effect::Copy(d)];
                     }
