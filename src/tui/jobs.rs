@@ -50,6 +50,8 @@ pub(super) fn job_changed(state: &mut State, event: crate::refresh::JobEvent) ->
                 outcome: outcome.kind.as_str().to_string(),
                 error: outcome.error.clone(),
                 base_writes: outcome.base_writes,
+                concurrently: event.spec.mode.concurrently,
+                cost: outcome.cost.clone(),
             });
         }
         let refreshed = outcome.kind == OutcomeKind::Ok;
