@@ -205,3 +205,74 @@ impl RunCost {
         })
     }
 }
+
+/// A wait as the blocked figures show it: seconds with one decimal (`0.9 s`, `3.2 s`).
+pub fn wait_secs(ms: f64) -> String {
+    format!("{:.1} s", ms / 1000.0)
+}
+
+impl Blocked {
+    /// `14 sessions blocked, 3.2 s in total, longest 0.9 s`.
+    pub fn describe(&self) -> String {
+        match self.sessions {
+            0 => "no session blocked".into(),
+            n => format!(
+                "{n} session{} blocked, {} in total, longest {}",
+                if n == 1 { "" } else { "s" },
+                wait_secs(self.total_ms),
+                wait_secs(self.longest_ms)
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocked_figures_read_as_the_confirm_dialog_says_them() {
+        let b = Blocked {
+            sessions: 14,
+            total_ms: 3210.0,
+            longest_ms: 870.0,
+        };
+        assert_eq!(
+            b.describe(),
+            "14 sessions blocked, 3.2 s in total, longest 0.9 s"
+        );
+        let one = Blocked {
+            sessions: 1,
+            total_ms: 40.0,
+            longest_ms: 40.0,
+        };
+        assert_eq!(one.describe(), "1 session blocked, 0.0 s in total, longest 0.0 s");
+        assert_eq!(
+            Blocked {
+                sessions: 0,
+                total_ms: 0.0,
+                longest_ms: 0.0
+            }
+            .describe(),
+            "no session blocked"
+        );
+    }
+
+    #[test]
+    fn a_probe_says_why_it_cannot_count() {
+        let mut p = Probe {
+            pss_schema: Some("ext".into()),
+            pss_preloaded: None,
+            track: Some("top".into()),
+            track_utility: Some("on".into()),
+            block_size: 8192,
+        };
+        assert_eq!(p.usable().unwrap(), "\"ext\".pg_stat_statements");
+        p.track_utility = Some("off".into());
+        assert!(p.usable().unwrap_err().contains("track_utility"));
+        p.pss_preloaded = Some(false);
+        assert!(p.usable().unwrap_err().contains("shared_preload_libraries"));
+        p.pss_schema = None;
+        assert!(p.usable().unwrap_err().contains("not installed"));
+    }
+}

@@ -150,7 +150,7 @@ fn delta(
         }
     }
     let calls: i64 = changed.iter().map(|c| c.2).sum();
-    let &[(a, base, _)] = changed.as_slice() else {
+    let (&[(a, base, _)], 1) = (changed.as_slice(), calls) else {
         return Err(if calls == 0 {
             "pg_stat_statements did not count this refresh (its entry was evicted or reset \
              meanwhile)"
