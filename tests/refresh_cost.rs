@@ -187,7 +187,11 @@ async fn the_wal_recorded_is_pg_stat_statements_own_delta() {
     let (db, s, connector) = setup("wal", true).await;
     let (executor, mut events) = Executor::new(connector, Some(Ledger::default()), 1);
     let t = target(&s, "rpt.wide").await;
-    for conc in [Concurrently::Never, Concurrently::Always, Concurrently::Never] {
+    for conc in [
+        Concurrently::Never,
+        Concurrently::Always,
+        Concurrently::Never,
+    ] {
         let job = spec(t.clone(), conc);
         let text = mvtop::refresh::statement(&job.target, job.mode);
         let (wal_before, calls_before) = pss_wal(&s, &text).await;
@@ -205,7 +209,11 @@ async fn the_wal_recorded_is_pg_stat_statements_own_delta() {
             (ours - theirs).abs() as f64 <= theirs as f64 * 0.01,
             "mvtop {ours} vs pg_stat_statements {theirs}"
         );
-        assert_eq!(outcome.cost.wal_bytes, Some(ours), "the outcome carries it too");
+        assert_eq!(
+            outcome.cost.wal_bytes,
+            Some(ours),
+            "the outcome carries it too"
+        );
         assert_eq!(run.cost.cost_source.as_deref(), Some("pg_stat_statements"));
         assert_eq!(run.cost.cost_note, None);
         assert_eq!(run.cost.rows_processed, Some(100_000));
@@ -230,7 +238,12 @@ async fn the_wal_recorded_is_pg_stat_statements_own_delta() {
         .output()
         .unwrap();
     let json = common::json_of(&out);
-    assert!(json[0]["refresh_cost"]["last"]["wal_bytes"].as_i64().unwrap() > 0);
+    assert!(
+        json[0]["refresh_cost"]["last"]["wal_bytes"]
+            .as_i64()
+            .unwrap()
+            > 0
+    );
 }
 
 #[tokio::test]
@@ -244,12 +257,20 @@ async fn without_pg_stat_statements_the_figures_are_null_with_the_reason() {
     let run = last_run(&s).await;
     let c = &run.cost;
     assert_eq!(
-        (c.wal_bytes, c.temp_bytes, c.shared_read_bytes, c.rows_processed),
+        (
+            c.wal_bytes,
+            c.temp_bytes,
+            c.shared_read_bytes,
+            c.rows_processed
+        ),
         (None, None, None, None)
     );
     assert_eq!(c.cost_source, None);
     let note = c.cost_note.clone().unwrap();
-    assert!(note.contains("pg_stat_statements is not installed"), "{note}");
+    assert!(
+        note.contains("pg_stat_statements is not installed"),
+        "{note}"
+    );
     // The blocked figures do not depend on it.
     assert_eq!(c.blocked_sessions, Some(0));
     // A failed refresh is recorded too, its I/O unknown and said why.
@@ -321,5 +342,8 @@ async fn a_ledger_of_the_previous_version_is_upgraded_and_its_rows_still_read() 
         .unwrap();
     let v = mvtop::catalog::names::find_in(&inv.views, "rpt.wide").unwrap();
     let c = v.refresh_cost.as_ref().unwrap();
-    assert_eq!(c.plain_wal_runs, 1, "the old run has no WAL figure to average");
+    assert_eq!(
+        c.plain_wal_runs, 1,
+        "the old run has no WAL figure to average"
+    );
 }

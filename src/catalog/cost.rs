@@ -246,7 +246,10 @@ mod tests {
             total_ms: 40.0,
             longest_ms: 40.0,
         };
-        assert_eq!(one.describe(), "1 session blocked, 0.0 s in total, longest 0.0 s");
+        assert_eq!(
+            one.describe(),
+            "1 session blocked, 0.0 s in total, longest 0.0 s"
+        );
         assert_eq!(
             Blocked {
                 sessions: 0,

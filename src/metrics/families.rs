@@ -36,7 +36,11 @@ pub fn is_stale(v: &MatView) -> bool {
     matches!(v.status, MvStatus::Stale | MvStatus::RefreshingStale)
 }
 
-pub(super) fn gauge_family(registry: &mut Registry, name: &str, help: &str) -> Family<Labels, FGauge> {
+pub(super) fn gauge_family(
+    registry: &mut Registry,
+    name: &str,
+    help: &str,
+) -> Family<Labels, FGauge> {
     let family = Family::<Labels, FGauge>::default();
     registry.register(name, help, family.clone());
     family

@@ -126,7 +126,10 @@ mod tests {
     #[test]
     fn a_wait_counts_once_at_its_longest_and_only_behind_its_job() {
         let w = BlockedWatch::new();
-        w.add(10, &[b(10, 1, "alice", 0, 100.0), b(99, 2, "eve", 0, 5000.0)]);
+        w.add(
+            10,
+            &[b(10, 1, "alice", 0, 100.0), b(99, 2, "eve", 0, 5000.0)],
+        );
         w.add(10, &[b(10, 1, "alice", 0, 350.0), b(10, 3, "bob", 1, 50.0)]);
         // Session 1 waits again, for a second statement: a second wait, the same session.
         w.add(10, &[b(10, 1, "alice", 5, 200.0)]);

@@ -153,8 +153,7 @@ impl Executor {
             let outcome = match permit {
                 Some(_permit) => {
                     let ledger = inner.ledger.as_ref();
-                    job::run_watched(&inner.connector, ledger, &spec, cancel, &send, &blocked)
-                        .await
+                    job::run_watched(&inner.connector, ledger, &spec, cancel, &send, &blocked).await
                 }
                 None => Outcome {
                     kind: OutcomeKind::Cancelled,

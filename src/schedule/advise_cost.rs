@@ -36,7 +36,9 @@ pub fn cost_notes(v: &MatView, writes_per_hour: Option<f64>) -> CostNotes {
     };
     let ready = v.concurrent_ready || !v.populated && v.unique_index.is_some();
     if !ready
-        && let Some(worst) = c.max_plain_blocked_total_ms.filter(|ms| *ms > BLOCKED_NOTE_MS)
+        && let Some(worst) = c
+            .max_plain_blocked_total_ms
+            .filter(|ms| *ms > BLOCKED_NOTE_MS)
     {
         let last = c
             .last_plain_blocked
@@ -54,7 +56,12 @@ pub fn cost_notes(v: &MatView, writes_per_hour: Option<f64>) -> CostNotes {
         && let (Some(plain), Some(conc)) = (c.plain_avg_wal_bytes, c.concurrently_avg_wal_bytes)
     {
         let rate = writes_per_hour
-            .map(|w| format!(" at {} row writes per hour", format::count(w.round() as i64)))
+            .map(|w| {
+                format!(
+                    " at {} row writes per hour",
+                    format::count(w.round() as i64)
+                )
+            })
             .unwrap_or_default();
         let said = |b: f64| format::size(b.round() as i64);
         let figures = format!(

@@ -155,7 +155,9 @@ pub(super) fn refresh(
                     .map(|b| format!("; last time: {}", b.describe()))
                     .unwrap_or_default()
             ));
-        } else if !mode.concurrently && let Some(b) = last_time {
+        } else if !mode.concurrently
+            && let Some(b) = last_time
+        {
             blocking.push(format!(
                 "{} (last time: {})",
                 v.qualified_name,

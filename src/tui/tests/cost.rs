@@ -96,5 +96,8 @@ fn a_refresh_that_blocked_nobody_last_time_does_not_ask() {
         m.refresh_cost = Some(quiet.clone());
     }
     let effects = press(&mut s, KeyCode::Char('r'));
-    assert!(matches!(effects.as_slice(), [Effect::StartRefresh(_)]), "{effects:?}");
+    assert!(
+        matches!(effects.as_slice(), [Effect::StartRefresh(_)]),
+        "{effects:?}"
+    );
 }

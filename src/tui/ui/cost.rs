@@ -24,7 +24,10 @@ fn figures(c: &RunCost) -> Vec<String> {
     parts.extend(sized("spill", c.temp_bytes));
     parts.extend(sized("read", c.shared_read_bytes));
     parts.extend(sized("hit", c.shared_hit_bytes));
-    parts.extend(c.rows_processed.map(|n| format!("{} rows", format::count(n))));
+    parts.extend(
+        c.rows_processed
+            .map(|n| format!("{} rows", format::count(n))),
+    );
     parts
 }
 
@@ -36,7 +39,10 @@ fn averages(s: &CostSummary) -> Vec<String> {
     parts.extend(sized("WAL", s.avg_wal_bytes));
     parts.extend(sized("spill", s.avg_temp_bytes));
     parts.extend(sized("read", s.avg_shared_read_bytes));
-    parts.extend(s.avg_blocked_total_ms.map(|ms| format!("blocked {}", wait_secs(ms))));
+    parts.extend(
+        s.avg_blocked_total_ms
+            .map(|ms| format!("blocked {}", wait_secs(ms))),
+    );
     parts
 }
 
