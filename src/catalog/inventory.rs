@@ -92,6 +92,9 @@ pub struct MatView {
     /// definition locks them all and would wait.
     pub definition: Option<std::sync::Arc<str>>,
     pub definition_skipped_locked: bool,
+    /// What its refreshes cost lately (WAL, spill, I/O, sessions blocked), from the ledger
+    /// or this session's runs; null when none was recorded.
+    pub refresh_cost: Option<super::cost::CostSummary>,
     #[serde(skip)]
     pub upstream_oids: Vec<u32>,
     /// The tables whose writes make it stale (leaf partitions for partitioned tables).
@@ -145,6 +148,7 @@ impl MatView {
             base_writes_at_refresh: None,
             definition: None,
             definition_skipped_locked: false,
+            refresh_cost: None,
             upstream_oids: Vec::new(),
             base_tables: Vec::new(),
             row_version: 0,

@@ -1,6 +1,7 @@
 //! Read-only queries against the catalog, turned into plain types. PostgreSQL alone: the
 //! ledger's figures are merged in above, by the top-level `inventory` module.
 
+pub mod cost;
 pub mod graph;
 pub mod ident;
 pub mod indexes;

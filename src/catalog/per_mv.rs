@@ -346,7 +346,7 @@ mod tests {
             table_bytes: table,
             index_bytes: table.map(|_| 0),
             size_locked: locked,
-            definition: definition.map(String::from),
+            definition: definition.map(std::sync::Arc::from),
             definition_locked: locked,
         }
     }

@@ -7,6 +7,7 @@
 use serde::Serialize;
 use tokio_postgres::{Client, Statement};
 
+pub mod blocked;
 mod refresh_target;
 mod signal;
 

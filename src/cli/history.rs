@@ -85,6 +85,9 @@ fn table(runs: &[RefreshRecord], exact: bool) -> Table {
         ("name", Align::Left),
         ("mode", Align::Left),
         ("duration", Align::Right),
+        ("wal", Align::Right),
+        ("spill", Align::Right),
+        ("blocked", Align::Right),
         ("source", Align::Left),
         ("outcome", Align::Left),
         ("user", Align::Left),
@@ -109,12 +112,27 @@ fn table(runs: &[RefreshRecord], exact: bool) -> Table {
             Some(ms) => format::duration_ms(ms),
             None => String::new(),
         };
+        let bytes = |b: Option<i64>| match b {
+            Some(b) if exact => b.to_string(),
+            Some(b) => format::size(b),
+            None => String::new(),
+        };
+        // Sessions and their total wait: `2 / 3.8 s` (CSV: `2/3837.1`).
+        let blocked = match (r.cost.blocked_sessions, r.cost.blocked_total_ms) {
+            (Some(n), Some(ms)) if exact => format!("{n}/{ms}"),
+            (Some(0), _) => "0".to_string(),
+            (Some(n), Some(ms)) => format!("{n} / {}", crate::catalog::cost::wait_secs(ms)),
+            _ => String::new(),
+        };
         t.rows.push(vec![
             started,
             r.schema.clone(),
             r.name.clone(),
             mode.to_string(),
             duration,
+            bytes(r.cost.wal_bytes),
+            bytes(r.cost.temp_bytes),
+            blocked,
             r.source.clone(),
             r.outcome.clone(),
             r.db_user.clone(),

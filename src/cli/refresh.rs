@@ -199,6 +199,7 @@ fn skipped(why: String) -> Outcome {
         error: Some(why),
         recorded: crate::refresh::Recorded::Nowhere,
         base_writes: None,
+        cost: Default::default(),
     }
 }
 

@@ -16,7 +16,7 @@ use crate::inventory::FetchOptions;
 use crate::ledger::Ledger;
 use crate::pgcron::Engine;
 use crate::refresh::Concurrently;
-use crate::schedule::advise::{Advice, AdviceInput, advise};
+use crate::schedule::advise::{Advice, AdviceInput, advise_mv};
 use crate::schedule::edit;
 use crate::schedule::policy::PolicyInput;
 
@@ -228,7 +228,7 @@ async fn advise_all(
                 avg_refresh_ms: v.avg_refresh_ms,
                 writes_per_hour: input.writes_per_hour.map(|w| w.round()),
                 concurrent_ready: v.concurrent_ready,
-                advice: advise(&input),
+                advice: advise_mv(v, inventory.facts.stats_since, now),
             }
         })
         .collect();

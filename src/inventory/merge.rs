@@ -28,9 +28,13 @@ impl Inventory {
             return;
         }
         let stats = log.stats();
+        let costs = log.cost_summaries();
         for v in &mut self.views {
             if let Some(l) = stats.get(&v.oid) {
                 apply_ledger(v, l, StatsSource::Session);
+            }
+            if let Some(c) = costs.get(&v.oid) {
+                v.refresh_cost = Some(c.clone());
             }
         }
     }

@@ -96,7 +96,11 @@ impl Inventory {
         // On the main session too, after the per-MV statements: the ledger's statistics.
         let ledger = async {
             if facts.ledger_installed {
-                Some(with.ledger.stats(main).await)
+                let (stats, costs) = tokio::join!(
+                    with.ledger.stats(main),
+                    with.ledger.cost_summaries(main, &oids)
+                );
+                Some(stats.and_then(|s| Ok((s, costs?))))
             } else {
                 None
             }
@@ -115,14 +119,14 @@ impl Inventory {
         }
         let mut details = details?;
         let mut hints = Vec::new();
-        let ledger = match ledger {
-            Some(Ok(ledger)) => ledger,
+        let (ledger, costs) = match ledger {
+            Some(Ok(both)) => both,
             Some(Err(e)) => {
                 hints.push(format!(
                     "refresh ledger unreadable ({}): figures come from PostgreSQL alone",
                     crate::pgconn::one_line(&e)
                 ));
-                HashMap::new()
+                (HashMap::new(), HashMap::new())
             }
             None if facts.ledger_outdated => {
                 hints.push(
@@ -130,7 +134,7 @@ impl Inventory {
                         .why_not_current(facts.ledger_version)
                         .unwrap_or_default(),
                 );
-                HashMap::new()
+                (HashMap::new(), HashMap::new())
             }
             None => {
                 hints.push(format!(
@@ -138,7 +142,7 @@ impl Inventory {
                      (PostgreSQL records none)",
                     with.ledger.schema()
                 ));
-                HashMap::new()
+                (HashMap::new(), HashMap::new())
             }
         };
         if let PssAvailability::Missing(why) = facts.pss() {
@@ -194,6 +198,7 @@ impl Inventory {
                 }
                 (None, None) => {}
             }
+            v.refresh_cost = costs.get(&v.oid).cloned();
             v.base_writes = writes_of(&v.base_tables, &writes);
         }
         settle_statuses(&mut views, &writes, &HashMap::new(), facts.in_recovery);

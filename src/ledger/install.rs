@@ -15,6 +15,10 @@ const MIGRATIONS: &[(i32, &str)] = &[
         include_str!("../../assets/sql/ledger/003_guard_runs.sql"),
     ),
     (4, include_str!("../../assets/sql/ledger/004_pg_cron.sql")),
+    (
+        5,
+        include_str!("../../assets/sql/ledger/005_refresh_cost.sql"),
+    ),
 ];
 const EVENT_TRIGGERS_SQL: &str = include_str!("../../assets/sql/ledger/event_triggers.sql");
 const PRUNE_SQL: &str = include_str!("../../assets/sql/ledger/prune.sql");

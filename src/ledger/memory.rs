@@ -5,7 +5,10 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
+use super::cost::{CostRun, summarize};
 use super::stats::LedgerStats;
+use crate::catalog::StatsSource;
+use crate::catalog::cost::{CostSummary, RunCost};
 
 /// One run of this process.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,6 +20,9 @@ pub struct MemoryRun {
     pub outcome: String,
     pub error: Option<String>,
     pub base_writes: Option<i64>,
+    pub concurrently: bool,
+    /// What it cost, as measured.
+    pub cost: RunCost,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -45,6 +51,25 @@ impl MemoryLog {
                 runs.sort_by_key(|r| r.finished_at);
                 (oid, stats_of(&runs))
             })
+            .collect()
+    }
+}
+
+impl MemoryLog {
+    /// What the runs kept here cost, per MV, summarized as the ledger's are.
+    pub fn cost_summaries(&self) -> HashMap<u32, CostSummary> {
+        let mut by_mv: HashMap<u32, Vec<CostRun>> = HashMap::new();
+        for run in &self.runs {
+            by_mv.entry(run.mv_oid).or_default().push(CostRun {
+                concurrently: run.concurrently,
+                ok: run.outcome == "ok",
+                started_at: run.finished_at,
+                cost: run.cost.clone(),
+            });
+        }
+        by_mv
+            .into_iter()
+            .filter_map(|(oid, runs)| Some((oid, summarize(runs, StatsSource::Session)?)))
             .collect()
     }
 }
@@ -96,6 +121,8 @@ mod tests {
             outcome: outcome.into(),
             error: (outcome != "ok").then(|| "boom".to_string()),
             base_writes: None,
+            concurrently: false,
+            cost: RunCost::default(),
         }
     }
 

@@ -2,6 +2,7 @@
 //! with a versioned refresh log, installed and upgraded by migrations, read for per-MV
 //! statistics and `mvtop history`, pruned by retention settings.
 
+pub mod cost;
 mod history;
 mod install;
 mod memory;

@@ -5,6 +5,7 @@ use tokio_postgres::Client;
 use tokio_postgres::types::ToSql;
 
 use super::Ledger;
+use crate::catalog::cost::RunCost;
 
 const INSERT_RUN_SQL: &str = include_str!("../../assets/sql/ledger/insert_run.sql");
 
@@ -27,11 +28,14 @@ pub struct RunRecord {
     pub token: String,
     /// The base tables' write counters before the refresh.
     pub base_writes: Option<i64>,
+    /// What it cost, as measured (absent figures carry their reason).
+    pub cost: RunCost,
 }
 
 impl RunRecord {
-    /// $1 to $11 of insert_run.sql.
-    fn params(&self) -> [&(dyn ToSql + Sync); 11] {
+    /// $1 to $23 of insert_run.sql; `who` is `cost.blocked_who` as JSON.
+    fn params<'a>(&'a self, who: &'a Option<serde_json::Value>) -> [&'a (dyn ToSql + Sync); 23] {
+        let c = &self.cost;
         [
             &self.oid,
             &self.schema,
@@ -44,6 +48,18 @@ impl RunRecord {
             &self.error,
             &self.token,
             &self.base_writes,
+            &c.wal_bytes,
+            &c.temp_bytes,
+            &c.shared_read_bytes,
+            &c.shared_hit_bytes,
+            &c.rows_processed,
+            &c.cost_source,
+            &c.cost_note,
+            &c.blocked_sessions,
+            &c.blocked_longest_ms,
+            &c.blocked_total_ms,
+            who,
+            &c.blocked_note,
         ]
     }
 }
@@ -55,8 +71,13 @@ impl Ledger {
         client: &Client,
         run: &RunRecord,
     ) -> Result<u64, tokio_postgres::Error> {
+        let who = run
+            .cost
+            .blocked_who
+            .as_ref()
+            .and_then(|w| serde_json::to_value(w).ok());
         client
-            .execute(&self.sql(INSERT_RUN_SQL), &run.params())
+            .execute(&self.sql(INSERT_RUN_SQL), &run.params(&who))
             .await
     }
 

@@ -19,11 +19,11 @@ use crate::schedule::next_run;
 /// The `Content-Type` of what `render` returns.
 pub const CONTENT_TYPE: &str = prometheus_text::CONTENT_TYPE;
 
-type Labels = Vec<(&'static str, String)>;
-type FGauge = Gauge<f64, AtomicU64>;
+pub(super) type Labels = Vec<(&'static str, String)>;
+pub(super) type FGauge = Gauge<f64, AtomicU64>;
 
 /// database, schema, name: an MV's identity, and nothing else (no owner, no definition).
-fn labels(database: &str, v: &MatView) -> Labels {
+pub(super) fn labels(database: &str, v: &MatView) -> Labels {
     vec![
         ("database", database.to_string()),
         ("schema", v.schema.clone()),
@@ -36,14 +36,18 @@ pub fn is_stale(v: &MatView) -> bool {
     matches!(v.status, MvStatus::Stale | MvStatus::RefreshingStale)
 }
 
-fn gauge_family(registry: &mut Registry, name: &str, help: &str) -> Family<Labels, FGauge> {
+pub(super) fn gauge_family(
+    registry: &mut Registry,
+    name: &str,
+    help: &str,
+) -> Family<Labels, FGauge> {
     let family = Family::<Labels, FGauge>::default();
     registry.register(name, help, family.clone());
     family
 }
 
 /// Whole numbers (0/1 flags, counts of sessions) print as such: `1`, not `1.0`.
-fn int_family(registry: &mut Registry, name: &str, help: &str) -> Family<Labels, Gauge> {
+pub(super) fn int_family(registry: &mut Registry, name: &str, help: &str) -> Family<Labels, Gauge> {
     let family = Family::<Labels, Gauge>::default();
     registry.register(name, help, family.clone());
     family
@@ -53,7 +57,7 @@ fn flag(b: bool) -> i64 {
     i64::from(b)
 }
 
-fn set(family: &Family<Labels, FGauge>, l: &Labels, value: f64) {
+pub(super) fn set(family: &Family<Labels, FGauge>, l: &Labels, value: f64) {
     family.get_or_create(l).set(value);
 }
 
@@ -80,6 +84,7 @@ pub fn render(snap: &Snapshot, health: Option<&SchedulerHealth>, now: DateTime<U
     ledger_up.set(flag(snap.ledger_up));
     if let Some(inv) = &snap.inventory {
         per_mv(&mut r, snap, &inv.facts.database, &inv.views, now);
+        super::cost::per_mv(&mut r, &inv.facts.database, &inv.views);
     }
     if let Some(h) = health {
         scheduler(&mut r, h);

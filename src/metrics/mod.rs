@@ -3,6 +3,7 @@
 //! poll reads) becomes a `Snapshot`; `families` turns it into the text format; `serve`
 //! answers scrapes, sharing one read between the scrapes that arrive together.
 
+mod cost;
 pub mod families;
 pub mod serve;
 

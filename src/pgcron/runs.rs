@@ -192,6 +192,7 @@ pub fn records(
                 db_user: run.username.clone().unwrap_or_default(),
                 backend_pid: run.job_pid,
                 client_application: Some(format!("pg_cron job {}", run.jobid)),
+                cost: Default::default(),
             });
         }
     }

@@ -8,10 +8,13 @@ use tokio::sync::watch;
 use tokio_postgres::Client;
 use tokio_postgres::error::SqlState;
 
+use super::blocked::BlockedWatch;
+use super::cost;
 use super::finish::run_record;
 use super::job::{JobSpec, OutcomeKind};
 use super::lock;
 use super::statement::{names_missing, search_path_hint, statement};
+use crate::catalog::cost::RunCost;
 use crate::catalog::writes::{table_writes, writes_of};
 use crate::ledger::Ledger;
 use crate::pgconn::{Session, one_line};
@@ -102,6 +105,8 @@ pub(super) struct Done {
     /// xid, when known) committed is to be looked up.
     pub(super) commit_unknown: Option<Option<i64>>,
     pub(super) base_writes: Option<i64>,
+    /// What it cost; all absent until measured (`finish` fills a failure's in).
+    pub(super) cost: Box<RunCost>,
 }
 
 impl Done {
@@ -113,6 +118,7 @@ impl Done {
             recorded_in_tx: false,
             commit_unknown: None,
             base_writes: None,
+            cost: Box::default(),
         }
     }
 }
@@ -122,13 +128,22 @@ pub(super) enum Attempt {
     Finished(Done),
 }
 
+/// The job's backend and the tally of the sessions it blocks.
+pub(super) struct Watched<'a> {
+    pub(super) pid: i32,
+    pub(super) blocked: &'a BlockedWatch,
+}
+
 pub(super) async fn attempt_refresh(
     session: &Session,
     ledger: Option<&Ledger>,
     spec: &JobSpec,
     cancel: &mut watch::Receiver<bool>,
+    watched: &Watched<'_>,
 ) -> Attempt {
     let client = &session.client;
+    // Before BEGIN: should reading the counters fail, nothing is aborted.
+    let measure = cost::before(client, spec).await;
     if let Err(e) = client.batch_execute("BEGIN").await {
         return Attempt::Finished(Done::new(OutcomeKind::Failed, None, Some(one_line(&e))));
     }
@@ -161,7 +176,10 @@ pub(super) async fn attempt_refresh(
     };
     let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
     let attempt = match result {
-        Ok(()) => commit(client, ledger, spec, duration_ms, base_writes, xid).await,
+        Ok(()) => {
+            let cost = cost::after(client, spec, &measure, watched.blocked, watched.pid).await;
+            commit(client, ledger, spec, duration_ms, base_writes, xid, cost).await
+        }
         Err(e) => {
             let _ = client.batch_execute("ROLLBACK").await;
             let mut line = one_line(&e);
@@ -218,10 +236,19 @@ async fn commit(
     duration_ms: f64,
     base_writes: Option<i64>,
     xid: Option<i64>,
+    cost: RunCost,
 ) -> Attempt {
     let mut done = Done::new(OutcomeKind::Ok, Some(duration_ms), None);
+    done.cost = Box::new(cost);
     if let Some(ledger) = ledger {
-        let run = run_record(spec, OutcomeKind::Ok, Some(duration_ms), None, base_writes);
+        let run = run_record(
+            spec,
+            OutcomeKind::Ok,
+            Some(duration_ms),
+            None,
+            base_writes,
+            &done.cost,
+        );
         // A ledger that cannot be written must not undo a good refresh: savepoint.
         let _ = client.batch_execute("SAVEPOINT mvtop_record").await;
         match ledger.insert_run(client, &run).await {
@@ -238,6 +265,7 @@ async fn commit(
             done.commit_unknown = Some(xid);
             done.error = Some(one_line(&e));
         } else {
+            // COMMIT refused: the refresh did not take effect, and its counters do not count.
             done = Done::new(OutcomeKind::Failed, Some(duration_ms), Some(one_line(&e)));
         }
     }

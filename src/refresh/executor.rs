@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, Semaphore, mpsc};
 
+use super::blocked::BlockedWatch;
 use super::job::{self, CancelHandle, JobSpec, JobState, Outcome, OutcomeKind, Recorded};
+use crate::catalog::sessions::blocked::blocked_by;
 use crate::ledger::Ledger;
 use crate::pgconn::{Connector, Session, SessionSettings};
 
@@ -40,6 +42,8 @@ struct Inner {
     /// Wakes the lock watcher when a job starts (or the executor is dropped): an idle
     /// executor polls nothing.
     started: Arc<Notify>,
+    /// The tally of the sessions each unfinished job blocks.
+    blocked: Mutex<HashMap<JobId, BlockedWatch>>,
 }
 
 impl Drop for Inner {
@@ -55,6 +59,8 @@ struct Watched {
     attempt: u32,
     /// Blockers last reported; None while not waiting.
     blocked_by: Option<Vec<i32>>,
+    /// Where the sessions waiting behind it are tallied.
+    blocks: BlockedWatch,
 }
 
 /// How often running refreshes are checked for lock waits.
@@ -69,11 +75,16 @@ impl Inner {
         };
         match &state {
             JobState::Running { pid, attempt } => {
+                let blocks = match self.blocked.lock() {
+                    Ok(b) => b.get(&id).cloned().unwrap_or_default(),
+                    Err(_) => BlockedWatch::new(),
+                };
                 let watched = Watched {
                     spec: spec.clone(),
                     pid: *pid,
                     attempt: *attempt,
                     blocked_by: None,
+                    blocks,
                 };
                 running.insert(id, watched);
                 self.started.notify_one();
@@ -113,6 +124,7 @@ impl Executor {
             cancels: Mutex::new(HashMap::new()),
             running: Mutex::new(HashMap::new()),
             started: Arc::new(Notify::new()),
+            blocked: Mutex::new(HashMap::new()),
         };
         let inner = Arc::new(inner);
         tokio::spawn(watch_lock_waits(Arc::downgrade(&inner)));
@@ -136,6 +148,10 @@ impl Executor {
         if let Ok(mut cancels) = self.inner.cancels.lock() {
             cancels.insert(id, handle);
         }
+        let blocked = BlockedWatch::new();
+        if let Ok(mut b) = self.inner.blocked.lock() {
+            b.insert(id, blocked.clone());
+        }
         let inner = self.inner.clone();
         let spec = Arc::new(spec);
         tokio::spawn(async move {
@@ -148,7 +164,7 @@ impl Executor {
             let outcome = match permit {
                 Some(_permit) => {
                     let ledger = inner.ledger.as_ref();
-                    job::run(&inner.connector, ledger, &spec, cancel, &send).await
+                    job::run_watched(&inner.connector, ledger, &spec, cancel, &send, &blocked).await
                 }
                 None => Outcome {
                     kind: OutcomeKind::Cancelled,
@@ -157,10 +173,14 @@ impl Executor {
                     error: Some("cancelled before it started".into()),
                     recorded: Recorded::Nowhere,
                     base_writes: None,
+                    cost: Default::default(),
                 },
             };
             if let Ok(mut cancels) = inner.cancels.lock() {
                 cancels.remove(&id);
+            }
+            if let Ok(mut b) = inner.blocked.lock() {
+                b.remove(&id);
             }
             send(JobState::Finished(outcome));
         });
@@ -177,7 +197,8 @@ impl Executor {
 }
 
 /// Reports `WaitingForLock` (with the blocking pids) and back to `Running` for the jobs on
-/// the server, from one monitoring session, until the executor is gone.
+/// the server, and samples the sessions waiting behind them, from one monitoring session,
+/// until the executor is gone.
 async fn watch_lock_waits(inner: Weak<Inner>) {
     let mut session: Option<Session> = None;
     let mut ticker = tokio::time::interval(WATCH_EVERY);
@@ -218,10 +239,15 @@ async fn watch_lock_waits(inner: Weak<Inner>) {
         };
         let waits: HashMap<i32, Option<Vec<i32>>> =
             rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        // The sessions waiting behind them, tallied per job (what each refresh blocked).
+        let waiters = blocked_by(&s.client, &pids).await.ok();
         let Ok(mut running) = inner.running.lock() else {
             return;
         };
         for (id, w) in running.iter_mut() {
+            if let Some(seen) = &waiters {
+                w.blocks.add(w.pid, seen);
+            }
             let Some(now) = waits.get(&w.pid) else {
                 continue;
             };

@@ -5,12 +5,18 @@
 use std::time::{Duration, Instant};
 
 use super::attempt::{Backend, Done};
+use super::blocked::BlockedWatch;
+use super::cost::unmeasured;
 use super::job::{JobSpec, Outcome, OutcomeKind, Recorded};
 use super::lock;
+use crate::catalog::cost::RunCost;
 use crate::ledger::{Ledger, RunRecord};
 use crate::pgconn::{Connector, Session, SessionSettings};
 
 /// Records `done` (unless it already went in with the refresh) and builds the outcome.
+// Each argument is a different owner's piece of the finished attempt; a struct bundling
+// them would exist only for this call.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn finish(
     connector: &Connector,
     ledger: Option<&Ledger>,
@@ -19,8 +25,12 @@ pub(super) async fn finish(
     backend: &Backend,
     mut done: Done,
     attempts: u32,
+    blocked: &BlockedWatch,
 ) -> Outcome {
     lock::release(&session.client, spec.target.oid).await;
+    if *done.cost == RunCost::default() {
+        done.cost = Box::new(unmeasured(done.kind, blocked));
+    }
     let mut unknown = false;
     if let Some(xid) = done.commit_unknown.take() {
         let lost = done.error.take().unwrap_or_default();
@@ -29,6 +39,7 @@ pub(super) async fn finish(
             Some(true) => done.kind = OutcomeKind::Ok,
             Some(false) => {
                 done.kind = OutcomeKind::Failed;
+                done.cost = Box::new(unmeasured(done.kind, blocked));
                 // Its row went with it.
                 done.recorded_in_tx = false;
                 done.error = Some(format!(
@@ -63,6 +74,7 @@ pub(super) async fn finish(
         error: done.error,
         recorded,
         base_writes: done.base_writes,
+        cost: done.cost,
     }
 }
 
@@ -139,6 +151,7 @@ async fn record_separately(
         done.duration_ms,
         done.error.clone(),
         done.base_writes,
+        &done.cost,
     );
     if !session.client.is_closed() && ledger.insert_run(&session.client, &run).await.is_ok() {
         return Recorded::Ledger;
@@ -159,6 +172,7 @@ pub(super) fn run_record(
     duration_ms: Option<f64>,
     error: Option<String>,
     base_writes: Option<i64>,
+    cost: &RunCost,
 ) -> RunRecord {
     RunRecord {
         oid: spec.target.oid,
@@ -172,6 +186,7 @@ pub(super) fn run_record(
         error,
         token: run_token(spec),
         base_writes,
+        cost: cost.clone(),
     }
 }
 

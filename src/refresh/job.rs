@@ -13,9 +13,11 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::sync::watch;
 
-use super::attempt::{Attempt, Done, attempt_refresh, prepare};
+use super::attempt::{Attempt, Done, Watched, attempt_refresh, prepare};
+use super::blocked::BlockedWatch;
 use super::finish::finish;
 use super::statement::{Mode, Target};
+use crate::catalog::cost::RunCost;
 use crate::ledger::Ledger;
 use crate::pgconn::{Connector, SessionSettings};
 
@@ -140,6 +142,8 @@ pub struct Outcome {
     pub recorded: Recorded,
     /// The base tables' write counters just before the REFRESH: what it is fresh against.
     pub base_writes: Option<i64>,
+    /// What the refresh cost (WAL, spill, I/O, the sessions it blocked), as recorded.
+    pub cost: Box<RunCost>,
 }
 
 /// Asks a running job to stop; the job records itself as cancelled.
@@ -162,8 +166,22 @@ pub async fn run(
     connector: &Connector,
     ledger: Option<&Ledger>,
     spec: &JobSpec,
+    cancel: watch::Receiver<bool>,
+    report: &(dyn Fn(JobState) + Send + Sync),
+) -> Outcome {
+    let blocked = BlockedWatch::new();
+    run_watched(connector, ledger, spec, cancel, report, &blocked).await
+}
+
+/// `run`, with `blocked` tallying the sessions it blocks (the executor's lock watcher adds
+/// its samples there while the job runs).
+pub async fn run_watched(
+    connector: &Connector,
+    ledger: Option<&Ledger>,
+    spec: &JobSpec,
     mut cancel: watch::Receiver<bool>,
     report: &(dyn Fn(JobState) + Send + Sync),
+    blocked: &BlockedWatch,
 ) -> Outcome {
     let settings = SessionSettings {
         lock_timeout: spec.limits.lock_timeout,
@@ -193,11 +211,12 @@ pub async fn run(
         }
         None => spec,
     };
+    let watched = Watched { pid, blocked };
     let mut attempt = 0;
     loop {
         attempt += 1;
         report(JobState::Running { pid, attempt });
-        let result = attempt_refresh(&session, ledger, spec, &mut cancel).await;
+        let result = attempt_refresh(&session, ledger, spec, &mut cancel, &watched).await;
         match result {
             Attempt::LockTimeout(_) if attempt <= spec.limits.lock_retries && !*cancel.borrow() => {
                 let pause = backoff(spec.limits.retry_backoff, attempt);
@@ -216,7 +235,7 @@ pub async fn run(
                         Some("cancelled while waiting to retry".into()),
                     );
                     return finish(
-                        connector, ledger, spec, &session, &backend, outcome, attempt,
+                        connector, ledger, spec, &session, &backend, outcome, attempt, blocked,
                     )
                     .await;
                 }
@@ -228,12 +247,15 @@ pub async fn run(
                 );
                 let outcome = Done::new(OutcomeKind::TimedOut, None, Some(why));
                 return finish(
-                    connector, ledger, spec, &session, &backend, outcome, attempt,
+                    connector, ledger, spec, &session, &backend, outcome, attempt, blocked,
                 )
                 .await;
             }
             Attempt::Finished(done) => {
-                return finish(connector, ledger, spec, &session, &backend, done, attempt).await;
+                return finish(
+                    connector, ledger, spec, &session, &backend, done, attempt, blocked,
+                )
+                .await;
             }
         }
     }
@@ -247,6 +269,7 @@ fn refused(why: String) -> Outcome {
         error: Some(why),
         recorded: Recorded::Nowhere,
         base_writes: None,
+        cost: Box::default(),
     }
 }
 

@@ -1,6 +1,8 @@
 //! The refresh engine: one implementation, used by the CLI, the console and the scheduler.
 
 mod attempt;
+pub mod blocked;
+mod cost;
 pub mod executor;
 mod finish;
 pub mod job;

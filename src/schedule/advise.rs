@@ -94,7 +94,18 @@ impl AdviceInput {
 
 /// The advice for `v`: what the detail pane and `mvtop schedule advise` both show.
 pub fn advise_mv(v: &MatView, stats_since: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Advice {
-    advise(&AdviceInput::of(v, stats_since, now))
+    let input = AdviceInput::of(v, stats_since, now);
+    let mut advice = advise(&input);
+    // What its refreshes cost comes first (the console shows the first note): the index
+    // that would stop them blocking readers says more than the general note on indexes,
+    // which it replaces; the mode that writes less WAL.
+    let cost = super::advise_cost::cost_notes(v, input.writes_per_hour);
+    if cost.index.is_some() && !input.concurrent_ready && !advice.notes.is_empty() {
+        advice.notes.remove(0);
+    }
+    let first: Vec<String> = cost.index.into_iter().chain(cost.wal).collect();
+    advice.notes.splice(0..0, first);
+    advice
 }
 
 pub fn advise(a: &AdviceInput) -> Advice {

@@ -3,6 +3,7 @@
 //! ledger; and the driver that claims due runs and hands them to the refresh executor.
 
 pub mod advise;
+pub mod advise_cost;
 pub mod changes;
 pub mod cron;
 mod dispatch;

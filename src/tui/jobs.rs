@@ -50,6 +50,8 @@ pub(super) fn job_changed(state: &mut State, event: crate::refresh::JobEvent) ->
                 outcome: outcome.kind.as_str().to_string(),
                 error: outcome.error.clone(),
                 base_writes: outcome.base_writes,
+                concurrently: event.spec.mode.concurrently,
+                cost: (*outcome.cost).clone(),
             });
         }
         let refreshed = outcome.kind == OutcomeKind::Ok;
@@ -133,16 +135,33 @@ pub(super) fn refresh(
         let Ok(mode) = choose_mode(&target, Concurrently::Auto, true) else {
             continue;
         };
+        // What the last plain refresh of it blocked, when that was measured.
+        let last_time = v
+            .refresh_cost
+            .as_ref()
+            .and_then(|c| c.last_plain_blocked)
+            .filter(|b| b.sessions > 0);
         if !mode.concurrently && v.lock_holders > 0 {
             blocking.push(format!(
-                "{} ({} session{} reading it{}, ~{} each)",
+                "{} ({} session{} reading it{}, ~{} each{})",
                 v.qualified_name,
                 v.lock_holders,
                 if v.lock_holders == 1 { "" } else { "s" },
                 holders_named(state, v),
                 v.avg_refresh_ms
                     .map(crate::format::duration_ms)
-                    .unwrap_or_else(|| "unknown".into())
+                    .unwrap_or_else(|| "unknown".into()),
+                last_time
+                    .map(|b| format!("; last time: {}", b.describe()))
+                    .unwrap_or_default()
+            ));
+        } else if !mode.concurrently
+            && let Some(b) = last_time
+        {
+            blocking.push(format!(
+                "{} (last time: {})",
+                v.qualified_name,
+                b.describe()
             ));
         }
         specs.push(JobSpec {

@@ -63,6 +63,7 @@ fn refresh_starts_a_job_and_a_second_one_is_refused() {
         error: None,
         recorded: Recorded::Memory,
         base_writes: None,
+        cost: Default::default(),
     };
     let after = finished(&mut s, 7, spec, done);
     assert_eq!(
@@ -133,6 +134,7 @@ fn cascade_refresh_runs_upstream_first_then_the_rest() {
         error: None,
         recorded: Recorded::Ledger,
         base_writes: None,
+        cost: Default::default(),
     };
     let effects = finished(&mut s, 1, first, ok);
     assert!(
@@ -175,6 +177,7 @@ fn a_queued_refresh_of_a_dropped_mv_ends_with_a_clear_message() {
         error: Some("materialized view reporting.builds_hourly no longer exists".into()),
         recorded: Recorded::Nowhere,
         base_writes: None,
+        cost: Default::default(),
     };
     finished(&mut s, 1, &spec, outcome);
     let message = s.message.clone().unwrap_or_default();

@@ -6,6 +6,7 @@
 //! steps the `update` tests share.
 
 pub(super) mod bench;
+pub(super) mod cost;
 pub(super) mod fixture;
 mod jobs;
 mod mouse;

@@ -99,6 +99,7 @@ fn detail_lines<'a>(state: &State, v: &'a MatView, theme: &Theme) -> Vec<Line<'a
     lines.splice(1..1, super::bench::lines(state, v.oid, theme));
     lines.extend(index_lines(state, v, theme));
     lines.push(field("refreshes", refresh_summary(state, v), theme));
+    lines.extend(super::cost::lines(v, theme));
     lines.extend(recent_runs(state, v, theme));
     if let Some(e) = &v.last_refresh_error {
         lines.push(Line::from(vec![

@@ -2,6 +2,7 @@
 
 mod activity;
 mod bench;
+mod cost;
 mod detail;
 mod jobs;
 mod locks;

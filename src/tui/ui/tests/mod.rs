@@ -3,5 +3,6 @@
 //! (`screens.rs`), the benchmark (`bench.rs`), the locks and activity panes (`sessions.rs`).
 
 mod bench;
+mod cost;
 mod screens;
 mod sessions;

@@ -146,6 +146,7 @@ fn detail_with_indexes_and_refresh_history() {
             db_user: "postgres".into(),
             backend_pid: Some(1),
             client_application: None,
+            cost: Default::default(),
         };
     let index = |name: &str, unique: bool, why: Option<&str>| crate::catalog::indexes::MvIndex {
         name: name.into(),
