@@ -258,6 +258,8 @@ fn names_get_room_first_and_cut_ones_end_in_an_ellipsis() {
         .find(|v| v.name == "Sales by Region")
         .unwrap();
     v.qualified_name = format!("reporting.{}", "x".repeat(200));
+    // As a new inventory would: the widths are computed with the rows, not every frame.
+    s.name_widths = crate::tui::columns::NameWidths::of(&s.views);
     let long = screen_text(&s, 120, 40);
     let row = long.lines().find(|l| l.contains("reporting.xxx")).unwrap();
     assert!(row.contains("x… "), "{row}");
